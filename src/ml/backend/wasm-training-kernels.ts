@@ -1,14 +1,323 @@
 /**
- * Registers, for the 'wasm' backend only, the gradient kernels tfjs-backend-wasm lacks
- * (conv / depthwise-conv filter and input gradients) so conv nets can train on it.
+ * Registers, for the 'wasm' backend only, the gradient kernels tfjs-backend-wasm 4.22 lacks
+ * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input) so conv nets can train
+ * on it. Kernels read and write the wasm heap directly: the conv filter gradient reuses the
+ * backend's native Conv3DBackpropFilterV2 (a 2-D conv is a 3-D conv of depth 1), the
+ * depthwise input gradient at stride 1 is the native depthwise conv of dy with the flipped
+ * filter, and the rest are single-pass typed-array loops (no k x k strided slices).
  */
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+type NativeFn = (...args: number[]) => void;
+
+/** The backend's own C entry points, bound once per backend instance. */
+interface NativeKernels {
+  conv3DBackpropFilter: NativeFn;
+  depthwiseConv2d: NativeFn;
+}
+const natives = new WeakMap<BackendWasm, NativeKernels>();
+
+function nativeKernels(backend: BackendWasm): NativeKernels {
+  let n = natives.get(backend);
+  if (!n) {
+    // cwrap's typing is Emscripten's; the C signatures are those of the backend's own kernels.
+    const wasm = backend.wasm as unknown as { cwrap: (name: string, ret: null, args: string[]) => NativeFn };
+    const cwrap = wasm.cwrap.bind(wasm);
+    n = {
+      conv3DBackpropFilter: cwrap('Conv3DBackpropFilterV2', null, new Array<string>(24).fill('number')),
+      depthwiseConv2d: cwrap('DepthwiseConv2dNative', null, new Array<string>(19).fill('number')),
+    };
+    natives.set(backend, n);
+  }
+  return n;
+}
+
+function id(backend: BackendWasm, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.id;
+}
+
+function assertFloat32(kernel: string, ...ts: tf.TensorInfo[]): void {
+  for (const t of ts) {
+    if (t.dtype !== 'float32') throw new Error(`${kernel} on wasm: expected float32 input, got ${t.dtype}`);
+  }
+}
+
+function assertChannelsLast(kernel: string, dataFormat: string | undefined): void {
+  if (dataFormat !== undefined && dataFormat !== 'NHWC' && dataFormat !== 'channelsLast') {
+    throw new Error(`${kernel} on wasm supports NHWC only, got dataFormat ${dataFormat}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Conv2DBackpropFilter: dW[i,j,ci,co] = sum_{n,oh,ow} x[n, oh*s+i*d-pt, ow*s+j*d-pl, ci] * dy[n,oh,ow,co]
+
+interface Conv2DBackpropFilterAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+  dilations?: [number, number] | number;
+}
+
+function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: Conv2DBackpropFilterAttrs }): tf.TensorInfo {
+  const { backend, attrs } = args;
+  const x = args.inputs.x!;
+  const dy = args.inputs.dy!;
+  assertFloat32('Conv2DBackpropFilter', x, dy);
+  assertChannelsLast('Conv2DBackpropFilter', attrs.dataFormat);
+  const info: Conv2DInfo = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterShape,
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  if (info.strideHeight === 1 && info.strideWidth === 1) return conv2DBackpropFilterNative(backend, x, dy, info);
+  return conv2DBackpropFilterLoop(backend, x, dy, info);
+}
+
+/** Stride 1: the backend's native Conv3DBackpropFilterV2 at depth 1 (its stride > 1 path disagrees with the cpu backend). */
+function conv2DBackpropFilterNative(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const dw = backend.makeOutput(info.filterShape, 'float32');
+  backend.typedArrayFromHeap(dw).fill(0);
+  nativeKernels(backend).conv3DBackpropFilter(
+    id(backend, x), id(backend, dy), id(backend, dw),
+    info.batchSize, 1, info.inHeight, info.inWidth, info.inChannels,
+    1, info.outHeight, info.outWidth, info.outChannels,
+    1, info.strideHeight, info.strideWidth,
+    1, info.dilationHeight, info.dilationWidth,
+    1, info.filterHeight, info.filterWidth,
+    0, info.padInfo.top, info.padInfo.left,
+  );
+  return dw;
+}
+
+/** Any stride: one pass over dy accumulating every tap, in f64. */
+function conv2DBackpropFilterLoop(backend: BackendWasm, xInfo: tf.TensorInfo, dyInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const acc = new Float64Array(KH * KW * CI * CO);
+  const dw = backend.makeOutput(info.filterShape, 'float32');
+  const x = backend.typedArrayFromHeap(xInfo) as Float32Array;
+  const dy = backend.typedArrayFromHeap(dyInfo) as Float32Array;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let i = 0; i < KH; i++) {
+        const ih = oh * SH + i * DH - PT;
+        if (ih < 0 || ih >= H) continue;
+        for (let ow = 0; ow < OW; ow++) {
+          const dyBase = ((n * OH + oh) * OW + ow) * CO;
+          for (let j = 0; j < KW; j++) {
+            const iw = ow * SW + j * DW - PL;
+            if (iw < 0 || iw >= W) continue;
+            const xBase = ((n * H + ih) * W + iw) * CI;
+            const wBase = (i * KW + j) * CI * CO;
+            for (let ci = 0; ci < CI; ci++) {
+              const xv = x[xBase + ci]!;
+              if (xv === 0) continue; // zero padding rows and ReLU-like zeros cost nothing
+              const wb = wBase + ci * CO;
+              for (let co = 0; co < CO; co++) acc[wb + co]! += xv * dy[dyBase + co]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  (backend.typedArrayFromHeap(dw) as Float32Array).set(acc);
+  return dw;
+}
+
+// ---------------------------------------------------------------------------------------
+// Depthwise gradients. Filter [kh, kw, C, M]; output channel c*M+m reads input channel c.
+
+interface DepthwiseAttrs {
+  strides: [number, number] | number;
+  dilations: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** dW[i,j,c,m] = sum over n, oh, ow of x[n, ih, iw, c] * dy[n, oh, ow, c*M+m], in one pass. */
+function depthwiseBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: BackendWasm;
+  attrs: DepthwiseAttrs & { filterShape: [number, number, number, number] };
+}): tf.TensorInfo {
+  const { backend, attrs } = args;
+  const xInfo = args.inputs.x!;
+  const dyInfo = args.inputs.dy!;
+  assertFloat32('DepthwiseConv2dNativeBackpropFilter', xInfo, dyInfo);
+  const info = tf.backend_util.computeConv2DInfo(
+    xInfo.shape as [number, number, number, number], attrs.filterShape, attrs.strides, attrs.dilations,
+    attrs.pad, attrs.dimRoundingMode, true,
+  );
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CM } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+  const M = CM / C;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const acc = new Float64Array(KH * KW * CM); // the sums run over N*OH*OW terms: accumulate in f64
+  const dw = backend.makeOutput(attrs.filterShape, 'float32');
+  const x = backend.typedArrayFromHeap(xInfo) as Float32Array;
+  const dy = backend.typedArrayFromHeap(dyInfo) as Float32Array;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let i = 0; i < KH; i++) {
+        const ih = oh * SH + i * DH - PT;
+        if (ih < 0 || ih >= H) continue;
+        for (let ow = 0; ow < OW; ow++) {
+          const dyBase = ((n * OH + oh) * OW + ow) * CM;
+          for (let j = 0; j < KW; j++) {
+            const iw = ow * SW + j * DW - PL;
+            if (iw < 0 || iw >= W) continue;
+            const xBase = ((n * H + ih) * W + iw) * C;
+            const wBase = (i * KW + j) * CM;
+            if (M === 1) {
+              for (let c = 0; c < C; c++) acc[wBase + c]! += x[xBase + c]! * dy[dyBase + c]!;
+            } else {
+              for (let c = 0; c < C; c++) {
+                const xv = x[xBase + c]!;
+                for (let m = 0; m < M; m++) acc[wBase + c * M + m]! += xv * dy[dyBase + c * M + m]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  (backend.typedArrayFromHeap(dw) as Float32Array).set(acc);
+  return dw;
+}
+
+/** dx[n,ih,iw,c] = sum over the taps that read it of dy * w, scattered in one pass over dy. */
+function depthwiseBackpropInputLoop(backend: BackendWasm, dyInfo: tf.TensorInfo, wInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: CM } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+  const M = CM / C;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const dxInfo = backend.makeOutput(info.inShape, 'float32');
+  const dx = backend.typedArrayFromHeap(dxInfo) as Float32Array;
+  dx.fill(0);
+  const dy = backend.typedArrayFromHeap(dyInfo) as Float32Array;
+  const w = backend.typedArrayFromHeap(wInfo) as Float32Array;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let i = 0; i < KH; i++) {
+        const ih = oh * SH + i * DH - PT;
+        if (ih < 0 || ih >= H) continue;
+        for (let ow = 0; ow < OW; ow++) {
+          const dyBase = ((n * OH + oh) * OW + ow) * CM;
+          for (let j = 0; j < KW; j++) {
+            const iw = ow * SW + j * DW - PL;
+            if (iw < 0 || iw >= W) continue;
+            const xBase = ((n * H + ih) * W + iw) * C;
+            const wBase = (i * KW + j) * CM;
+            if (M === 1) {
+              for (let c = 0; c < C; c++) dx[xBase + c]! += dy[dyBase + c]! * w[wBase + c]!;
+            } else {
+              for (let c = 0; c < C; c++) {
+                let s = 0;
+                for (let m = 0; m < M; m++) s += dy[dyBase + c * M + m]! * w[wBase + c * M + m]!;
+                dx[xBase + c]! += s;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return dxInfo;
+}
+
+/**
+ * At stride 1 with one channel per group, the input gradient is itself a depthwise conv:
+ * dy correlated with the 180-degree-rotated filter, padded by (k-1)*d minus the forward
+ * padding. That runs in the backend's native (XNNPACK) depthwise conv.
+ */
+function depthwiseBackpropInputNative(backend: BackendWasm, dyInfo: tf.TensorInfo, wInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const { filterHeight: KH, filterWidth: KW, dilationHeight: DH, dilationWidth: DW, inChannels: C } = info;
+  const flipped = backend.makeOutput([KH, KW, C, 1], 'float32');
+  const w = backend.typedArrayFromHeap(wInfo) as Float32Array;
+  const f = backend.typedArrayFromHeap(flipped) as Float32Array;
+  for (let i = 0; i < KH; i++) {
+    for (let j = 0; j < KW; j++) {
+      const src = (i * KW + j) * C;
+      const dst = ((KH - 1 - i) * KW + (KW - 1 - j)) * C;
+      for (let c = 0; c < C; c++) f[dst + c] = w[src + c]!;
+    }
+  }
+  const effH = (KH - 1) * DH;
+  const effW = (KW - 1) * DW;
+  const padTop = effH - info.padInfo.top;
+  const padBottom = effH - info.padInfo.bottom;
+  const padLeft = effW - info.padInfo.left;
+  const padRight = effW - info.padInfo.right;
+  const dx = backend.makeOutput(info.inShape, 'float32');
+  nativeKernels(backend).depthwiseConv2d(
+    id(backend, dyInfo), info.batchSize, info.outHeight, info.outWidth,
+    id(backend, flipped), KH, KW,
+    padTop, padRight, padBottom, padLeft, 0,
+    DH, DW, 1, 1, C, C,
+    id(backend, dx),
+  );
+  backend.disposeData(flipped.dataId);
+  return dx;
+}
+
+function depthwiseBackpropInput(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: BackendWasm;
+  attrs: DepthwiseAttrs & { inputShape: [number, number, number, number] };
+}): tf.TensorInfo {
+  const { backend, attrs } = args;
+  const dy = args.inputs.dy!;
+  const filter = args.inputs.filter!;
+  assertFloat32('DepthwiseConv2dNativeBackpropInput', dy, filter);
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, attrs.dilations,
+    attrs.pad, attrs.dimRoundingMode, true,
+  );
+  const paddingFits =
+    info.padInfo.top <= (info.filterHeight - 1) * info.dilationHeight &&
+    info.padInfo.left <= (info.filterWidth - 1) * info.dilationWidth &&
+    info.padInfo.bottom <= (info.filterHeight - 1) * info.dilationHeight &&
+    info.padInfo.right <= (info.filterWidth - 1) * info.dilationWidth;
+  if (info.strideHeight === 1 && info.strideWidth === 1 && info.outChannels === info.inChannels && paddingFits) {
+    return depthwiseBackpropInputNative(backend, dy, filter, info);
+  }
+  return depthwiseBackpropInputLoop(backend, dy, filter, info);
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** Kernel name -> implementation; exported so tests can list what is covered. */
+export const WASM_TRAINING_KERNELS: Record<string, tf.KernelFunc> = {
+  // The kernel functions take the backend's concrete type; tfjs' KernelFunc is typed loosely.
+  Conv2DBackpropFilter: conv2DBackpropFilter as unknown as tf.KernelFunc,
+  DepthwiseConv2dNativeBackpropFilter: depthwiseBackpropFilter as unknown as tf.KernelFunc,
+  DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as tf.KernelFunc,
+};
 
 let registered = false;
 
-/** Registers the wasm training kernels once; later calls do nothing. */
+/**
+ * Registers the wasm training kernels once; later calls do nothing. A kernel the installed
+ * tfjs-backend-wasm already provides is left alone (a native one is at least as good).
+ */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
-  void tf;
+  for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
+    if (tf.getKernel(kernelName, 'wasm')) continue;
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
 }
