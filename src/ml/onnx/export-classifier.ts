@@ -1,0 +1,174 @@
+// The export step end to end: tfjs classifier -> model.onnx + sidecar, parity on real images, latency, metrics.
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+import { estimateDeviceLatency, measureSessionLatency, type LatencyStats } from '../latency.ts';
+import { normalize, type PreprocessSpec } from '../preprocess.ts';
+import { nhwcToNchw, openSession } from './ort-session.ts';
+import { checkParity, type ParityImages, type ParityReport } from './parity.ts';
+import { exportToOnnx, OPSET } from './tfjs-to-onnx.ts';
+
+export interface ClassifierLabels {
+  parts: string[];
+  colors: Array<{ id: number; name: string; rgb?: string }>;
+}
+
+export interface ExportSettings {
+  parity: { max_abs_diff: number; batch_size: number; max_images: number };
+  latency: { warmup: number; runs: number; estimate_basis: 'p50_1thread' | 'p50_all' };
+  device: { name: string; slowdown_factor: number };
+  /** Test images written to samples/ for the deploy stage's smoke test. */
+  samples: number;
+}
+
+/** What travels beside model.onnx as model.json. */
+export interface OnnxSidecar {
+  format: 'brickflow-onnx-classifier';
+  /** First 16 hex digits of the model file's SHA-256: changes exactly when the model does. */
+  version: string;
+  sha256: string;
+  opset: number;
+  input: { name: string; shape: Array<string | number>; layout: 'NCHW' };
+  outputs: string[];
+  input_size: number;
+  mean: number[];
+  std: number[];
+  labels: ClassifierLabels;
+}
+
+export type ExportOutcome =
+  | { ok: true; metrics: ExportMetrics; sidecar: OnnxSidecar }
+  | { ok: false; reason: 'parity'; message: string; metrics: ExportMetrics };
+
+export interface ExportMetrics {
+  parity_max_abs_diff: number;
+  argmax_agreement: number;
+  parity_images: number;
+  latency_ms_p50_1thread: number;
+  latency_ms_p95_1thread: number;
+  latency_ms_p50_all: number;
+  latency_ms_p95_all: number;
+  latency_ms_estimate: number;
+  model_bytes: number;
+  detail: {
+    parity: ParityReport;
+    latency: { one_thread: LatencyStats; all_threads: LatencyStats & { threads: number } };
+    estimate: { device: string; slowdown_factor: number; basis: string };
+    graph: { nodes: number; folded_batch_norms: number; opset: number };
+    version: string;
+  };
+}
+
+export interface ExportClassifierInput {
+  model: tf.LayersModel;
+  labels: ClassifierLabels;
+  preprocess: PreprocessSpec;
+  /** The real test images (uint8 RGB HWC at the model's input size). */
+  images: ParityImages;
+  outDir: string;
+  settings: ExportSettings;
+  log?: (line: string) => void;
+}
+
+export async function exportClassifier(input: ExportClassifierInput): Promise<ExportOutcome> {
+  const log = input.log ?? (() => {});
+  const { model, labels, preprocess, settings } = input;
+  const size = preprocess.input_size;
+  if (model.inputs[0].shape[1] !== size) throw new Error(`bug: model input ${model.inputs[0].shape[1]} px but preprocess.json says ${size}`);
+
+  const exported = exportToOnnx(model, {
+    docString: 'brickflow LEGO part + color classifier; input: RGB, (pixel/255 - mean)/std, NCHW',
+    metadata: { labels: JSON.stringify(labels), preprocess: JSON.stringify({ input_size: size, mean: preprocess.mean, std: preprocess.std }) },
+  });
+  const sha256 = createHash('sha256').update(exported.bytes).digest('hex');
+  const sidecar: OnnxSidecar = {
+    format: 'brickflow-onnx-classifier',
+    version: sha256.slice(0, 16),
+    sha256,
+    opset: OPSET,
+    input: { name: 'image', shape: exported.inputShape, layout: 'NCHW' },
+    outputs: exported.outputNames,
+    input_size: size,
+    mean: [...preprocess.mean],
+    std: [...preprocess.std],
+    labels,
+  };
+  await mkdir(input.outDir, { recursive: true });
+  await writeFile(join(input.outDir, 'model.onnx'), exported.bytes);
+  await writeFile(join(input.outDir, 'model.json'), `${JSON.stringify(sidecar, null, 2)}\n`);
+  log(`wrote model.onnx (${(exported.bytes.length / 1e6).toFixed(2)} MB, ${exported.nodeCount} nodes, ${exported.foldedBatchNorms} BatchNorms folded), version ${sidecar.version}`);
+  await writeSamples(input.images, Math.min(settings.samples, input.images.n), join(input.outDir, 'samples'));
+
+  const limit = settings.parity.max_images > 0 ? Math.min(settings.parity.max_images, input.images.n) : input.images.n;
+  const parityImages: ParityImages = { n: limit, size, images: input.images.images.subarray(0, limit * size * size * 3) };
+  const session = await openSession(exported.bytes, 0);
+  let lastLog = 0;
+  const parity = await checkParity(model, session, exported.outputNames, parityImages, {
+    batchSize: settings.parity.batch_size,
+    onProgress: (done, total) => {
+      if (Date.now() - lastLog > 3000 || done === total) {
+        lastLog = Date.now();
+        log(`parity: ${done}/${total} images`);
+      }
+    },
+  });
+  log(`parity: max |tfjs - onnx| = ${parity.max_abs_diff.toExponential(2)}, argmax agreement ${(parity.argmax_agreement * 100).toFixed(2)}% over ${parity.images} images`);
+
+  const feeds = latencyFeeds(input.images, size);
+  const allThreads = availableParallelism();
+  const oneSession = await openSession(exported.bytes, 1);
+  const one = await measureSessionLatency(oneSession, feeds, settings.latency.warmup, settings.latency.runs);
+  const all = await measureSessionLatency(session, feeds, settings.latency.warmup, settings.latency.runs);
+  await oneSession.release();
+  await session.release();
+  const basis = settings.latency.estimate_basis === 'p50_1thread' ? one.p50 : all.p50;
+  const estimate = estimateDeviceLatency(basis, settings.device.slowdown_factor);
+  log(`latency (batch 1): 1 thread p50 ${one.p50} ms p95 ${one.p95} ms; ${allThreads} threads p50 ${all.p50} ms p95 ${all.p95} ms; ${settings.device.name} estimate ${estimate} ms`);
+
+  const metrics: ExportMetrics = {
+    parity_max_abs_diff: parity.max_abs_diff,
+    argmax_agreement: parity.argmax_agreement,
+    parity_images: parity.images,
+    latency_ms_p50_1thread: one.p50,
+    latency_ms_p95_1thread: one.p95,
+    latency_ms_p50_all: all.p50,
+    latency_ms_p95_all: all.p95,
+    latency_ms_estimate: estimate,
+    model_bytes: exported.bytes.length,
+    detail: {
+      parity,
+      latency: { one_thread: one, all_threads: { ...all, threads: allThreads } },
+      estimate: { device: settings.device.name, slowdown_factor: settings.device.slowdown_factor, basis: settings.latency.estimate_basis },
+      graph: { nodes: exported.nodeCount, folded_batch_norms: exported.foldedBatchNorms, opset: OPSET },
+      version: sidecar.version,
+    },
+  };
+  const problems: string[] = [];
+  if (parity.images === 0) problems.push('no test images to check parity on');
+  if (!(parity.max_abs_diff <= settings.parity.max_abs_diff)) problems.push(`max abs logit difference ${parity.max_abs_diff} > ${settings.parity.max_abs_diff}`);
+  for (const [name, p] of Object.entries(parity.per_output))
+    if (p.argmax_agreement < 1) problems.push(`${name}: argmax differs on ${Math.round((1 - p.argmax_agreement) * parity.images)} images (first: test image #${p.disagreeing.join(', #')})`);
+  if (problems.length > 0) return { ok: false, reason: 'parity', message: `ONNX model does not match tfjs: ${problems.join('; ')}`, metrics };
+  return { ok: true, metrics, sidecar };
+}
+
+/** Batch-1 feed from the first image (or mid-grey when there is none). */
+function latencyFeeds(images: ParityImages, size: number): Record<string, ort.Tensor> {
+  const pixels = size * size * 3;
+  const rgb = images.n > 0 ? images.images.subarray(0, pixels) : new Uint8Array(pixels).fill(128);
+  return { image: new ort.Tensor('float32', nhwcToNchw(normalize(rgb), 1, size, size, 3), [1, 3, size, size]) };
+}
+
+async function writeSamples(images: ParityImages, count: number, dir: string): Promise<void> {
+  if (count === 0) return;
+  await mkdir(dir, { recursive: true });
+  const pixels = images.size * images.size * 3;
+  for (let i = 0; i < count; i++) {
+    const raw = Buffer.from(images.images.subarray(i * pixels, (i + 1) * pixels));
+    await sharp(raw, { raw: { width: images.size, height: images.size, channels: 3 } }).png().toFile(join(dir, `test_${String(i).padStart(3, '0')}.png`));
+  }
+}

@@ -1,0 +1,82 @@
+// The export stage: artifacts/model (tfjs) -> artifacts/onnx/{model.onnx, model.json}, with parity and latency in artifacts/metrics/export.json.
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { readStageContext } from '../src/engine/stage-context.ts';
+import { loadModel } from '../src/ml/model/model-io.ts';
+import { exportClassifier, type ClassifierLabels, type ExportSettings } from '../src/ml/onnx/export-classifier.ts';
+import { UnsupportedLayerError } from '../src/ml/onnx/layer-mappers.ts';
+import type { ParityImages } from '../src/ml/onnx/parity.ts';
+import { preprocessSpec, type PreprocessSpec } from '../src/ml/preprocess.ts';
+
+const MODEL_DIR = 'artifacts/model';
+const CACHE_DIR = 'artifacts/augment-cache';
+const OUT_DIR = 'artifacts/onnx';
+
+interface ExportParams extends ExportSettings {
+  parity: ExportSettings['parity'] & { backend: 'cpu' | 'wasm' };
+}
+
+/** The test split as docs/contracts.md's CachedSplit gives it (the subset used here). */
+interface TestSplit {
+  n: number;
+  height: number;
+  width: number;
+  images: Uint8Array;
+}
+
+/** Imported lazily so this stage typechecks before src/ml/augment-cache-reader.ts exists. */
+async function readTestSplit(dir: string): Promise<TestSplit> {
+  const modulePath = '../src/ml/augment-cache-reader.ts';
+  const reader = (await import(modulePath)) as { readAugmentCache(dir: string): { test: TestSplit } | Promise<{ test: TestSplit }> };
+  return (await reader.readAugmentCache(dir)).test;
+}
+
+function readJson<T>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
+
+async function main(): Promise<number> {
+  const ctx = readStageContext('export');
+  const params = (ctx.params['config/export.yaml'] as { export?: ExportParams } | undefined)?.export;
+  if (!params) {
+    console.error('config/export.yaml: missing the `export:` section');
+    return 1;
+  }
+  await tf.setBackend(params.parity.backend);
+  const modelDir = ctx.abs(MODEL_DIR);
+  const model = await loadModel(modelDir);
+  const labels = readJson<ClassifierLabels>(join(modelDir, 'labels.json'));
+  const preprocessFile = join(modelDir, 'preprocess.json');
+  const preprocess = existsSync(preprocessFile) ? readJson<PreprocessSpec>(preprocessFile) : preprocessSpec(model.inputs[0].shape[1] as number);
+  const test = await readTestSplit(ctx.abs(CACHE_DIR));
+  if (test.height !== preprocess.input_size || test.width !== preprocess.input_size) {
+    console.error(`${CACHE_DIR}: test images are ${test.width}x${test.height}, the model takes ${preprocess.input_size}px; rerun augment-cache`);
+    return 1;
+  }
+  const images: ParityImages = { n: test.n, size: test.height, images: test.images };
+  console.log(`export: ${model.name}, ${model.layers.length} layers, ${images.n} real test images, tfjs reference on ${tf.getBackend()}`);
+
+  let outcome;
+  try {
+    outcome = await exportClassifier({ model, labels, preprocess, images, outDir: ctx.abs(OUT_DIR), settings: params, log: (l) => console.log(l) });
+  } catch (e) {
+    if (e instanceof UnsupportedLayerError) {
+      console.error(`${MODEL_DIR}/model.json: cannot export ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  const metricsFile = ctx.abs(ctx.metrics ?? 'artifacts/metrics/export.json');
+  await mkdir(dirname(metricsFile), { recursive: true });
+  await writeFile(metricsFile, `${JSON.stringify(outcome.metrics, null, 2)}\n`);
+  if (!outcome.ok) {
+    console.error(outcome.message);
+    return 1;
+  }
+  console.log(`export: done, latency estimate on ${params.device.name}: ${outcome.metrics.latency_ms_estimate} ms`);
+  return 0;
+}
+
+process.exitCode = await main();
