@@ -14,6 +14,9 @@ export interface StandInConfig {
   depthMultiplier?: number;
   /** Only build the first `maxBlocks` MBConv blocks (tiny models for tests). */
   maxBlocks?: number;
+  /** Dropout before each residual add (Keras: 0.2) and after the head (the plan: 0.3); 0 makes a step deterministic. */
+  dropConnectRate?: number;
+  headDropout?: number;
 }
 
 // kernel, repeats, filtersIn, filtersOut, expandRatio, stride (Keras' DEFAULT_BLOCKS_ARGS; se 0.25)
@@ -63,6 +66,7 @@ function mbConvBlock(
   expand: number,
   stride: number,
   name: string,
+  dropRate: number,
 ): tf.SymbolicTensor {
   const filters = fin * expand;
   let h = x;
@@ -87,7 +91,7 @@ function mbConvBlock(
   h = tf.layers.conv2d({ filters: fout, kernelSize: 1, padding: 'same', useBias: false, name: `${name}project_conv` }).apply(h) as tf.SymbolicTensor;
   h = bn(h, `${name}project_bn`);
   if (stride === 1 && fin === fout) {
-    h = tf.layers.dropout({ rate: 0.2, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `${name}drop` }).apply(h) as tf.SymbolicTensor;
+    h = tf.layers.dropout({ rate: dropRate, noiseShape: [null, 1, 1, 1] as unknown as number[], name: `${name}drop` }).apply(h) as tf.SymbolicTensor;
     h = tf.layers.add({ name: `${name}add` }).apply([h, x]) as tf.SymbolicTensor;
   }
   return h;
@@ -115,7 +119,7 @@ export function buildStandInClassifier(cfg: StandInConfig): tf.LayersModel {
       if (cfg.maxBlocks !== undefined && built >= cfg.maxBlocks) break outer;
       const stride = r === 0 ? stride0 : 1;
       const fin = r === 0 ? roundFilters(fin0, width) : fout;
-      x = mbConvBlock(x, size, k, fin, fout, e, stride, `block${s + 1}${String.fromCharCode(97 + r)}_`);
+      x = mbConvBlock(x, size, k, fin, fout, e, stride, `block${s + 1}${String.fromCharCode(97 + r)}_`, cfg.dropConnectRate ?? 0.2);
       if (stride === 2) size = Math.ceil(size / 2);
       channels = fout;
       built++;
@@ -128,7 +132,7 @@ export function buildStandInClassifier(cfg: StandInConfig): tf.LayersModel {
   let h = tf.layers.dense({ units: 512, name: 'head_dense' }).apply(x) as tf.SymbolicTensor;
   h = tf.layers.batchNormalization({ name: 'head_bn' }).apply(h) as tf.SymbolicTensor;
   h = tf.layers.activation({ activation: 'relu', name: 'head_relu' }).apply(h) as tf.SymbolicTensor;
-  h = tf.layers.dropout({ rate: 0.3, name: 'head_dropout' }).apply(h) as tf.SymbolicTensor;
+  h = tf.layers.dropout({ rate: cfg.headDropout ?? 0.3, name: 'head_dropout' }).apply(h) as tf.SymbolicTensor;
   const part = tf.layers.dense({ units: cfg.nParts, name: 'part_logits' }).apply(h) as tf.SymbolicTensor;
   const color = tf.layers.dense({ units: cfg.nColors, name: 'color_logits' }).apply(h) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: [part, color], name: 'brickflow_standin_b0' });

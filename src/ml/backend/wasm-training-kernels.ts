@@ -16,6 +16,7 @@ type NativeFn = (...args: number[]) => void;
 interface NativeKernels {
   conv3DBackpropFilter: NativeFn;
   depthwiseConv2d: NativeFn;
+  conv2d: NativeFn;
 }
 const natives = new WeakMap<BackendWasm, NativeKernels>();
 
@@ -28,6 +29,7 @@ function nativeKernels(backend: BackendWasm): NativeKernels {
     n = {
       conv3DBackpropFilter: cwrap('Conv3DBackpropFilterV2', null, new Array<string>(24).fill('number')),
       depthwiseConv2d: cwrap('DepthwiseConv2dNative', null, new Array<string>(19).fill('number')),
+      conv2d: cwrap('Conv2D', null, new Array<string>(19).fill('number')),
     };
     natives.set(backend, n);
   }
@@ -78,8 +80,67 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Ba
     false,
     'channelsLast',
   );
+  if (isPointwise(info)) return conv2DBackpropFilterPointwise(backend, x, dy, info);
   if (info.strideHeight === 1 && info.strideWidth === 1) return conv2DBackpropFilterNative(backend, x, dy, info);
   return conv2DBackpropFilterLoop(backend, x, dy, info);
+}
+
+/** A 1x1, stride-1, unpadded conv: a matrix product over pixels, which XNNPACK's GEMM does fastest. */
+function isPointwise(info: Conv2DInfo): boolean {
+  return (
+    info.filterHeight === 1 && info.filterWidth === 1 && info.strideHeight === 1 && info.strideWidth === 1 &&
+    info.padInfo.top === 0 && info.padInfo.left === 0 && info.padInfo.bottom === 0 && info.padInfo.right === 0
+  );
+}
+
+/** out[c, r] = a[r, c] for a [rows, cols] block of floats, in cache-sized tiles. */
+function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c = 0; c < cols; c++) {
+      const o = c * rows;
+      for (let r = r0; r < r1; r++) out[o + r] = a[r * cols + c]!;
+    }
+  }
+}
+
+/** Runs the backend's native NHWC Conv2D (XNNPACK) on raw tensors, with 'valid' padding and stride 1. */
+function nativeConv1x1(backend: BackendWasm, xInfo: tf.TensorInfo, xShape: number[], wInfo: tf.TensorInfo, cin: number, cout: number): tf.TensorInfo {
+  const out = backend.makeOutput([xShape[0]!, xShape[1]!, xShape[2]!, cout], 'float32');
+  nativeKernels(backend).conv2d(
+    id(backend, xInfo), xShape[0]!, xShape[1]!, xShape[2]!,
+    id(backend, wInfo), 1, 1,
+    0, 0, 0, 0, 0,
+    1, 1, 1, 1, cin, cout,
+    id(backend, out),
+  );
+  return out;
+}
+
+/**
+ * dW[ci, co] = sum_p x[p, ci] dy[p, co] over the P = N*H*W pixels: transpose the narrower
+ * of x and dy to [C, P] and run it as a 1x1 conv whose "channels" are the pixels
+ * ([1, 1, C, P] conv [1, 1, P, C']), so XNNPACK's GEMM does the contraction.
+ */
+function conv2DBackpropFilterPointwise(backend: BackendWasm, xInfo: tf.TensorInfo, dyInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const P = info.batchSize * info.outHeight * info.outWidth;
+  const CI = info.inChannels;
+  const CO = info.outChannels;
+  const transposeX = CI <= CO; // move the fewer floats
+  const [narrow, narrowC, wide, wideC] = transposeX ? [xInfo, CI, dyInfo, CO] : [dyInfo, CO, xInfo, CI];
+  const t = backend.makeOutput([narrowC, P], 'float32');
+  transposeInto(backend.typedArrayFromHeap(narrow) as Float32Array, P, narrowC, backend.typedArrayFromHeap(t) as Float32Array);
+  const prod = nativeConv1x1(backend, t, [1, 1, narrowC], wide, P, wideC); // [1, 1, narrowC, wideC]
+  backend.disposeData(t.dataId);
+  if (transposeX) {
+    prod.shape = info.filterShape.slice();
+    return prod;
+  }
+  const dw = backend.makeOutput(info.filterShape, 'float32'); // prod is dW^T [CO, CI]
+  transposeInto(backend.typedArrayFromHeap(prod) as Float32Array, CO, CI, backend.typedArrayFromHeap(dw) as Float32Array);
+  backend.disposeData(prod.dataId);
+  return dw;
 }
 
 /** Stride 1: the backend's native Conv3DBackpropFilterV2 at depth 1 (its stride > 1 path disagrees with the cpu backend). */
@@ -133,6 +194,42 @@ function conv2DBackpropFilterLoop(backend: BackendWasm, xInfo: tf.TensorInfo, dy
   }
   (backend.typedArrayFromHeap(dw) as Float32Array).set(acc);
   return dw;
+}
+
+// ---------------------------------------------------------------------------------------
+// Conv2DBackpropInput: wasm has one (XNNPACK deconvolution), but for 1x1 stride-1 convs it
+// runs ~7x slower than the forward conv; there dx = dy . W^T is a forward 1x1 conv with
+// the filter's two channel axes swapped. Other shapes go to the backend's own kernel.
+
+interface Conv2DBackpropInputAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  inputShape: [number, number, number, number];
+}
+
+let builtInConv2DBackpropInput: tf.KernelFunc | undefined;
+
+function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: Conv2DBackpropInputAttrs }): tf.TensorInfo {
+  const { backend, attrs } = args;
+  const dy = args.inputs.dy!;
+  const filter = args.inputs.filter!;
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad,
+    attrs.dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
+  if (!isPointwise(info) || info.dataFormat !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+    if (!builtInConv2DBackpropInput) throw new Error('Conv2DBackpropInput: the wasm backend has no kernel to fall back to');
+    return builtInConv2DBackpropInput(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const CI = info.inChannels;
+  const CO = info.outChannels;
+  const wt = backend.makeOutput([1, 1, CO, CI], 'float32');
+  transposeInto(backend.typedArrayFromHeap(filter) as Float32Array, CI, CO, backend.typedArrayFromHeap(wt) as Float32Array);
+  const dx = nativeConv1x1(backend, dy, dy.shape, wt, CO, CI);
+  backend.disposeData(wt.dataId);
+  return dx;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -307,11 +404,17 @@ export const WASM_TRAINING_KERNELS: Record<string, tf.KernelFunc> = {
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as tf.KernelFunc,
 };
 
+/** Kernels wasm has but that are slow for training's shapes; ours handle the fast cases and delegate the rest. */
+export const WASM_KERNEL_OVERRIDES: Record<string, tf.KernelFunc> = {
+  Conv2DBackpropInput: conv2DBackpropInput as unknown as tf.KernelFunc,
+};
+
 let registered = false;
 
 /**
- * Registers the wasm training kernels once; later calls do nothing. A kernel the installed
- * tfjs-backend-wasm already provides is left alone (a native one is at least as good).
+ * Registers the wasm training kernels once; later calls do nothing. A missing kernel that
+ * the installed tfjs-backend-wasm already provides is left alone (a native one is at least
+ * as good); an override keeps the built-in kernel to delegate to.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
@@ -319,5 +422,12 @@ export function registerWasmTrainingKernels(): void {
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+  const builtIn = tf.getKernel('Conv2DBackpropInput', 'wasm');
+  if (builtIn) {
+    builtInConv2DBackpropInput = builtIn.kernelFunc;
+    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+    // The backend's setup for its own kernel has already run if the backend was initialised; keep it for the fallback.
+    tf.registerKernel({ ...builtIn, kernelFunc: WASM_KERNEL_OVERRIDES.Conv2DBackpropInput! });
   }
 }

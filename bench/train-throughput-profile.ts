@@ -1,0 +1,45 @@
+/**
+ * Where one training step's time goes, per kernel (tf.profile), on the chosen backend.
+ *
+ *   node --import tsx bench/train-throughput-profile.ts [--size 64] [--batch 16] [--backend wasm] [--model auto|real|standin]
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { selectBackend, type BackendPreference } from '../src/ml/backend/select-backend.ts';
+import { loadBenchModel, makeTrainStep, type ModelSource } from './train-throughput-step.ts';
+
+const { values } = parseArgs({
+  options: {
+    size: { type: 'string', default: '64' },
+    batch: { type: 'string', default: '16' },
+    backend: { type: 'string', default: 'wasm' },
+    model: { type: 'string', default: 'auto' },
+    top: { type: 'string', default: '20' },
+  },
+});
+const size = Number(values.size);
+const batch = Number(values.batch);
+await selectBackend(values.backend as BackendPreference);
+const bm = await loadBenchModel(size, values.model as ModelSource | 'auto');
+console.log(`model: ${bm.note}; ${bm.model.countParams()} parameters; ${size}x${size}, batch ${batch}`);
+const { step } = makeTrainStep(bm.model, batch, size);
+await step(); // warm-up: kernels set up, weights of the optimizer created
+const t0 = performance.now();
+const info = await tf.profile(() => step());
+const wall = performance.now() - t0;
+
+const byKernel = new Map<string, { ms: number; calls: number }>();
+for (const k of info.kernels) {
+  const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+  const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+  e.ms += ms;
+  e.calls += 1;
+  byKernel.set(k.name, e);
+}
+const total = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
+const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+console.log(`step wall ${wall.toFixed(0)} ms under the profiler (kernels ${total.toFixed(0)} ms, ${info.kernels.length} kernel calls, peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB)`);
+console.log('| kernel | ms | calls | share |\n|---|---:|---:|---:|');
+for (const [name, e] of rows.slice(0, Number(values.top))) {
+  console.log(`| ${name} | ${e.ms.toFixed(1)} | ${e.calls} | ${((100 * e.ms) / total).toFixed(1)}% |`);
+}
