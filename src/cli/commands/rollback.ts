@@ -1,0 +1,62 @@
+// `pipeline rollback`: points the device's `current` back at an earlier deployed version.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parse as parseYaml } from 'yaml';
+import { findProjectRoot } from '../../engine/stage-context.ts';
+import { parseDeploySettings } from '../../ml/deploy/deploy-config.ts';
+import { consoleDeployLog } from '../../ml/deploy/progress-log.ts';
+import { listVersions, rollback } from '../../ml/deploy/rollback.ts';
+
+export const summary = 'Switch the device back to the previous deployed model (--to VERSION, --list)';
+
+const USAGE = 'usage: pipeline rollback [--to VERSION] [--list] [--config config/deploy.yaml]';
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({ args: argv, options: { to: { type: 'string' }, list: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    console.error(`rollback: ${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) {
+    console.log(`${summary}\n${USAGE}`);
+    return 0;
+  }
+  const root = findProjectRoot(process.cwd());
+  const configFile = args.values.config ?? 'config/deploy.yaml';
+  let raw: unknown;
+  try {
+    raw = parseYaml(readFileSync(join(root, configFile), 'utf8'));
+  } catch (err) {
+    console.error(`rollback: cannot read ${configFile}: ${(err as Error).message}`);
+    return 2;
+  }
+  const settings = parseDeploySettings(raw, configFile, root);
+  if (!settings.ok) {
+    console.error(`rollback: ${settings.failure.message}`);
+    return 2;
+  }
+  const target = settings.value.target;
+  if (!target) {
+    console.error(`rollback: no deploy target configured in ${configFile}`);
+    return 2;
+  }
+  if (args.values.list) {
+    const state = await listVersions(target);
+    if (!state.ok) {
+      console.error(`rollback: ${state.failure.message}`);
+      return 1;
+    }
+    for (const v of state.value.versions) console.log(`${v === state.value.current ? '*' : ' '} ${v}`);
+    return 0;
+  }
+  const result = await rollback(target, consoleDeployLog('rollback'), args.values.to);
+  if (!result.ok) {
+    console.error(`rollback: ${result.failure.message}`);
+    return 1;
+  }
+  console.log(`rollback: ${result.value.to} is live (was ${result.value.from ?? 'none'})`);
+  return 0;
+}

@@ -1,0 +1,120 @@
+// Reads and checks the deploy settings (config/deploy.yaml's `target` and `smoke_test`).
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import { fail, ok, type Result } from './result.ts';
+
+export interface DeviceRuntime {
+  /** Node.js executable on the device. */
+  node: string;
+  /** node_modules folder on the device that holds onnxruntime-node. */
+  modules: string;
+}
+
+export interface ServiceSettings {
+  restart: string;
+  healthUrl: string;
+  healthTimeoutS: number;
+}
+
+export interface DeployTarget {
+  host: string;
+  user: string;
+  port: number;
+  /** Absolute path of the private key (keys only). */
+  identityFile: string;
+  /** Absolute path of the known_hosts file that must list the device. */
+  knownHosts: string;
+  /** Deployment root on the device (absolute, or relative to the user's home). */
+  remoteDir: string;
+  connectTimeoutS: number;
+  bandwidthLimitKbps: number;
+  keepVersions: number;
+  runtime: DeviceRuntime;
+  service: ServiceSettings;
+}
+
+export interface SmokeTestSettings {
+  samples: number;
+  maxAbsDiff: number;
+  warmupRuns: number;
+  latencyRuns: number;
+}
+
+export interface DeploySettings {
+  /** undefined: no target configured, the stage is skipped. */
+  target: DeployTarget | undefined;
+  smokeTest: SmokeTestSettings;
+}
+
+const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/deploy.schema.json');
+
+/**
+ * Checks the raw `{target, smoke_test}` values against schemas/deploy.schema.json and
+ * resolves paths (`~` to the home folder, relative local paths against `root`).
+ * `file` names the config file in messages.
+ */
+export function parseDeploySettings(raw: unknown, file: string, root: string): Result<DeploySettings> {
+  const ajv = new Ajv({ allErrors: true });
+  const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+  const value = structuredClone(raw ?? {}) as RawSettings;
+  if (!validate(value)) {
+    const lines = (validate.errors ?? []).map((e) => `  ${e.instancePath || '(top)'} ${e.message ?? ''}`);
+    return fail({ reason: 'config', message: `${file}: invalid deploy settings:\n${[...new Set(lines)].join('\n')}` });
+  }
+  const smoke = value.smoke_test ?? {};
+  const smokeTest: SmokeTestSettings = {
+    samples: smoke.samples ?? 8,
+    maxAbsDiff: smoke.max_abs_diff ?? 1e-3,
+    warmupRuns: smoke.warmup_runs ?? 5,
+    latencyRuns: smoke.latency_runs ?? 50,
+  };
+  const t = value.target;
+  if (!t || t.host.trim() === '') return ok({ target: undefined, smokeTest });
+  if (!t.runtime) return fail({ reason: 'config', message: `${file}: target.runtime.modules is required (the device folder holding onnxruntime-node)` });
+  return ok({
+    smokeTest,
+    target: {
+      host: t.host.trim(),
+      user: t.user,
+      port: t.port ?? 22,
+      identityFile: localPath(t.identity_file, root),
+      knownHosts: localPath(t.known_hosts, root),
+      remoteDir: t.remote_dir.replace(/\/+$/, ''),
+      connectTimeoutS: t.connect_timeout_s ?? 10,
+      bandwidthLimitKbps: t.bandwidth_limit_kbps ?? 0,
+      keepVersions: t.keep_versions ?? 5,
+      runtime: { node: t.runtime.node ?? 'node', modules: t.runtime.modules },
+      service: {
+        restart: t.service?.restart ?? '',
+        healthUrl: t.service?.health_url ?? '',
+        healthTimeoutS: t.service?.health_timeout_s ?? 30,
+      },
+    },
+  });
+}
+
+function localPath(path: string, root: string): string {
+  if (path === '~' || path.startsWith('~/')) return join(homedir(), path.slice(1));
+  return isAbsolute(path) ? path : resolve(root, path);
+}
+
+/** The file's shape as the schema allows it. */
+interface RawSettings {
+  target?: {
+    host: string;
+    user: string;
+    port?: number;
+    identity_file: string;
+    known_hosts: string;
+    remote_dir: string;
+    connect_timeout_s?: number;
+    bandwidth_limit_kbps?: number;
+    keep_versions?: number;
+    runtime?: { node?: string; modules: string };
+    service?: { restart?: string; health_url?: string; health_timeout_s?: number };
+  } | null;
+  smoke_test?: { samples?: number; max_abs_diff?: number; warmup_runs?: number; latency_runs?: number };
+}

@@ -1,0 +1,150 @@
+// The inputs the on-device smoke test predicts, and the host's own predictions on them
+// (onnxruntime-node here), so host and device can be compared logit by logit.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import sharp from 'sharp';
+
+export interface SmokeSamples {
+  /** Names of the samples (image file names, or `synthetic-<i>`). */
+  names: string[];
+  inputName: string;
+  /** Shape of one sample's tensor, batch 1: [1, 3, H, W]. */
+  sampleShape: number[];
+  /** All samples back to back, float32, already normalised. */
+  inputs: Float32Array;
+  /** Output name -> one logit vector per sample, from the host's onnxruntime. */
+  hostOutputs: Record<string, number[][]>;
+  /** Where the inputs came from, for the report. */
+  origin: 'images' | 'synthetic';
+}
+
+interface Sidecar {
+  mean?: number[];
+  std?: number[];
+  input_size?: number;
+  preprocess?: { mean?: number[]; std?: number[]; input_size?: number };
+}
+
+const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+const IMAGENET_STD = [0.229, 0.224, 0.225];
+const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
+
+/**
+ * Builds `count` samples for the model in `onnxDir`: the images in `<onnxDir>/samples/` when
+ * the export stage put some there, else deterministic synthetic images (seeded), both
+ * normalised as docs/contracts.md "Preprocessing" says.
+ */
+export async function buildSmokeSamples(onnxDir: string, count: number): Promise<SmokeSamples> {
+  const session = await ort.InferenceSession.create(join(onnxDir, 'model.onnx'));
+  const inputMeta = session.inputMetadata[0];
+  if (!inputMeta) throw new Error(`bug: ${onnxDir}/model.onnx has no input`);
+  const sidecar = readSidecar(onnxDir);
+  const mean = sidecar.mean ?? sidecar.preprocess?.mean ?? IMAGENET_MEAN;
+  const std = sidecar.std ?? sidecar.preprocess?.std ?? IMAGENET_STD;
+  const dims = 'shape' in inputMeta ? inputMeta.shape : [];
+  const size = sidecar.input_size ?? sidecar.preprocess?.input_size ?? (typeof dims[2] === 'number' ? dims[2] : 224);
+  const channelsFirst = dims[1] === 3 || dims[3] !== 3;
+  const sampleShape = channelsFirst ? [1, 3, size, size] : [1, size, size, 3];
+
+  const sampleDir = join(onnxDir, 'samples');
+  const files = existsSync(sampleDir) ? readdirSync(sampleDir).filter((f) => IMAGE_EXT.test(f)).sort().slice(0, count) : [];
+  const origin = files.length > 0 ? 'images' : 'synthetic';
+  const names = origin === 'images' ? files : Array.from({ length: count }, (_, i) => `synthetic-${i}`);
+  const perSample = 3 * size * size;
+  const inputs = new Float32Array(names.length * perSample);
+  for (let i = 0; i < names.length; i++) {
+    const rgb = origin === 'images' ? await readRgb(join(sampleDir, files[i]!), size) : syntheticRgb(size, i);
+    inputs.set(normalise(rgb, size, mean, std, channelsFirst), i * perSample);
+  }
+
+  const hostOutputs: Record<string, number[][]> = {};
+  for (const name of session.outputNames) hostOutputs[name] = [];
+  for (let i = 0; i < names.length; i++) {
+    const feed = { [inputMeta.name]: new ort.Tensor('float32', inputs.slice(i * perSample, (i + 1) * perSample), sampleShape) };
+    const result = await session.run(feed);
+    for (const name of session.outputNames) hostOutputs[name]!.push(Array.from(result[name]!.data as Float32Array));
+  }
+  await session.release();
+  return { names, inputName: inputMeta.name, sampleShape, inputs, hostOutputs, origin };
+}
+
+function readSidecar(onnxDir: string): Sidecar {
+  const file = join(onnxDir, 'model.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Sidecar) : {};
+}
+
+/** RGB uint8 HWC, resized with fit 'fill' and flattened on white (the contract's recipe). */
+async function readRgb(file: string, size: number): Promise<Uint8Array> {
+  const { data } = await sharp(file).flatten({ background: '#ffffff' }).resize(size, size, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return new Uint8Array(data);
+}
+
+/** A seeded picture with a coloured block on a light background: varied logits, same every run. */
+function syntheticRgb(size: number, seed: number): Uint8Array {
+  let s = (seed + 1) * 2654435761;
+  const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const colour = [rand() * 255, rand() * 255, rand() * 255];
+  const x0 = Math.floor(rand() * size * 0.5), y0 = Math.floor(rand() * size * 0.5);
+  const w = Math.floor(size * (0.25 + rand() * 0.4)), h = Math.floor(size * (0.25 + rand() * 0.4));
+  const out = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const inside = x >= x0 && x < x0 + w && y >= y0 && y < y0 + h;
+      for (let c = 0; c < 3; c++) out[(y * size + x) * 3 + c] = inside ? colour[c]! : 230 + Math.floor(rand() * 20);
+    }
+  }
+  return out;
+}
+
+function normalise(rgb: Uint8Array, size: number, mean: number[], std: number[], channelsFirst: boolean): Float32Array {
+  const out = new Float32Array(3 * size * size);
+  const plane = size * size;
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) {
+      const v = (rgb[p * 3 + c]! / 255 - mean[c]!) / std[c]!;
+      out[channelsFirst ? c * plane + p : p * 3 + c] = v;
+    }
+  }
+  return out;
+}
+
+export interface SmokeComparison {
+  maxAbsDiff: number;
+  /** Fraction of (sample, output) pairs whose argmax agrees. */
+  top1Agreement: number;
+  disagreements: string[];
+}
+
+/** Compares the device's logits with the host's. */
+export function compareOutputs(samples: SmokeSamples, device: Record<string, number[][]>): SmokeComparison {
+  let maxAbsDiff = 0;
+  let agree = 0;
+  let total = 0;
+  const disagreements: string[] = [];
+  for (const [name, hostRows] of Object.entries(samples.hostOutputs)) {
+    const deviceRows = device[name];
+    if (!deviceRows) {
+      disagreements.push(`output ${name} missing on the device`);
+      maxAbsDiff = Infinity;
+      continue;
+    }
+    hostRows.forEach((row, i) => {
+      const other = deviceRows[i] ?? [];
+      for (let k = 0; k < row.length; k++) {
+        const d = Math.abs(row[k]! - (other[k] ?? NaN));
+        maxAbsDiff = Math.max(maxAbsDiff, Number.isNaN(d) ? Infinity : d);
+      }
+      total++;
+      if (argmax(row) === argmax(other)) agree++;
+      else disagreements.push(`${samples.names[i]}: ${name} argmax host ${argmax(row)} vs device ${argmax(other)}`);
+    });
+  }
+  return { maxAbsDiff, top1Agreement: total === 0 ? 0 : agree / total, disagreements };
+}
+
+function argmax(row: number[]): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return row.length === 0 ? -1 : best;
+}

@@ -1,0 +1,131 @@
+// Talks to the device through the system's OpenSSH client and rsync, with strict host key
+// checking against the configured known_hosts file and key-only authentication.
+import type { DeployTarget } from './deploy-config.ts';
+import { scanHostKeys } from './host-key.ts';
+import { runProcess, shellQuote, type ProcessOutput } from './process.ts';
+import { fail, ok, type Result } from './result.ts';
+
+/** ssh options shared by every connection: no config files, no prompts, no passwords. */
+export function sshOptions(target: DeployTarget): string[] {
+  return [
+    '-F', 'none', // ignore ~/.ssh/config so the deploy behaves the same on every machine
+    '-p', String(target.port),
+    '-i', target.identityFile,
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'BatchMode=yes', // never prompt (for a passphrase, a password or a new host key)
+    '-o', 'PasswordAuthentication=no',
+    '-o', 'KbdInteractiveAuthentication=no',
+    '-o', 'PubkeyAuthentication=yes',
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${target.knownHosts}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'UpdateHostKeys=no',
+    '-o', `ConnectTimeout=${target.connectTimeoutS}`,
+    '-o', 'ServerAliveInterval=5',
+    '-o', 'ServerAliveCountMax=3',
+    '-o', 'LogLevel=ERROR',
+  ];
+}
+
+export function hostLabel(target: DeployTarget): string {
+  return `${target.user}@${target.host}:${target.port}`;
+}
+
+/**
+ * Runs a POSIX sh `script` on the device with positional `args` ($1, $2, ...). Exit codes
+ * other than 255 (ssh's own failures) are the script's and come back as output.
+ */
+export async function runRemoteScript(target: DeployTarget, script: string, args: string[]): Promise<Result<ProcessOutput>> {
+  const remoteCommand = ['sh', '-s', '--', ...args.map(shellQuote)].join(' ');
+  const out = await runProcess('ssh', [...sshOptions(target), '-l', target.user, '--', target.host, remoteCommand], { input: script });
+  if (out.code === 255) return fail(await explainSshFailure(target, out.stderr));
+  return ok(out);
+}
+
+/** Like runRemoteScript, but a non-zero exit of the script is a 'remote-failed' failure. */
+export async function runRemoteChecked(target: DeployTarget, what: string, script: string, args: string[]): Promise<Result<string>> {
+  const res = await runRemoteScript(target, script, args);
+  if (!res.ok) return res;
+  if (res.value.code !== 0) {
+    const detail = (res.value.stderr.trim() || res.value.stdout.trim()).split('\n').slice(-5).join('\n  ');
+    return fail({ reason: 'remote-failed', message: `${what} failed on ${hostLabel(target)} (exit ${res.value.code}):\n  ${detail}` });
+  }
+  return ok(res.value.stdout);
+}
+
+export interface UploadOptions {
+  /** Folder on the device (created) that receives the contents of `localDir`. */
+  remoteDest: string;
+  /** A sibling folder on the device whose identical files are hard-linked, not sent. */
+  linkDest?: string;
+  /** Percent done (0-100), as rsync reports it. */
+  onProgress?: (percent: number) => void;
+}
+
+/** Copies a local folder's contents to the device with rsync over the same strict ssh. */
+export async function rsyncUpload(target: DeployTarget, localDir: string, options: UploadOptions): Promise<Result<void>> {
+  const sshCommand = ['ssh', ...sshOptions(target), '-l', target.user].map(rsyncWord).join(' ');
+  const args = ['-a', '--delete', '--info=progress2', '--no-inc-recursive', '-e', sshCommand];
+  if (target.bandwidthLimitKbps > 0) args.push(`--bwlimit=${target.bandwidthLimitKbps}`);
+  if (options.linkDest) args.push(`--link-dest=${options.linkDest}`);
+  args.push(`${localDir.replace(/\/+$/, '')}/`, `${target.host}:${options.remoteDest}/`);
+  const out = await runProcess('rsync', args, {
+    onOutput: (chunk) => {
+      const matches = [...chunk.matchAll(/\s(\d{1,3})%\s/g)];
+      const last = matches.at(-1);
+      if (last && options.onProgress) options.onProgress(Number(last[1]));
+    },
+  });
+  if (out.code === 0) return ok(undefined);
+  if (/Host key verification failed|Connection refused|Permission denied|Could not resolve|timed out/.test(out.stderr)) {
+    return fail(await explainSshFailure(target, out.stderr));
+  }
+  return fail({ reason: 'upload-failed', message: `upload to ${hostLabel(target)}:${options.remoteDest} failed (rsync exit ${out.code}): ${lastLines(out.stderr)}` });
+}
+
+/** rsync splits its -e value on spaces and honours quotes. */
+function rsyncWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : shellQuote(word);
+}
+
+function lastLines(text: string, n = 3): string {
+  return text.trim().split('\n').filter((l) => !/^\s*[\d,]+\s+\d+%/.test(l)).slice(-n).join(' | ');
+}
+
+/** Turns ssh's exit-255 stderr into a failure that says what to do. */
+async function explainSshFailure(target: DeployTarget, stderr: string): Promise<import('./result.ts').DeployFailure> {
+  const where = hostLabel(target);
+  if (/Host key verification failed|host key .*not known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr)) {
+    const changed = /REMOTE HOST IDENTIFICATION HAS CHANGED|does not match|key for .* has changed/i.test(stderr);
+    const keys = await scanHostKeys(target.host, target.port, target.connectTimeoutS);
+    const fingerprints = keys.map((k) => `${k.fingerprint} (${k.type})`);
+    const shown = keys.length > 0
+      ? keys.map((k) => `    ${k.fingerprint} (${k.type})`).join('\n')
+      : '    (could not read the host key with ssh-keyscan)';
+    const lines = keys.map((k) => `    ${k.knownHostsLine}`).join('\n');
+    if (changed) {
+      return {
+        reason: 'host-key-mismatch',
+        fingerprints,
+        message:
+          `the host key of ${target.host}:${target.port} does NOT match the one in ${target.knownHosts} ` +
+          `(someone may be impersonating the device, or it was reinstalled). The device now presents:\n${shown}\n` +
+          `If you have checked this fingerprint on the device itself, replace its line in ${target.knownHosts} with:\n${lines}`,
+      };
+    }
+    return {
+      reason: 'unknown-host-key',
+      fingerprints,
+      message:
+        `the host key of ${target.host}:${target.port} is not in ${target.knownHosts}. The device presents:\n${shown}\n` +
+        `Check it on the device (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then accept it by adding to ${target.knownHosts}:\n${lines}`,
+    };
+  }
+  if (/Permission denied|Too many authentication failures|no such identity|Load key/i.test(stderr)) {
+    return {
+      reason: 'auth-failed',
+      message: `${where} refused key ${target.identityFile} (keys only, no passwords): add its public key to the device's ~/.ssh/authorized_keys. ssh said: ${lastLines(stderr, 2)}`,
+    };
+  }
+  return { reason: 'unreachable', message: `cannot reach ${where}: ${lastLines(stderr, 2) || 'ssh failed without a message'}` };
+}

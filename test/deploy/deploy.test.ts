@@ -1,0 +1,254 @@
+// The deploy stage and `pipeline rollback` against a real sshd on 127.0.0.1 playing the Pi.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify as toYaml } from 'yaml';
+import { freePort, startSshd, type SshdRig } from './sshd-rig.ts';
+import { writeTinyModel } from './tiny-onnx.ts';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const tsx = import.meta.resolve('tsx');
+
+interface Project {
+  root: string;
+  remoteDir: string;
+  onnxDir: string;
+  config: Record<string, unknown>;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let rig: SshdRig;
+const cleanup: string[] = [];
+
+beforeAll(async () => {
+  rig = await startSshd();
+});
+
+afterAll(async () => {
+  await rig?.stop();
+  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+});
+
+function makeProject(overrides: { target?: Record<string, unknown> | null; port?: number; knownHosts?: string } = {}): Project {
+  const root = mkdtempSync(join(tmpdir(), 'brickflow-deploy-project-'));
+  cleanup.push(root);
+  const remoteDir = join(root, 'pi-home', 'brickflow');
+  const onnxDir = join(root, 'artifacts', 'onnx');
+  mkdirSync(onnxDir, { recursive: true });
+  mkdirSync(join(root, 'config'));
+  writeFileSync(join(root, 'pipeline.yaml'), 'stages:\n  deploy:\n    run: stages/deploy.ts\n    deps: [artifacts/onnx]\n    params: {config/deploy.yaml: [target, smoke_test]}\n    metrics: artifacts/metrics/deploy.json\n');
+  writeTinyModel(onnxDir, 1);
+  const target = overrides.target === null ? null : {
+    host: '127.0.0.1',
+    user: 'root',
+    port: overrides.port ?? rig.port,
+    identity_file: rig.userKey,
+    known_hosts: overrides.knownHosts ?? rig.knownHosts,
+    remote_dir: remoteDir,
+    connect_timeout_s: 5,
+    keep_versions: 3,
+    runtime: { node: process.execPath, modules: join(repo, 'node_modules') },
+    ...overrides.target,
+  };
+  const config = { target, smoke_test: { samples: 4, max_abs_diff: 1e-4, warmup_runs: 2, latency_runs: 20 } };
+  writeFileSync(join(root, 'config', 'deploy.yaml'), toYaml(config));
+  return { root, remoteDir, onnxDir, config };
+}
+
+function stageEnv(p: Project): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PIPELINE_STAGE: 'deploy',
+    PIPELINE_ROOT: p.root,
+    PIPELINE_PARAMS: JSON.stringify({ 'config/deploy.yaml': p.config }),
+    PIPELINE_DEPS: JSON.stringify(['artifacts/onnx']),
+    PIPELINE_OUTS: '[]',
+    PIPELINE_METRICS: 'artifacts/metrics/deploy.json',
+  };
+}
+
+function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, ['--import', tsx, ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
+}
+
+const deploy = (p: Project) => run([join(repo, 'stages/deploy.ts')], p.root, stageEnv(p));
+const rollbackCli = (p: Project, ...argv: string[]) =>
+  run(['-e', `import(${JSON.stringify(join(repo, 'src/cli/commands/rollback.ts'))}).then((m) => m.run(${JSON.stringify(argv)})).then((c) => { process.exitCode = c; })`], p.root);
+
+const currentVersion = (p: Project) => readlinkSync(join(p.remoteDir, 'current')).replace(/^versions\//, '');
+const versions = (p: Project) => readdirSync(join(p.remoteDir, 'versions')).sort();
+const metrics = (p: Project) => JSON.parse(readFileSync(join(p.root, 'artifacts/metrics/deploy.json'), 'utf8')) as Record<string, unknown> & { detail: Record<string, unknown> };
+const deployedModel = (p: Project) => readFileSync(join(p.remoteDir, 'current', 'model.onnx'));
+
+describe('deploy stage', () => {
+  it('with no target configured, says why, writes a skipped status and exits 0', async () => {
+    const p = makeProject({ target: null });
+    const r = await deploy(p);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('skipped: no deploy target configured in config/deploy.yaml');
+    expect(metrics(p)).toEqual({ status: 'skipped', reason: 'no deploy target configured in config/deploy.yaml' });
+  });
+
+  it('deploys, redeploys a new model, rolls back to the first and prunes old versions', async () => {
+    const p = makeProject({ target: { keep_versions: 2 } });
+    const first = await deploy(p);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const v1 = currentVersion(p);
+    expect(deployedModel(p)).toEqual(readFileSync(join(p.onnxDir, 'model.onnx')));
+    const m1 = metrics(p);
+    expect(m1.status).toBe('deployed');
+    expect(m1.detail.version).toBe(v1);
+    expect(m1.smoke_top1_agreement).toBe(1);
+    expect(m1.smoke_max_abs_diff as number).toBeLessThanOrEqual(1e-4);
+    expect(m1.device_latency_ms_p95 as number).toBeGreaterThan(0);
+    expect(m1.device_latency_ms_p95 as number).toBeGreaterThanOrEqual(m1.device_latency_ms_p50 as number);
+    // The device can verify its own copy.
+    expect(() => execFileSync('sha256sum', ['--check', '--quiet', 'SHA256SUMS'], { cwd: join(p.remoteDir, 'current') })).not.toThrow();
+
+    writeTinyModel(p.onnxDir, 2);
+    const second = await deploy(p);
+    expect(second.code).toBe(0);
+    const v2 = currentVersion(p);
+    expect(v2).not.toBe(v1);
+    expect(second.stdout).toContain(`(was ${v1})`);
+    expect(deployedModel(p)).toEqual(readFileSync(join(p.onnxDir, 'model.onnx')));
+    expect(versions(p)).toEqual([v1, v2]);
+    // Unchanged files (the device script) are hard-linked to the previous version, not re-sent.
+    const script = (v: string) => statSync(join(p.remoteDir, 'versions', v, 'device', 'onnx-smoke.mjs'));
+    expect(script(v2).ino).toBe(script(v1).ino);
+
+    const listed = await rollbackCli(p, '--list');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toBe(`  ${v1}\n* ${v2}\n`);
+
+    const back = await rollbackCli(p);
+    expect(back.code).toBe(0);
+    expect(back.stdout).toContain(`${v1} is live (was ${v2})`);
+    expect(currentVersion(p)).toBe(v1);
+    expect(readFileSync(join(p.remoteDir, 'history.log'), 'utf8')).toMatch(new RegExp(`deploy ${v1}\\n.* deploy ${v2}\\n.* rollback ${v1}\\n$`));
+
+    const again = await rollbackCli(p);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`no version older than ${v1}`);
+
+    const forward = await rollbackCli(p, '--to', v2);
+    expect(forward.code).toBe(0);
+    expect(currentVersion(p)).toBe(v2);
+
+    // keep_versions: 2 -> a third deploy prunes the oldest, keeping the live one and its predecessor.
+    writeTinyModel(p.onnxDir, 3);
+    const third = await deploy(p);
+    expect(third.code).toBe(0);
+    const v3 = currentVersion(p);
+    expect(versions(p)).toEqual([v2, v3]);
+    expect(metrics(p).detail.removed_versions).toEqual([v1]);
+  });
+
+  it('an upload killed mid-transfer leaves current on the old verified model, and the next deploy cleans up', async () => {
+    const p = makeProject({ target: { bandwidth_limit_kbps: 256 } });
+    expect((await deploy(p)).code).toBe(0);
+    const v1 = currentVersion(p);
+    const oldModel = deployedModel(p);
+
+    writeTinyModel(p.onnxDir, 2);
+    writeFileSync(join(p.onnxDir, 'lookup-table.bin'), randomBytes(3 * 1024 * 1024)); // ~12 s at 256 KiB/s
+    const child = spawn(process.execPath, ['--import', tsx, join(repo, 'stages/deploy.ts')], { cwd: p.root, env: stageEnv(p), detached: true, stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    const incomingHasData = () => {
+      const dir = join(p.remoteDir, 'versions');
+      return readdirSync(dir).filter((d) => d.startsWith('.incoming-')).some((d) => hasPartialData(join(dir, d)));
+    };
+    for (let i = 0; i < 600 && !incomingHasData(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(incomingHasData()).toBe(true);
+    process.kill(-child.pid!, 'SIGKILL'); // the stage, its rsync and ssh: like pulling the plug
+    await exited;
+
+    expect(currentVersion(p)).toBe(v1);
+    expect(deployedModel(p)).toEqual(oldModel);
+    expect(versions(p).filter((v) => !v.startsWith('.'))).toEqual([v1]);
+    expect(() => execFileSync('sha256sum', ['--check', '--quiet', 'SHA256SUMS'], { cwd: join(p.remoteDir, 'current') })).not.toThrow();
+
+    rmSync(join(p.onnxDir, 'lookup-table.bin'));
+    p.config = { ...p.config, target: { ...(p.config.target as object), bandwidth_limit_kbps: 0 } };
+    const next = await deploy(p);
+    expect(next.code).toBe(0);
+    expect(next.stdout).toMatch(/removed an interrupted upload: .*\.incoming-/);
+    expect(versions(p).some((v) => v.startsWith('.incoming-'))).toBe(false);
+    expect(deployedModel(p)).toEqual(readFileSync(join(p.onnxDir, 'model.onnx')));
+  });
+
+  it('refuses a device whose host key differs from known_hosts, printing the fingerprint it presented', async () => {
+    const fakeKey = join(rig.dir, 'impostor');
+    if (!existsSync(fakeKey)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', fakeKey]);
+    const knownHosts = join(rig.dir, 'known_hosts_wrong');
+    const fakePub = readFileSync(`${fakeKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
+    writeFileSync(knownHosts, `[127.0.0.1]:${rig.port} ${fakePub}\n`);
+    const p = makeProject({ knownHosts });
+    const r = await deploy(p);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('does NOT match the one in');
+    expect(r.stderr).toContain(rig.hostFingerprint);
+    expect(existsSync(join(p.remoteDir, 'current'))).toBe(false);
+  });
+
+  it('refuses a device missing from known_hosts, printing the fingerprint and the line to accept', async () => {
+    const knownHosts = join(rig.dir, 'known_hosts_empty');
+    writeFileSync(knownHosts, '');
+    const p = makeProject({ knownHosts });
+    const r = await deploy(p);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the host key of 127.0.0.1:${rig.port} is not in ${knownHosts}`);
+    expect(r.stderr).toContain(rig.hostFingerprint);
+    expect(r.stderr).toContain(`[127.0.0.1]:${rig.port} ssh-ed25519 AAAA`);
+    expect(existsSync(p.remoteDir)).toBe(false);
+  });
+
+  it('reports an unreachable device clearly and exits 1', async () => {
+    const p = makeProject({ port: await freePort() });
+    const r = await deploy(p);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/deploy: failed \(unreachable\): cannot reach root@127\.0\.0\.1:\d+: .*Connection refused/);
+  });
+
+  it('does not switch to a model the device cannot run, and says why', async () => {
+    const p = makeProject();
+    expect((await deploy(p)).code).toBe(0);
+    const v1 = currentVersion(p);
+    writeTinyModel(p.onnxDir, 2);
+    p.config = { ...p.config, target: { ...(p.config.target as object), runtime: { node: process.execPath, modules: join(p.root, 'no-such-node_modules') } } };
+    const r = await deploy(p);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('smoke test');
+    expect(r.stderr).toContain('cannot load onnxruntime-node from');
+    expect(currentVersion(p)).toBe(v1);
+    expect(versions(p)).toEqual([v1]);
+  });
+});
+
+/** True when an upload folder holds at least one byte of a file (rsync writes as it goes). */
+function hasPartialData(dir: string): boolean {
+  const walk = (d: string): boolean =>
+    readdirSync(d, { withFileTypes: true }).some((e) => (e.isDirectory() ? walk(join(d, e.name)) : statSync(join(d, e.name)).size > 0 && e.name.includes('lookup-table')));
+  try {
+    return walk(dir);
+  } catch {
+    return false; // the folder is being written; look again
+  }
+}
