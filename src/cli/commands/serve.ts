@@ -1,0 +1,75 @@
+// `pipeline serve`: the HTTP prediction service for the sorter app, on localhost unless told otherwise.
+import { parseArgs } from 'node:util';
+
+export const summary = 'serve the exported model over HTTP (POST /predict, GET /health), on 127.0.0.1:8080 by default';
+
+const USAGE = `usage: pipeline serve [--port N] [--host ADDR] [--model DIR] [--max-bytes N] [--threads N] [--quiet]
+  --port N        default 8080 (0 = any free port)
+  --host ADDR     default 127.0.0.1; 0.0.0.0 exposes the service to the network
+  --model DIR     the exported model folder (default artifacts/onnx)
+  --max-bytes N   largest image accepted (default 10485760)
+  --threads N     onnxruntime threads (default 0 = all cores)`;
+
+function wholeNumber(text: string, name: string, max = Number.MAX_SAFE_INTEGER): number | string {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 0 && n <= max ? n : `--${name} must be a whole number from 0 to ${max}, got ${text}`;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        model: { type: 'string', default: 'artifacts/onnx' },
+        'max-bytes': { type: 'string', default: String(10 * 1024 * 1024) },
+        threads: { type: 'string', default: '0' },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    console.error(`pipeline serve: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (args.values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const port = wholeNumber(args.values.port, 'port', 65535);
+  const maxBytes = wholeNumber(args.values['max-bytes'], 'max-bytes');
+  const threads = wholeNumber(args.values.threads, 'threads');
+  for (const v of [port, maxBytes, threads])
+    if (typeof v === 'string') {
+      console.error(`pipeline serve: ${v}\n${USAGE}`);
+      return 2;
+    }
+  const { ClassifierLoader } = await import('../../ml/inference.ts');
+  const { createPredictServer, listen } = await import('../../serve/predict-server.ts');
+  const loaded = await ClassifierLoader.load(args.values.model, { threads: threads as number });
+  if (!loaded.ok) {
+    console.error(`pipeline serve: ${loaded.message}`);
+    return 1;
+  }
+  const loader = loaded.loader;
+  const server = createPredictServer(loader, { maxBytes: maxBytes as number, log: args.values.quiet ? undefined : (l) => console.log(l) });
+  let actualPort: number;
+  try {
+    actualPort = await listen(server, port as number, args.values.host);
+  } catch (e) {
+    console.error(`pipeline serve: cannot listen on ${args.values.host}:${port} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    await loader.close();
+    return 1;
+  }
+  console.log(`serving model ${loader.version} on http://${args.values.host}:${actualPort} (POST /predict, GET /health); Ctrl-C stops`);
+  await new Promise<void>((resolve) => {
+    const stop = () => server.close(() => resolve());
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await loader.close();
+  console.log('stopped');
+  return 0;
+}
