@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 
 export interface AugmentOps {
   rotate90: { p: number };
@@ -29,13 +29,19 @@ export type ConfigResult = { ok: true; config: AugmentConfig } | { ok: false; me
 
 const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/augment.schema.json');
 
+/** The compiled schema, made once per process (compiling costs ~100 ms). */
+let compiled: ValidateFunction | undefined;
+function validator(): ValidateFunction {
+  compiled ??= new Ajv({ allErrors: true, useDefaults: true }).compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+  return compiled;
+}
+
 /**
  * Checks the raw `augment` value against the schema and fills defaults (so `{}` is the
  * plan's configuration). `file` names the config file in messages.
  */
 export function parseAugmentConfig(raw: unknown, file = 'config/augment.yaml'): ConfigResult {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true });
-  const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+  const validate = validator();
   const value = structuredClone(raw ?? {}) as unknown;
   if (!validate(value)) {
     const lines = (validate.errors ?? []).map((e) => `  augment${e.instancePath.replaceAll('/', '.')}: ${e.message ?? ''}`);
