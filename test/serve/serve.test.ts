@@ -42,7 +42,7 @@ afterAll(async () => {
   if (fx) await rm(fx.dir, { recursive: true, force: true });
 });
 
-const post = (body: BodyInit | undefined, contentType?: string) =>
+const post = (body: Uint8Array | undefined, contentType?: string) =>
   fetch(`${base}/predict`, { method: 'POST', body, headers: contentType ? { 'content-type': contentType } : {} });
 
 describe('pipeline serve', () => {
@@ -53,7 +53,7 @@ describe('pipeline serve', () => {
   it('GET /health answers ok with the model version from the sidecar', async () => {
     const res = await fetch(`${base}/health`);
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = (await res.json()) as Record<string, any>; // any: JSON from the wire, checked field by field below
     const sidecar = JSON.parse(await readFile(join(fx.modelDir, 'model.json'), 'utf8'));
     expect(body).toMatchObject({ status: 'ok', model_version: sidecar.version, input_size: 32, parts: LABELS.parts.length });
   });
@@ -62,7 +62,7 @@ describe('pipeline serve', () => {
     const res = await post(await readFile(fx.pngFile), 'image/png');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
-    const body = await res.json();
+    const body = (await res.json()) as Record<string, any>; // any: JSON from the wire, checked field by field below
     expect(LABELS.parts).toContain(body.part_id);
     expect(LABELS.colors.map((c) => c.id)).toContain(body.color_id);
     expect(body.top5).toHaveLength(5);
@@ -90,7 +90,7 @@ describe('pipeline serve', () => {
   ])('rejects %s with a 4xx JSON error and keeps serving', async (_what, send, status, code) => {
     const res = await send();
     expect(res.status).toBe(status);
-    const body = await res.json();
+    const body = (await res.json()) as Record<string, any>; // any: JSON from the wire, checked field by field below
     expect(body.error).toBe(code);
     expect(typeof body.message).toBe('string');
     const after = await post(await readFile(fx.jpegFile), 'image/jpeg');
