@@ -1,0 +1,79 @@
+// The `pipeline` command: parses argv, loads the project, dispatches to an engine command
+// or to src/cli/commands/<name>.ts, and maps every outcome to an exit code (DESIGN.md).
+import { processOutput, type Output } from '../engine/console-reporter.ts';
+import { formatDiagnostic } from '../engine/diagnostic.ts';
+import { openProject } from '../engine/project.ts';
+import { externalCommandHelp, loadExternalCommand } from './external-commands.ts';
+import { ENGINE_COMMANDS, optionHelp, parseArgs, type EngineCommand } from './options.ts';
+import { dagCommand, gatesCommand, metricsCommand, statusCommand } from './report-commands.ts';
+import { EXIT, runCommand } from './run-command.ts';
+
+const USAGE = `usage: pipeline <command> [options]
+
+commands:
+  run [STAGE]  run what is stale (STAGE: it and what it depends on)
+  status       which stages are stale, and why
+  dag          the stages and their edges (--mermaid for a flowchart)
+  watch        rerun what becomes stale when inputs change
+  gates        check the gates against the current metrics
+  metrics      print metrics (--diff [REV]: compare with a git revision)`;
+
+async function helpText(): Promise<string> {
+  const extra = await externalCommandHelp();
+  return `${USAGE}\n${extra.length > 0 ? `${extra.join('\n')}\n` : ''}\noptions:\n${optionHelp()}\n\nexit codes: 0 done, 1 a stage failed, 2 bad config or usage, 3 a gate failed, 4 another run holds the lock\n`;
+}
+
+export async function main(argv: string[], output: Output = processOutput): Promise<number> {
+  const parsed = parseArgs(argv);
+  if (!parsed.ok) {
+    output.err(`error: ${parsed.error}\nrun "pipeline --help" for the options\n`);
+    return EXIT.usage;
+  }
+  const { command, positionals, options } = parsed;
+  if (options.help || command === 'help' || command === undefined) {
+    output.out(await helpText());
+    return command === undefined && !options.help ? EXIT.usage : EXIT.ok;
+  }
+  if (!(ENGINE_COMMANDS as readonly string[]).includes(command)) {
+    const external = await loadExternalCommand(command);
+    if (!external) {
+      output.err(`error: unknown command "${command}"\nrun "pipeline --help" for the commands\n`);
+      return EXIT.usage;
+    }
+    return external.run(parsed.rest);
+  }
+  const cmd = command as EngineCommand;
+  const maxPositionals = cmd === 'run' ? 1 : 0;
+  if (positionals.length > maxPositionals) {
+    output.err(`error: unexpected argument "${positionals[maxPositionals]}" for "${cmd}"\n`);
+    return EXIT.usage;
+  }
+
+  const project = openProject(options.file);
+  if (!project.ok) {
+    for (const d of project.error) output.err(`${formatDiagnostic(d)}\n`);
+    return EXIT.usage;
+  }
+  switch (cmd) {
+    case 'run':
+      return runCommand(project.value, positionals[0], options, output);
+    case 'status':
+      return statusCommand(project.value, options, output);
+    case 'dag':
+      return dagCommand(project.value, options, output);
+    case 'gates':
+      return gatesCommand(project.value, options, output);
+    case 'metrics':
+      return metricsCommand(project.value, options, output);
+    case 'watch': {
+      const { watchCommand } = await import('./watch-command.ts');
+      return watchCommand(project.value, options, output);
+    }
+    case 'help':
+      return EXIT.ok;
+    default: {
+      const never: never = cmd;
+      throw new Error(`unhandled command ${String(never)}`);
+    }
+  }
+}

@@ -1,0 +1,130 @@
+// The CLI's options in one typed table (as vitest's cli-config does), and argv parsing
+// exported so tests can check it without running anything.
+
+export const ENGINE_COMMANDS = ['run', 'status', 'dag', 'watch', 'gates', 'metrics', 'help'] as const;
+export type EngineCommand = (typeof ENGINE_COMMANDS)[number];
+
+export interface CliOptions {
+  file: string;
+  until?: string;
+  only?: string;
+  force: boolean;
+  dryRun: boolean;
+  jobs: number;
+  json: boolean;
+  mermaid: boolean;
+  /** `metrics --diff [REV]`: the revision to compare with. */
+  diff?: string;
+  /** `watch --quiet-ms N`: how long files must stay still before a run. */
+  quietMs: number;
+  help: boolean;
+}
+
+interface OptionSpec<K extends keyof CliOptions> {
+  key: K;
+  flag: string;
+  alias?: string;
+  description: string;
+  /** Name of the argument shown in help; absent for switches. */
+  argument?: string;
+  /** The argument may be left out (then `implicit` is used). */
+  optionalArgument?: { implicit: string };
+  commands: readonly EngineCommand[] | 'all';
+  transform?: (raw: string) => { value: CliOptions[K] } | { error: string };
+}
+
+type AnySpec = { [K in keyof CliOptions]-?: OptionSpec<K> }[keyof CliOptions];
+
+const positiveInt = (flag: string) => (raw: string) => {
+  const n = Number(raw);
+  return Number.isInteger(n) && n > 0 ? { value: n } : { error: `${flag} needs a positive whole number, got "${raw}"` };
+};
+
+export const OPTIONS: readonly AnySpec[] = [
+  { key: 'file', flag: '--file', alias: '-f', argument: 'FILE', description: 'the pipeline file (default pipeline.yaml)', commands: 'all' },
+  { key: 'until', flag: '--until', argument: 'STAGE', description: 'run STAGE and the stages it depends on', commands: ['run', 'watch'] },
+  { key: 'only', flag: '--only', argument: 'STAGE', description: 'run STAGE alone (its deps must exist)', commands: ['run'] },
+  { key: 'force', flag: '--force', description: 'run the selected stages even if fresh', commands: ['run'] },
+  { key: 'dryRun', flag: '--dry-run', alias: '-n', description: 'say what would run and why, run nothing', commands: ['run'] },
+  { key: 'jobs', flag: '--jobs', alias: '-j', argument: 'N', description: 'run up to N independent stages at once (default 1)', commands: ['run', 'watch'], transform: positiveInt('--jobs') },
+  { key: 'json', flag: '--json', description: 'machine-readable output', commands: ['status', 'metrics', 'gates'] },
+  { key: 'mermaid', flag: '--mermaid', description: 'print the DAG as a Mermaid flowchart', commands: ['dag'] },
+  { key: 'diff', flag: '--diff', argument: 'REV', optionalArgument: { implicit: 'HEAD' }, description: 'compare metrics with git revision REV (default HEAD)', commands: ['metrics'] },
+  { key: 'quietMs', flag: '--quiet-ms', argument: 'MS', description: 'watch: quiet period before a run (default 2000)', commands: ['watch'], transform: positiveInt('--quiet-ms') },
+  { key: 'help', flag: '--help', alias: '-h', description: 'show help', commands: 'all' },
+];
+
+export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', force: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, help: false };
+
+export type ParsedArgs =
+  | { ok: true; command: string | undefined; positionals: string[]; options: CliOptions; rest: string[] }
+  | { ok: false; error: string };
+
+/** Edit distance, for "did you mean" hints. */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * Parses `argv` (without node and script). The first word is the command; options of
+ * other commands are rejected. For a command that is not the engine's, everything after
+ * it is passed through untouched in `rest`.
+ */
+export function parseArgs(argv: readonly string[]): ParsedArgs {
+  const options: CliOptions = { ...DEFAULTS };
+  const positionals: string[] = [];
+  let command: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (command !== undefined && !(ENGINE_COMMANDS as readonly string[]).includes(command)) {
+      return { ok: true, command, positionals, options, rest: argv.slice(i) };
+    }
+    if (!token.startsWith('-') || token === '-') {
+      if (command === undefined) command = token;
+      else positionals.push(token);
+      continue;
+    }
+    const [name, inline] = token.includes('=') ? [token.slice(0, token.indexOf('=')), token.slice(token.indexOf('=') + 1)] : [token, undefined];
+    const spec = OPTIONS.find((o) => o.flag === name || o.alias === name);
+    if (!spec) {
+      const near = OPTIONS.map((o) => o.flag).sort((a, b) => distance(name, a) - distance(name, b))[0]!;
+      return { ok: false, error: `unknown option ${name}${distance(name, near) <= 3 ? ` (did you mean ${near}?)` : ''}` };
+    }
+    const cmd = (command ?? 'run') as EngineCommand;
+    if (spec.commands !== 'all' && !spec.commands.includes(cmd)) {
+      return { ok: false, error: `${spec.flag} does not apply to "${cmd}" (it is for: ${spec.commands.join(', ')})` };
+    }
+    let raw: string | undefined;
+    if (spec.argument) {
+      if (inline !== undefined) raw = inline;
+      else if (spec.optionalArgument && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('-'))) raw = spec.optionalArgument.implicit;
+      else if (argv[i + 1] === undefined || (argv[i + 1]!.startsWith('-') && argv[i + 1] !== '-')) return { ok: false, error: `${spec.flag} needs ${spec.argument}` };
+      else raw = argv[++i]!;
+      if (spec.transform) {
+        const t = spec.transform(raw);
+        if ('error' in t) return { ok: false, error: t.error };
+        (options as unknown as Record<string, unknown>)[spec.key] = t.value;
+      } else {
+        (options as unknown as Record<string, unknown>)[spec.key] = raw;
+      }
+    } else {
+      if (inline !== undefined) return { ok: false, error: `${spec.flag} takes no value` };
+      (options as unknown as Record<string, unknown>)[spec.key] = true;
+    }
+  }
+  return { ok: true, command, positionals, options, rest: [] };
+}
+
+/** Option lines for `pipeline --help`. */
+export function optionHelp(): string {
+  return OPTIONS.map((o) => {
+    const names = [o.alias, o.flag].filter(Boolean).join(', ') + (o.argument ? (o.optionalArgument ? ` [${o.argument}]` : ` ${o.argument}`) : '');
+    const where = o.commands === 'all' ? '' : `  [${o.commands.join(', ')}]`;
+    return `  ${names.padEnd(24)} ${o.description}${where}`;
+  }).join('\n');
+}

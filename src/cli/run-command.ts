@@ -1,0 +1,99 @@
+// `pipeline run`: choose stages, explain (--dry-run) or take the run lock, recover from an
+// interrupted run, run, and print the summary. Also used by `watch` for each round.
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { consoleReporter, formatSummary, type Output } from '../engine/console-reporter.ts';
+import type { RunEvent } from '../engine/event.ts';
+import { selectStages } from '../engine/graph.ts';
+import { readLock } from '../engine/lock-file.ts';
+import { recoverInterrupted } from '../engine/outs-guard.ts';
+import { writtenPaths } from '../engine/pipeline-config.ts';
+import type { Project } from '../engine/project.ts';
+import { acquireRunLock } from '../engine/run-lock.ts';
+import { runStages, type RunSummary } from '../engine/runner.ts';
+import { describeReason } from '../engine/staleness.ts';
+import { assessStages } from '../engine/status.ts';
+import type { CliOptions } from './options.ts';
+
+export const EXIT = { ok: 0, stageFailed: 1, usage: 2, gateFailed: 3, locked: 4, interrupted: 130 } as const;
+
+export async function runCommand(project: Project, target: string | undefined, opts: CliOptions, output: Output): Promise<number> {
+  if (target !== undefined && opts.until !== undefined && target !== opts.until) {
+    output.err(`error: give either a STAGE or --until, not both ("${target}" and "${opts.until}")\n`);
+    return EXIT.usage;
+  }
+  if (opts.only !== undefined && (target ?? opts.until) !== undefined) {
+    output.err('error: --only cannot be combined with a STAGE or --until\n');
+    return EXIT.usage;
+  }
+  const selection = selectStages(project.graph, { until: target ?? opts.until, only: opts.only });
+  if (!selection.ok) {
+    output.err(`error: ${selection.error}\n`);
+    return EXIT.usage;
+  }
+  const stages = selection.value;
+  if (opts.only !== undefined) {
+    const stage = stages[0]!;
+    const missing = stage.deps.filter((d) => !existsSync(join(project.root, d.path)));
+    if (missing.length > 0) {
+      const lines = missing.map((d) => {
+        const producer = project.pipeline.stages.find((s) => writtenPaths(s).some((o) => d.path === o.path || d.path.startsWith(`${o.path}/`)));
+        return `  ${d.path}${producer ? ` (made by stage "${producer.name}")` : ''}`;
+      });
+      output.err(`error: --only ${stage.name}: its deps are missing:\n${lines.join('\n')}\nrun them first, or use --until ${stage.name}\n`);
+      return EXIT.usage;
+    }
+  }
+
+  if (opts.dryRun) {
+    const statuses = await assessStages(project, readLock(project.lockFile), stages, { force: opts.force });
+    for (const s of statuses) {
+      output.out(s.freshness.fresh ? `fresh        ${s.stage}\n` : `would run    ${s.stage}: ${describeReason(s.freshness.reason)}\n`);
+    }
+    return EXIT.ok;
+  }
+
+  const lock = acquireRunLock(project.runLockFile);
+  if (!lock.ok) {
+    output.err(`error: another pipeline run (pid ${lock.holderPid}) holds the lock ${relative(process.cwd(), lock.file) || lock.file}\n`);
+    return EXIT.locked;
+  }
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    output.err(`\n${sig}: stopping; the running stages' previous outs will be restored\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await runLocked(project, stages.map((s) => s.name), opts, output, controller.signal);
+    return summary.exitCode;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    lock.release();
+  }
+}
+
+/** Recovery, the run and its summary, for a caller that holds the run lock. */
+export async function runLocked(
+  project: Project,
+  stageNames: string[],
+  opts: Pick<CliOptions, 'force' | 'jobs'>,
+  output: Output,
+  signal: AbortSignal,
+  extraListener?: (e: RunEvent) => void,
+): Promise<RunSummary> {
+  const report = consoleReporter(output, project.root, project.logsDir);
+  const onEvent = (e: RunEvent): void => {
+    report(e);
+    extraListener?.(e);
+  };
+  const recovered = recoverInterrupted(project.root, project.asideDir);
+  if (recovered.length > 0) onEvent({ type: 'recovered', stages: recovered });
+  const stages = project.graph.order.filter((s) => stageNames.includes(s.name));
+  const summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, signal, onEvent });
+  output.out(`\n${formatSummary(summary.results)}\n`);
+  if (summary.exitCode === EXIT.gateFailed) output.err('x gates failed: see the table above\n');
+  return summary;
+}

@@ -1,0 +1,85 @@
+// Turns run events into terminal output: stage-prefixed streams, one line per outcome,
+// hashing progress, and the closing summary table.
+import { relative } from 'node:path';
+import { describeFailure, type RunEvent, type StageResult } from './event.ts';
+import { formatGateTable } from './gates.ts';
+import { describeReason } from './staleness.ts';
+import { formatTable } from './table.ts';
+
+export interface Output {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+}
+
+export const processOutput: Output = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+  isTTY: process.stdout.isTTY === true,
+};
+
+/** A handler for RunEvents writing to `output`; `logsDir` is shown in failure hints. */
+export function consoleReporter(output: Output, root: string, logsDir: string): (e: RunEvent) => void {
+  let lastProgress = 0;
+  return (e) => {
+    switch (e.type) {
+      case 'recovered':
+        output.err(`recovered the previous outs of ${e.stages.join(', ')} (left aside by an interrupted run)\n`);
+        break;
+      case 'stage-start':
+        output.out(`> ${e.stage}: running (${describeReason(e.reason)})\n`);
+        break;
+      case 'stage-fresh':
+        output.out(`- ${e.stage}: fresh, skipped\n`);
+        break;
+      case 'stage-output':
+        (e.stream === 'stdout' ? output.out : output.err)(e.text);
+        break;
+      case 'stage-done':
+        if (e.result.kind === 'ran') output.out(`+ ${e.result.stage}: done in ${seconds(e.result.durationMs)}\n`);
+        if (e.result.kind === 'failed' && e.result.failure) {
+          const log = relative(root, `${logsDir}/${e.result.stage}.log`);
+          output.err(`x ${e.result.stage}: FAILED, ${describeFailure(e.result.failure)} (log: ${log})\n`);
+        }
+        break;
+      case 'gates': {
+        const failed = e.results.some((r) => r.status === 'fail');
+        output.out(`${failed ? 'x' : '+'} gates of ${e.stage}: ${failed ? 'FAILED' : 'passed'}\n${formatGateTable(e.results)}\n`);
+        break;
+      }
+      case 'hashing': {
+        if (e.total < 2000) break;
+        const now = Date.now();
+        if (output.isTTY) {
+          output.err(`\rhashing ${e.done}/${e.total} files${e.done === e.total ? '\n' : ''}`);
+        } else if (now - lastProgress > 3000 || e.done === e.total) {
+          lastProgress = now;
+          output.err(`hashing ${e.done}/${e.total} files\n`);
+        }
+        break;
+      }
+      default: {
+        const never: never = e;
+        throw new Error(`unhandled event ${JSON.stringify(never)}`);
+      }
+    }
+  };
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+const KIND_LABEL: Record<StageResult['kind'], string> = {
+  ran: 'ran',
+  fresh: 'skipped (fresh)',
+  failed: 'FAILED',
+  'not-run': 'not run',
+};
+
+export function formatSummary(results: StageResult[]): string {
+  return formatTable(
+    ['stage', 'status', 'duration'],
+    results.map((r) => [r.stage, KIND_LABEL[r.kind], r.kind === 'ran' || r.kind === 'failed' ? seconds(r.durationMs) : '-']),
+  );
+}

@@ -1,0 +1,53 @@
+// Everything that happens during a run, as tagged values: the runner emits them, loggers
+// (terminal, watch screen, tests) decide how they look.
+import type { GateResult } from './gates.ts';
+import type { StaleReason } from './staleness.ts';
+
+export type StageFailure =
+  | { reason: 'exit-non-zero'; code: number }
+  | { reason: 'killed'; signal: string }
+  | { reason: 'spawn-failed'; message: string }
+  | { reason: 'dep-missing'; path: string }
+  | { reason: 'outs-missing'; paths: string[] }
+  | { reason: 'interrupted' };
+
+export type StageResultKind = 'ran' | 'fresh' | 'failed' | 'not-run';
+
+export interface StageResult {
+  stage: string;
+  kind: StageResultKind;
+  /** Why it ran (ran/failed). */
+  reason?: StaleReason;
+  failure?: StageFailure;
+  durationMs: number;
+}
+
+export type RunEvent =
+  | { type: 'recovered'; stages: string[] }
+  | { type: 'stage-start'; stage: string; reason: StaleReason }
+  | { type: 'stage-fresh'; stage: string }
+  | { type: 'stage-output'; stage: string; stream: 'stdout' | 'stderr'; text: string }
+  | { type: 'stage-done'; result: StageResult }
+  | { type: 'gates'; stage: string; results: GateResult[] }
+  | { type: 'hashing'; done: number; total: number };
+
+export function describeFailure(f: StageFailure): string {
+  switch (f.reason) {
+    case 'exit-non-zero':
+      return `exited with code ${f.code}`;
+    case 'killed':
+      return `killed by ${f.signal}`;
+    case 'spawn-failed':
+      return `could not start: ${f.message}`;
+    case 'dep-missing':
+      return `dep ${f.path} does not exist and no stage run here produces it`;
+    case 'outs-missing':
+      return `exited 0 but did not write ${f.paths.join(', ')}`;
+    case 'interrupted':
+      return 'interrupted; previous outs restored';
+    default: {
+      const never: never = f;
+      return String(never);
+    }
+  }
+}

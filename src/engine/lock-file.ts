@@ -1,0 +1,62 @@
+// pipeline.lock: what each stage was last built from (DVC's dvc.lock), plus the flat
+// numeric metrics it reported, so `metrics --diff` can compare with a git revision.
+import { readFileSync } from 'node:fs';
+import type { Hash } from './stat-cache.ts';
+import { atomicWrite } from './stat-cache.ts';
+
+export interface StageFingerprint {
+  /** Hash of the stage's entry in pipeline.yaml (gates excluded: they do not change outs). */
+  definition: Hash;
+  /** Each dep's content hash (null: missing). */
+  deps: Record<string, Hash | null>;
+  /** Param file -> listed key -> value; values, not hashes, so a change names the key. */
+  params: Record<string, Record<string, unknown>>;
+  /** The `run:` file and its transitive relative imports -> content hash. */
+  code: Record<string, Hash | null>;
+  /** Each out's (and the metrics file's) content hash after the stage succeeded. */
+  outs: Record<string, Hash | null>;
+}
+
+export interface LockEntry extends StageFingerprint {
+  /** Flat numeric metrics reported by the stage, as gates read them. */
+  metrics?: Record<string, number>;
+}
+
+export interface LockData {
+  version: 1;
+  stages: Record<string, LockEntry>;
+}
+
+export function parseLock(text: string): LockData {
+  const data = JSON.parse(text) as LockData;
+  if (data?.version !== 1 || typeof data.stages !== 'object') throw new Error('not a version 1 pipeline.lock');
+  return data;
+}
+
+/** A missing lock is an empty one; a damaged one is reported by the caller's Result. */
+export function readLock(file: string): LockData {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return { version: 1, stages: {} };
+  }
+  return parseLock(text);
+}
+
+/** Keys sorted at every level so the file diffs cleanly in git. */
+export function writeLock(file: string, data: LockData): void {
+  atomicWrite(file, `${JSON.stringify(sortKeys(data), null, 2)}\n`);
+}
+
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}

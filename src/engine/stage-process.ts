@@ -1,0 +1,103 @@
+// Runs one stage as a child process (so a crash or OOM cannot take the runner down),
+// streaming its output with a `[stage]` prefix and keeping a full log file.
+import { spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { StageDecl } from './pipeline-config.ts';
+
+/** The tsx loader next to the engine, so `run:` stages work from any cwd and any project. */
+const TSX_LOADER = import.meta.resolve('tsx');
+
+export type ProcessOutcome =
+  | { kind: 'exited'; code: number }
+  | { kind: 'signalled'; signal: string }
+  | { kind: 'spawn-failed'; message: string }
+  | { kind: 'aborted' };
+
+export interface StageProcessOptions {
+  root: string;
+  stage: StageDecl;
+  /** The PIPELINE_* variables of contracts.md. */
+  env: Record<string, string>;
+  logFile: string;
+  /** Where prefixed lines go. */
+  write: (stream: 'stdout' | 'stderr', text: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The argv of a stage: `node --import tsx FILE` or the shell running `cmd`. */
+export function stageCommand(stage: StageDecl): { file: string; args: string[] } {
+  if (stage.run) return { file: process.execPath, args: ['--import', TSX_LOADER, stage.run] };
+  return { file: '/bin/sh', args: ['-c', stage.cmd ?? 'false'] };
+}
+
+/** Splits a byte stream into lines and prefixes each; `\r` progress updates keep the prefix. */
+function prefixer(prefix: string, emit: (text: string) => void): { push(chunk: string): void; flush(): void } {
+  let pending = '';
+  return {
+    push(chunk) {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) emit(`${prefix}${line.replace(/\r(?!$)/g, `\r${prefix}`)}\n`);
+    },
+    flush() {
+      if (pending) emit(`${prefix}${pending}\n`);
+      pending = '';
+    },
+  };
+}
+
+export function runStageProcess(opts: StageProcessOptions): Promise<ProcessOutcome> {
+  mkdirSync(dirname(opts.logFile), { recursive: true });
+  const log = createWriteStream(opts.logFile);
+  const { file, args } = stageCommand(opts.stage);
+  const prefix = `[${opts.stage.name}] `;
+  return new Promise((resolvePromise) => {
+    const child = spawn(file, args, {
+      cwd: opts.root,
+      env: { ...process.env, ...opts.env, FORCE_COLOR: process.env['FORCE_COLOR'] ?? (process.stdout.isTTY ? '1' : '0') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so stopping it also stops whatever it started (sh -c ...).
+      detached: true,
+    });
+    const out = prefixer(prefix, (t) => opts.write('stdout', t));
+    const err = prefixer(prefix, (t) => opts.write('stderr', t));
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (log.write(c), out.push(c)));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (log.write(c), err.push(c)));
+    let aborted = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      aborted = true;
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), 5000);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) onAbort();
+    let settled = false;
+    const finish = (outcome: ProcessOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
+      out.flush();
+      err.flush();
+      log.end(() => resolvePromise(outcome));
+    };
+    child.on('error', (e) => finish({ kind: 'spawn-failed', message: e.message }));
+    child.on('close', (code, sig) => {
+      if (aborted) finish({ kind: 'aborted' });
+      else if (sig) finish({ kind: 'signalled', signal: sig });
+      else finish({ kind: 'exited', code: code ?? 1 });
+    });
+  });
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
