@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
+import { AugmentCacheError, readAugmentCache, sampleImage, type CachedSplit } from '../src/ml/augment-cache-reader.ts';
 import { loadModel } from '../src/ml/model/model-io.ts';
 import { exportClassifier, type ClassifierLabels, type ExportSettings } from '../src/ml/onnx/export-classifier.ts';
 import { UnsupportedLayerError } from '../src/ml/onnx/layer-mappers.ts';
@@ -18,19 +19,14 @@ interface ExportParams extends ExportSettings {
   parity: ExportSettings['parity'] & { backend: 'cpu' | 'wasm' };
 }
 
-/** The test split as docs/contracts.md's CachedSplit gives it (the subset used here). */
-interface TestSplit {
-  n: number;
-  height: number;
-  width: number;
-  images: Uint8Array;
-}
-
-/** Imported lazily so this stage typechecks before src/ml/augment-cache-reader.ts exists. */
-async function readTestSplit(dir: string): Promise<TestSplit> {
-  const modulePath = '../src/ml/augment-cache-reader.ts';
-  const reader = (await import(modulePath)) as { readAugmentCache(dir: string): { test: TestSplit } | Promise<{ test: TestSplit }> };
-  return (await reader.readAugmentCache(dir)).test;
+/** The real captures of the test split (the design keeps test real-only; other sources are skipped if present). */
+function realTestImages(split: CachedSplit): { images: ParityImages; skipped: number } {
+  const keep = split.source.map((s, i) => (s === 'real' ? i : -1)).filter((i) => i >= 0);
+  const per = split.height * split.width * 3;
+  if (keep.length === split.n) return { images: { n: split.n, size: split.height, images: split.images }, skipped: 0 };
+  const images = new Uint8Array(keep.length * per);
+  keep.forEach((i, k) => images.set(sampleImage(split, i), k * per));
+  return { images: { n: keep.length, size: split.height, images }, skipped: split.n - keep.length };
 }
 
 function readJson<T>(file: string): T {
@@ -46,16 +42,28 @@ async function main(): Promise<number> {
   }
   await tf.setBackend(params.parity.backend);
   const modelDir = ctx.abs(MODEL_DIR);
+  if (!existsSync(join(modelDir, 'model.json'))) {
+    console.error(`${MODEL_DIR}/model.json: not found; run the train stage first`);
+    return 1;
+  }
   const model = await loadModel(modelDir);
   const labels = readJson<ClassifierLabels>(join(modelDir, 'labels.json'));
   const preprocessFile = join(modelDir, 'preprocess.json');
   const preprocess = existsSync(preprocessFile) ? readJson<PreprocessSpec>(preprocessFile) : preprocessSpec(model.inputs[0].shape[1] as number);
-  const test = await readTestSplit(ctx.abs(CACHE_DIR));
+  let test: CachedSplit;
+  try {
+    test = readAugmentCache(ctx.abs(CACHE_DIR)).test;
+  } catch (e) {
+    if (!(e instanceof AugmentCacheError)) throw e;
+    console.error(e.message);
+    return 1;
+  }
   if (test.height !== preprocess.input_size || test.width !== preprocess.input_size) {
     console.error(`${CACHE_DIR}: test images are ${test.width}x${test.height}, the model takes ${preprocess.input_size}px; rerun augment-cache`);
     return 1;
   }
-  const images: ParityImages = { n: test.n, size: test.height, images: test.images };
+  const { images, skipped } = realTestImages(test);
+  if (skipped > 0) console.log(`export: parity on the ${images.n} real test images (${skipped} from other sources skipped)`);
   console.log(`export: ${model.name}, ${model.layers.length} layers, ${images.n} real test images, tfjs reference on ${tf.getBackend()}`);
 
   let outcome;
