@@ -2,6 +2,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,7 +98,8 @@ const versions = (p: Project) => readdirSync(join(p.remoteDir, 'versions')).sort
 const metrics = (p: Project) => JSON.parse(readFileSync(join(p.root, 'artifacts/metrics/deploy.json'), 'utf8')) as Record<string, unknown> & { detail: Record<string, unknown> };
 const deployedModel = (p: Project) => readFileSync(join(p.remoteDir, 'current', 'model.onnx'));
 
-describe('deploy stage', () => {
+// Each test has its own project and device folder, so they share the sshd and run concurrently.
+describe.concurrent('deploy stage', () => {
   it('with no target configured, says why, writes a skipped status and exits 0', async () => {
     const p = makeProject({ target: null });
     const r = await deploy(p);
@@ -192,6 +195,36 @@ describe('deploy stage', () => {
     expect(next.stdout).toMatch(/removed an interrupted upload: .*\.incoming-/);
     expect(versions(p).some((v) => v.startsWith('.incoming-'))).toBe(false);
     expect(deployedModel(p)).toEqual(readFileSync(join(p.onnxDir, 'model.onnx')));
+  });
+
+  it('restarts the configured service and rolls back by itself when its health check fails', async () => {
+    let healthy = true;
+    const server = createServer((req, res) => {
+      res.writeHead(healthy && req.url === '/health' ? 200 : 503).end();
+    });
+    const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+    try {
+      const p = makeProject({ target: { service: { restart: 'echo "$(readlink current)" >> restarts.log', health_url: `http://127.0.0.1:${port}/health`, health_timeout_s: 2 } } });
+      const first = await deploy(p);
+      expect(first.code).toBe(0);
+      const v1 = currentVersion(p);
+      expect(first.stdout).toContain('service healthy');
+      expect(readFileSync(join(p.remoteDir, 'restarts.log'), 'utf8')).toBe(`versions/${v1}\n`);
+
+      healthy = false;
+      writeTinyModel(p.onnxDir, 2);
+      const second = await deploy(p);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`health check http://127.0.0.1:${port}/health: HTTP 503`);
+      expect(second.stderr).toContain(`rolled back to ${v1}`);
+      expect(currentVersion(p)).toBe(v1);
+      // Restarted on the new version, then again on the old one after the roll back.
+      const restarts = readFileSync(join(p.remoteDir, 'restarts.log'), 'utf8').trim().split('\n');
+      expect(restarts).toHaveLength(3);
+      expect(restarts[2]).toBe(`versions/${v1}`);
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses a device whose host key differs from known_hosts, printing the fingerprint it presented', async () => {

@@ -34,6 +34,8 @@ export interface DeployTarget {
   keepVersions: number;
   runtime: DeviceRuntime;
   service: ServiceSettings;
+  /** Set while a multiplexed connection is open (see ssh-client.ts openSharedConnection). */
+  controlPath?: string;
 }
 
 export interface SmokeTestSettings {

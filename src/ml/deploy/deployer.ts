@@ -9,7 +9,7 @@ import type { DeployTarget, SmokeTestSettings } from './deploy-config.ts';
 import { HEALTH, LIST, PREPARE, PROMOTE, REMOVE, RESTART, SMOKE, SWITCH, parseList, versionsToPrune } from './remote-layout.ts';
 import { fail, ok, type Result } from './result.ts';
 import { buildSmokeSamples, compareOutputs, type SmokeComparison } from './smoke-samples.ts';
-import { hostLabel, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
+import { hostLabel, openSharedConnection, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
 
 export interface DeviceLatency {
   runs: number;
@@ -47,6 +47,15 @@ interface SmokeOutput {
 
 export async function deployModel(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, log: DeployLog): Promise<Result<DeployReport>> {
   if (!existsSync(join(onnxDir, 'model.onnx'))) return fail({ reason: 'bad-model', message: `${onnxDir}/model.onnx does not exist: run the export stage first` });
+  const connection = openSharedConnection(target);
+  try {
+    return await deployOver(connection.target, smoke, onnxDir, log);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function deployOver(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, log: DeployLog): Promise<Result<DeployReport>> {
   const where = hostLabel(target);
   const root = target.remoteDir;
 

@@ -3,7 +3,7 @@ import type { DeployTarget } from './deploy-config.ts';
 import { restartService, type DeployLog } from './deployer.ts';
 import { LIST, SWITCH, parseList, rollbackTarget, type RemoteState } from './remote-layout.ts';
 import { fail, ok, type Result } from './result.ts';
-import { hostLabel, runRemoteChecked } from './ssh-client.ts';
+import { hostLabel, openSharedConnection, runRemoteChecked } from './ssh-client.ts';
 
 export async function listVersions(target: DeployTarget): Promise<Result<RemoteState>> {
   const listed = await runRemoteChecked(target, 'listing versions', LIST, [target.remoteDir]);
@@ -12,6 +12,15 @@ export async function listVersions(target: DeployTarget): Promise<Result<RemoteS
 
 /** Switches to `to`, or by default to the newest complete version older than current. */
 export async function rollback(target: DeployTarget, log: DeployLog, to?: string): Promise<Result<{ from: string | undefined; to: string }>> {
+  const connection = openSharedConnection(target);
+  try {
+    return await rollbackOver(connection.target, log, to);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function rollbackOver(target: DeployTarget, log: DeployLog, to?: string): Promise<Result<{ from: string | undefined; to: string }>> {
   const state = await listVersions(target);
   if (!state.ok) return state;
   const { current, versions } = state.value;

@@ -1,5 +1,8 @@
 // Talks to the device through the system's OpenSSH client and rsync, with strict host key
 // checking against the configured known_hosts file and key-only authentication.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DeployTarget } from './deploy-config.ts';
 import { scanHostKeys } from './host-key.ts';
 import { runProcess, shellQuote, type ProcessOutput } from './process.ts';
@@ -24,7 +27,27 @@ export function sshOptions(target: DeployTarget): string[] {
     '-o', 'ServerAliveInterval=5',
     '-o', 'ServerAliveCountMax=3',
     '-o', 'LogLevel=ERROR',
+    ...(target.controlPath
+      ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${target.controlPath}`, '-o', 'ControlPersist=20']
+      : []),
   ];
+}
+
+/**
+ * Lets every ssh/rsync call of one deploy share a single connection (OpenSSH multiplexing):
+ * the key exchange and authentication happen once instead of once per step. Call `close`
+ * when done; a killed deploy's master exits by itself after 20 s idle.
+ */
+export function openSharedConnection(target: DeployTarget): { target: DeployTarget; close(): Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'bf-ssh-'));
+  const shared = { ...target, controlPath: join(dir, '%C') };
+  return {
+    target: shared,
+    async close() {
+      await runProcess('ssh', [...sshOptions(shared), '-O', 'exit', '-l', target.user, target.host]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function hostLabel(target: DeployTarget): string {
