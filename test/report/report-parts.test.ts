@@ -63,3 +63,20 @@ describe('report HTML', () => {
     expect(gatePasses(0.85, { metric: 'color_acc', op: '>', target: 0.85, text: '> 0.85' })).toBe(false);
   });
 });
+
+describe('training curves chart', () => {
+  it('draws losses and accuracies but leaves out series on other scales', async () => {
+    const { trainingCurvesSpec } = await import('../../src/ml/report/chart-specs.ts');
+    const points = [1, 2].flatMap((epoch) => [
+      { epoch, series: 'train_loss', value: 2 / epoch },
+      { epoch, series: 'val_part_top1', value: 0.4 * epoch },
+      { epoch, series: 'lr', value: 1e-4 },
+      { epoch, series: 'images_per_sec', value: 35 },
+    ]);
+    const svg = await renderSvg(trainingCurvesSpec(points));
+    expect(svg).toContain('train_loss');
+    expect(svg).toContain('val_part_top1');
+    expect(svg).not.toContain('images_per_sec');
+    expect(svg).not.toMatch(/>lr</);
+  });
+});

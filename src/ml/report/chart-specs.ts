@@ -121,9 +121,14 @@ export function classAccuracySpec(rows: ClassAccuracyRow[], title: string): Char
   };
 }
 
-/** Loss curves on the left, every other series (accuracies, learning rate) on the right. */
+/**
+ * Loss curves on the left, rates in [0, 1] (accuracies) on the right. Series on other
+ * scales (learning rate, images/s, seconds) are left out: they would flatten the curves.
+ */
 export function trainingCurvesSpec(points: HistoryPoint[]): ChartSpec {
   const isLoss = (s: string) => /loss/i.test(s);
+  const offScale = new Set(points.filter((p) => p.value < 0 || p.value > 1).map((p) => p.series));
+  const isRate = (s: string) => !isLoss(s) && !offScale.has(s) && !/^lr$|learning_rate/i.test(s);
   const panel = (values: HistoryPoint[], title: string) => ({
     title,
     width: 340,
@@ -137,7 +142,7 @@ export function trainingCurvesSpec(points: HistoryPoint[]): ChartSpec {
     },
   });
   const losses = points.filter((p) => isLoss(p.series));
-  const others = points.filter((p) => !isLoss(p.series));
-  const panels = [...(losses.length ? [panel(losses, 'loss')] : []), ...(others.length ? [panel(others, 'accuracy and other series')] : [])];
+  const rates = points.filter((p) => isRate(p.series));
+  const panels = [...(losses.length ? [panel(losses, 'loss')] : []), ...(rates.length ? [panel(rates, 'accuracy')] : [])];
   return { hconcat: panels, resolve: { scale: { color: 'independent' } } };
 }
