@@ -1,0 +1,191 @@
+// The filter: scans the sources, checks every image, keeps the target parts, maps colors to the head, splits, and checks the rules.
+import type { ColorEntry, FilterRules, SourceConfig, SplitConfig } from './data-config.ts';
+import { inspectImage } from './inspect-image.ts';
+import { UNKNOWN_COLOR, type Labels, type TargetPart } from './labels.ts';
+import { Progress } from './progress.ts';
+import { scanSource, type BadFile, type Candidate } from './scan-source.ts';
+import { assignSplit, type Split } from './split.ts';
+
+/** One line of manifest.jsonl (docs/contracts.md). */
+export interface ManifestEntry {
+  path: string;
+  sha256: string;
+  source: string;
+  part_id: string;
+  /** A head color id, or 9999 when unknown or not a color of the head. */
+  color_id: number;
+  split: Split;
+  width: number;
+  height: number;
+}
+
+/** A broken filter rule: the stage fails and says which. */
+export interface RuleViolation {
+  rule: string;
+  message: string;
+}
+
+export interface Dataset {
+  manifest: ManifestEntry[];
+  labels: Labels;
+  bad: BadFile[];
+  summary: DatasetSummary;
+  violations: RuleViolation[];
+}
+
+type Counts = Record<string, number>;
+
+export interface DatasetSummary {
+  images: number;
+  per_source: Record<string, Counts>;
+  per_split: Counts;
+  per_part: Record<string, Counts>;
+  per_color: Counts;
+  /** Labelled colors outside the head (counted as unknown for the loss), by original id. */
+  colors_outside_head: Counts;
+  /** Images whose content also appears at another path (they share a split). */
+  duplicate_images: number;
+  skipped: { files: number; by_reason: Counts };
+}
+
+export interface BuildInputs {
+  projectRoot: string;
+  sources: readonly SourceConfig[];
+  targets: readonly TargetPart[];
+  colors: readonly ColorEntry[];
+  split: SplitConfig;
+  rules: FilterRules;
+  /** Parallel image checks (sharp decodes on libuv's pool). */
+  concurrency?: number;
+  log?: NodeJS.WriteStream;
+}
+
+export async function buildDataset(inputs: BuildInputs): Promise<Dataset> {
+  const { projectRoot, sources, targets, colors, split, rules } = inputs;
+  const targetIds = new Set(targets.map((t) => t.id));
+  const headColorIds = new Set(colors.map((c) => c.id));
+  const bad: BadFile[] = [];
+  const candidates: Array<Candidate & { use: SourceConfig['use'] }> = [];
+  for (const source of sources) {
+    const scan = scanSource(source, { projectRoot, targetParts: targetIds, extensions: rules.extensions });
+    bad.push(...scan.bad);
+    for (const c of scan.candidates) candidates.push({ ...c, use: source.use });
+  }
+
+  const progress = new Progress('filter: checking images', candidates.length, inputs.log ?? process.stdout);
+  const inspected = await mapLimit(candidates, inputs.concurrency ?? 4, async (c) => {
+    const result = await inspectImage(c.absPath, rules.min_size);
+    progress.tick();
+    return result;
+  });
+  progress.finish();
+
+  const manifest: ManifestEntry[] = [];
+  const outsideHead: Counts = {};
+  for (const [i, c] of candidates.entries()) {
+    const r = inspected[i]!;
+    if (!r.ok) {
+      bad.push({ path: c.path, reason: r.reason });
+      continue;
+    }
+    let colorId = c.colorId;
+    if (colorId !== UNKNOWN_COLOR && !headColorIds.has(colorId)) {
+      outsideHead[colorId] = (outsideHead[colorId] ?? 0) + 1;
+      colorId = UNKNOWN_COLOR;
+    }
+    manifest.push({
+      path: c.path,
+      sha256: r.sha256,
+      source: c.source,
+      part_id: c.partId,
+      color_id: colorId,
+      split: c.use === 'split' ? assignSplit(r.sha256, split) : 'train',
+      width: r.width,
+      height: r.height,
+    });
+  }
+  manifest.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  bad.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  const labels: Labels = { parts: targets.map((t) => t.id), colors: colors.map((c) => ({ id: c.id, name: c.name, rgb: c.rgb })) };
+  const splitSources = new Set(sources.filter((s) => s.use === 'split').map((s) => s.name));
+  return {
+    manifest,
+    labels,
+    bad,
+    summary: summarise(manifest, bad, outsideHead, targets),
+    violations: checkRules(manifest, targets, rules, splitSources),
+  };
+}
+
+function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], outsideHead: Counts, targets: readonly TargetPart[]): DatasetSummary {
+  const bump = (o: Counts, k: string | number, n = 1) => (o[k] = (o[k] ?? 0) + n);
+  const perSource: Record<string, Counts> = {};
+  const perSplit: Counts = { train: 0, val: 0, test: 0 };
+  const perPart: Record<string, Counts> = Object.fromEntries(targets.map((t) => [t.id, { total: 0, train: 0, val: 0, test: 0 }]));
+  const perColor: Counts = {};
+  const seen = new Map<string, number>();
+  for (const m of manifest) {
+    const s = (perSource[m.source] ??= { total: 0, train: 0, val: 0, test: 0 });
+    bump(s, 'total');
+    bump(s, m.split);
+    bump(perSplit, m.split);
+    bump(perPart[m.part_id]!, 'total');
+    bump(perPart[m.part_id]!, m.split);
+    bump(perColor, m.color_id);
+    seen.set(m.sha256, (seen.get(m.sha256) ?? 0) + 1);
+  }
+  const byReason: Counts = {};
+  let skippedFiles = 0;
+  for (const b of bad) {
+    const n = b.files ?? 1;
+    skippedFiles += n;
+    // Group reasons by their kind, not their details (sizes, names).
+    bump(byReason, b.reason.split(':')[0]!.replace(/"[^"]*"/g, '"…"').replace(/\(.*\)/, '').trim(), n);
+  }
+  return {
+    images: manifest.length,
+    per_source: perSource,
+    per_split: perSplit,
+    per_part: perPart,
+    per_color: perColor,
+    colors_outside_head: outsideHead,
+    duplicate_images: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0),
+    skipped: { files: skippedFiles, by_reason: byReason },
+  };
+}
+
+/** Every target part needs real validation and test images (only when some source is split). */
+function checkRules(manifest: readonly ManifestEntry[], targets: readonly TargetPart[], rules: FilterRules, splitSources: ReadonlySet<string>): RuleViolation[] {
+  if (splitSources.size === 0) return [];
+  const counts = new Map<string, Record<Split, number>>(targets.map((t) => [t.id, { train: 0, val: 0, test: 0 }]));
+  for (const m of manifest) if (splitSources.has(m.source)) counts.get(m.part_id)![m.split]++;
+  const violations: RuleViolation[] = [];
+  const check = (split: Split, min: number, rule: string) => {
+    if (min <= 0) return;
+    const short = targets.filter((t) => counts.get(t.id)![split] < min);
+    if (short.length > 0)
+      violations.push({
+        rule,
+        message: `filter.${rule} is ${min}: ${short.length} target part(s) have fewer real ${split} images: ${short.map((t) => `${t.id} (${counts.get(t.id)![split]})`).join(', ')}; photograph more of them (see capture_plan.txt)`,
+      });
+  };
+  check('test', rules.min_test_per_part, 'min_test_per_part');
+  check('val', rules.min_val_per_part, 'min_val_per_part');
+  return violations;
+}
+
+/** Maps with at most `limit` calls in flight, keeping the order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}

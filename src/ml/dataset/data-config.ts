@@ -1,0 +1,127 @@
+// The settings in config/data.yaml (demo dataset, sources, split, filter rules, capture plan):
+// their types, and the check against schemas/data.schema.json with errors at file:line:col.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument } from 'yaml';
+
+export type ImageFormat = 'png' | 'jpeg';
+
+export interface ColorEntry {
+  id: number;
+  name: string;
+  /** RRGGBB hex. */
+  rgb: string;
+}
+
+export interface SynthConfig {
+  seed: number;
+  workers: number;
+  supersample: number;
+  legacy: { size: number; per_part_color: number; format: ImageFormat; quality: number };
+  b200c: { size: number; per_part: number; format: ImageFormat; quality: number };
+  real: { size: number; per_part: number; colors_per_part: number; off_head_fraction: number; format: ImageFormat; quality: number };
+  extra_parts: string[];
+  extra_colors: ColorEntry[];
+}
+
+export interface SourceConfig {
+  name: string;
+  /** Project-relative (or absolute) folder. */
+  path: string;
+  /** `part_color`: <path>/<part>/<color>/<image>; `part`: <path>/<part>/<image> (color unknown). */
+  layout: 'part_color' | 'part';
+  /** `train`: every image goes to train; `split`: train/val/test by the split rules. */
+  use: 'train' | 'split';
+  /** index.csv relative to the source root; default: index.csv when it exists. */
+  index?: string;
+}
+
+export interface SplitConfig {
+  salt: string;
+  train: number;
+  val: number;
+  test: number;
+}
+
+export interface FilterRules {
+  min_size: number;
+  extensions: string[];
+  min_test_per_part: number;
+  min_val_per_part: number;
+}
+
+export interface CapturePlanConfig {
+  default_tier: string;
+  tiers: Record<string, { angles: number; colors: number }>;
+}
+
+export interface DataConfig {
+  synth?: SynthConfig;
+  sources?: SourceConfig[];
+  split?: SplitConfig;
+  filter?: FilterRules;
+  capture_plan?: CapturePlanConfig;
+}
+
+export type DataConfigResult<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/data.schema.json');
+
+/**
+ * Checks `raw` (all of config/data.yaml or the keys a stage was given) against the schema,
+ * fills defaults, and insists on `required` top-level keys. `file` (absolute or project
+ * relative, readable) is used to point errors at a line and column.
+ */
+export function parseDataConfig<K extends keyof DataConfig>(
+  raw: unknown,
+  file: string,
+  required: readonly K[],
+  displayName = file,
+): DataConfigResult<DataConfig & Required<Pick<DataConfig, K>>> {
+  const ajv = new Ajv({ allErrors: true, useDefaults: true });
+  const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+  const value = structuredClone(raw ?? {}) as DataConfig;
+  const problems: string[] = [];
+  if (!validate(value)) for (const e of validate.errors ?? []) problems.push(describe(e, file, displayName));
+  for (const key of required) if (value[key] === undefined) problems.push(`${displayName}: missing key "${key}"`);
+  if (value.split) {
+    const total = value.split.train + value.split.val + value.split.test;
+    if (Math.abs(total - 1) > 1e-6) problems.push(`${at(file, displayName, ['split'])}: split.train + split.val + split.test must be 1 (is ${total})`);
+  }
+  if (value.capture_plan && !(value.capture_plan.default_tier in value.capture_plan.tiers))
+    problems.push(`${at(file, displayName, ['capture_plan', 'default_tier'])}: capture_plan.default_tier "${value.capture_plan.default_tier}" is not one of the tiers`);
+  if (problems.length > 0) return { ok: false, message: [...new Set(problems)].join('\n') };
+  return { ok: true, value: value as DataConfig & Required<Pick<DataConfig, K>> };
+}
+
+function describe(e: ErrorObject, file: string, displayName: string): string {
+  const path = e.instancePath.split('/').slice(1);
+  const key = path.join('.') || '(top level)';
+  let detail = e.message ?? 'is invalid';
+  if (e.keyword === 'additionalProperties') detail = `has an unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
+  if (e.keyword === 'enum') detail = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  return `${at(file, displayName, path)}: ${key} ${detail}`;
+}
+
+/** `file:line:col` of the YAML node at `path`, or just the file when it cannot be found. */
+function at(file: string, displayName: string, path: readonly string[]): string {
+  if (!existsSync(file)) return displayName;
+  try {
+    const lines = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+    for (let n = path.length; n >= 0; n--) {
+      const keys = path.slice(0, n).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+      const node = n === 0 ? doc.contents : doc.getIn(keys, true);
+      const range = (node as { range?: [number, number, number] } | undefined)?.range;
+      if (range) {
+        const { line, col } = lines.linePos(range[0]);
+        return `${displayName}:${line}:${col}`;
+      }
+    }
+  } catch {
+    // An unparsable file has already been reported by whoever read it; the bare name will do.
+  }
+  return displayName;
+}

@@ -1,0 +1,182 @@
+// Lists the labelled images of one source: from its folders (<part>/<color>/<img> or <part>/<img>) or from its index.csv.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { SourceConfig } from './data-config.ts';
+import { UNKNOWN_COLOR } from './labels.ts';
+
+/** An image file with the labels its place (or index.csv) gives it, not yet opened. */
+export interface Candidate {
+  absPath: string;
+  /** Project-relative path with `/` separators (absolute when outside the project). */
+  path: string;
+  source: string;
+  partId: string;
+  /** The color as labelled (any id), UNKNOWN_COLOR when the source has none. */
+  colorId: number;
+}
+
+/** An input skipped, with why; `files` counts a skipped folder's images. */
+export interface BadFile {
+  path: string;
+  reason: string;
+  files?: number;
+}
+
+export interface ScanResult {
+  candidates: Candidate[];
+  bad: BadFile[];
+}
+
+export interface ScanOptions {
+  projectRoot: string;
+  targetParts: ReadonlySet<string>;
+  extensions: readonly string[];
+}
+
+/** Project-relative `/` path for manifests and reports. */
+export function displayPath(projectRoot: string, abs: string): string {
+  const rel = relative(projectRoot, abs);
+  if (rel.startsWith('..') || isAbsolute(rel)) return abs.split(sep).join('/');
+  return rel.split(sep).join('/');
+}
+
+/** Scans `source`; an index.csv (configured or at the source root) replaces the folder labels. */
+export function scanSource(source: SourceConfig, opts: ScanOptions): ScanResult {
+  const root = resolve(opts.projectRoot, source.path);
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    return { candidates: [], bad: [{ path: displayPath(opts.projectRoot, root), reason: `source "${source.name}": folder does not exist` }] };
+  const index = source.index !== undefined ? resolve(root, source.index) : join(root, 'index.csv');
+  if (source.index !== undefined && !existsSync(index))
+    return { candidates: [], bad: [{ path: displayPath(opts.projectRoot, index), reason: `source "${source.name}": configured index file does not exist` }] };
+  return existsSync(index) ? scanIndex(source, root, index, opts) : scanFolders(source, root, opts);
+}
+
+const isHidden = (name: string): boolean => name.startsWith('.');
+
+function scanFolders(source: SourceConfig, root: string, opts: ScanOptions): ScanResult {
+  const out: ScanResult = { candidates: [], bad: [] };
+  const show = (abs: string) => displayPath(opts.projectRoot, abs);
+  const isImage = (name: string) => opts.extensions.includes(extname(name).toLowerCase());
+  const layoutText = source.layout === 'part_color' ? '<part>/<color>/<image>' : '<part>/<image>';
+  for (const partEntry of sortedEntries(root)) {
+    const partDir = join(root, partEntry.name);
+    if (isHidden(partEntry.name) || (partEntry.isFile() && partEntry.name === 'synth.json')) continue;
+    if (!partEntry.isDirectory()) {
+      out.bad.push({ path: show(partDir), reason: `not in the ${layoutText} layout of source "${source.name}"` });
+      continue;
+    }
+    if (!opts.targetParts.has(partEntry.name)) {
+      out.bad.push({ path: show(partDir), reason: `part folder "${partEntry.name}" is not a target part (config/target_parts.json)`, files: countFiles(partDir) });
+      continue;
+    }
+    const addImage = (abs: string, name: string, colorId: number) => {
+      if (!isImage(name)) out.bad.push({ path: show(abs), reason: `not an image file (extension not in filter.extensions)` });
+      else out.candidates.push({ absPath: abs, path: show(abs), source: source.name, partId: partEntry.name, colorId });
+    };
+    for (const entry of sortedEntries(partDir)) {
+      if (isHidden(entry.name)) continue;
+      const abs = join(partDir, entry.name);
+      if (source.layout === 'part') {
+        if (entry.isFile()) addImage(abs, entry.name, UNKNOWN_COLOR);
+        else out.bad.push({ path: show(abs), reason: `unexpected folder: source "${source.name}" has the ${layoutText} layout`, files: countFiles(abs) });
+        continue;
+      }
+      if (!entry.isDirectory()) {
+        out.bad.push({ path: show(abs), reason: `image outside a color folder: source "${source.name}" has the ${layoutText} layout` });
+        continue;
+      }
+      if (!/^\d+$/.test(entry.name)) {
+        out.bad.push({ path: show(abs), reason: `color folder "${entry.name}" is not a numeric color id`, files: countFiles(abs) });
+        continue;
+      }
+      for (const file of sortedEntries(abs)) {
+        if (isHidden(file.name)) continue;
+        const fileAbs = join(abs, file.name);
+        if (file.isFile()) addImage(fileAbs, file.name, Number(entry.name));
+        else out.bad.push({ path: show(fileAbs), reason: `unexpected folder below a color folder`, files: countFiles(fileAbs) });
+      }
+    }
+  }
+  return out;
+}
+
+/** index.csv: a header naming path, part_id and color_id (any order); paths are relative to the source root; an empty color is unknown. */
+function scanIndex(source: SourceConfig, root: string, indexFile: string, opts: ScanOptions): ScanResult {
+  const out: ScanResult = { candidates: [], bad: [] };
+  const shownIndex = displayPath(opts.projectRoot, indexFile);
+  const lines = readFileSync(indexFile, 'utf8').split(/\r?\n/);
+  const header = splitCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
+  const col = { path: header.indexOf('path'), part: header.indexOf('part_id'), color: header.indexOf('color_id') };
+  if (col.path < 0 || col.part < 0) {
+    out.bad.push({ path: `${shownIndex}:1`, reason: `index header must name path and part_id (and color_id), found: ${header.join(',')}` });
+    return out;
+  }
+  const seen = new Set<string>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    const where = `${shownIndex}:${i + 1}`;
+    const cells = splitCsvLine(line).map((c) => c.trim());
+    const rel = cells[col.path] ?? '';
+    const partId = cells[col.part] ?? '';
+    const colorText = col.color >= 0 ? (cells[col.color] ?? '') : '';
+    if (rel === '' || partId === '') {
+      out.bad.push({ path: where, reason: 'row needs a path and a part_id' });
+      continue;
+    }
+    if (colorText !== '' && !/^\d+$/.test(colorText)) {
+      out.bad.push({ path: where, reason: `color_id "${colorText}" is not a numeric color id` });
+      continue;
+    }
+    const abs = resolve(root, rel);
+    const shown = displayPath(opts.projectRoot, abs);
+    if (seen.has(abs)) {
+      out.bad.push({ path: where, reason: `${rel} is listed twice (first row wins)` });
+      continue;
+    }
+    seen.add(abs);
+    if (!existsSync(abs)) {
+      out.bad.push({ path: where, reason: `listed image ${shown} does not exist` });
+      continue;
+    }
+    if (!opts.targetParts.has(partId)) {
+      out.bad.push({ path: shown, reason: `part "${partId}" (${where}) is not a target part (config/target_parts.json)` });
+      continue;
+    }
+    out.candidates.push({ absPath: abs, path: shown, source: source.name, partId, colorId: colorText === '' ? UNKNOWN_COLOR : Number(colorText) });
+  }
+  return out;
+}
+
+/** One CSV line: commas, double-quoted cells with "" escapes. */
+function splitCsvLine(line: string): string[] {
+  const cells: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i]!;
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      cells.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  cells.push(cur);
+  return cells;
+}
+
+function sortedEntries(dir: string) {
+  return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function countFiles(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? countFiles(join(dir, e.name)) : 1;
+  return n;
+}

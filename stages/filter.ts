@@ -1,0 +1,43 @@
+// The filter stage: turns the configured image sources into artifacts/dataset (manifest, labels,
+// summary, bad files, capture plan), from config/data.yaml [sources, split, filter, capture_plan].
+import { readStageContext } from '../src/engine/stage-context.ts';
+import { buildDataset } from '../src/ml/dataset/build-dataset.ts';
+import { planCaptures } from '../src/ml/dataset/capture-plan.ts';
+import { parseDataConfig } from '../src/ml/dataset/data-config.ts';
+import { loadColors, loadTargetParts } from '../src/ml/dataset/labels.ts';
+import { writeDataset } from '../src/ml/dataset/write-dataset.ts';
+
+const DATA_CONFIG = 'config/data.yaml';
+const COLORS = 'config/colors.json';
+const TARGETS = 'config/target_parts.json';
+
+async function main(): Promise<number> {
+  const ctx = readStageContext('filter');
+  const config = parseDataConfig(ctx.params[DATA_CONFIG], ctx.abs(DATA_CONFIG), ['sources', 'split', 'filter', 'capture_plan'], DATA_CONFIG);
+  const colors = loadColors(ctx.abs(COLORS), COLORS);
+  const targets = loadTargetParts(ctx.abs(TARGETS), TARGETS);
+  if (!config.ok || !colors.ok || !targets.ok) {
+    for (const r of [config, colors, targets]) if (!r.ok) console.error(`filter: ${r.message}`);
+    return 2;
+  }
+  const { sources, split, filter, capture_plan } = config.value;
+  const dataset = await buildDataset({ projectRoot: ctx.root, sources, targets: targets.value, colors: colors.value, split, rules: filter });
+  const splitSources = new Set(sources.filter((s) => s.use === 'split').map((s) => s.name));
+  const captures = dataset.manifest.filter((m) => splitSources.has(m.source)).map((m) => ({ partId: m.part_id, colorId: m.color_id }));
+  const plan = planCaptures(captures, targets.value, colors.value, capture_plan);
+  const outDir = ctx.abs(ctx.outs[0] ?? 'artifacts/dataset');
+  writeDataset(outDir, dataset, plan);
+
+  const s = dataset.summary;
+  const perSource = Object.entries(s.per_source).map(([name, c]) => `${name} ${c['total']}`).join(', ');
+  console.log(`filter: ${s.images} images kept (${perSource}); train ${s.per_split['train']}, val ${s.per_split['val']}, test ${s.per_split['test']}`);
+  if (s.skipped.files > 0) {
+    const reasons = Object.entries(s.skipped.by_reason).map(([r, n]) => `${n} ${r}`).join('; ');
+    console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${ctx.outs[0] ?? 'artifacts/dataset'}/bad_files.jsonl)`);
+  }
+  console.log(`filter: capture plan: ${plan.total_missing} real images still to photograph (${plan.complete_parts}/${plan.parts.length} parts complete)`);
+  for (const v of dataset.violations) console.error(`filter: rule broken: ${v.message}`);
+  return dataset.violations.length > 0 ? 1 : 0;
+}
+
+process.exitCode = await main();
