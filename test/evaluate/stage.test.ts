@@ -56,6 +56,9 @@ async function writeProject(dir: string, modelLabels = labels): Promise<number> 
   mkdirSync(join(dir, 'artifacts/augment-cache'), { recursive: true });
   mkdirSync(join(dir, 'artifacts/metrics'), { recursive: true });
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
+  // The project's own evaluate stage, reached through a link, under the plan's gates.
+  symlinkSync(join(REPO, 'stages'), join(dir, 'stages'));
+  symlinkSync(join(REPO, 'src'), join(dir, 'src'));
   writeFileSync(join(dir, 'pipeline.yaml'), readFileSync(join(REPO, 'test/evaluate/fixtures/pipeline.yaml')));
   const split = (name: string, list: Sample[]): SplitIndex => {
     writeFileSync(join(dir, 'artifacts/augment-cache', `${name}.u8`), Buffer.concat(list.map((s) => Buffer.from(imageOf(s)))));
@@ -77,7 +80,7 @@ async function writeProject(dir: string, modelLabels = labels): Promise<number> 
 }
 
 function runStage(dir: string) {
-  return spawnSync(process.execPath, ['--import', 'tsx', join(REPO, 'stages/evaluate.ts')], {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'stages/evaluate.ts'], {
     cwd: dir,
     encoding: 'utf8',
     env: {
@@ -142,5 +145,22 @@ describe('evaluate stage, end to end', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain('artifacts/model/labels.json and artifacts/augment-cache/labels.json disagree: parts differ');
     expect(existsSync(join(dir, 'artifacts/metrics/evaluate.json'))).toBe(false);
+  });
+});
+
+describe('evaluate under the engine', () => {
+  it('fails the build with exit 3 and the gate table when the model misses its targets', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'brickflow-evaluate-'));
+    dirs.push(dir);
+    await writeProject(dir);
+    // The hand-weighted part head guesses: part_top1 is far below 0.90.
+    expect(expectedPartTop1).toBeLessThan(0.9);
+    const env = { ...process.env, BRICKFLOW_BACKEND: 'cpu' };
+    for (const k of Object.keys(env)) if (k.startsWith('PIPELINE_')) delete env[k];
+    const run = spawnSync(process.execPath, [join(REPO, 'bin/pipeline.js'), 'run', 'evaluate'], { cwd: dir, encoding: 'utf8', env });
+    const out = run.stdout + run.stderr;
+    expect(run.status, out).toBe(3);
+    expect(out).toMatch(/part_top1\s*│?\s*[\d.]+\s*│?\s*>= 0\.90\s*│?\s*FAIL/);
+    expect(out).toMatch(/color_acc\s*│?\s*1\s*│?\s*>= 0\.85\s*│?\s*PASS/);
   });
 });
