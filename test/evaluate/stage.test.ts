@@ -155,7 +155,7 @@ describe('evaluate under the engine', () => {
     await writeProject(dir);
     // The hand-weighted part head guesses: part_top1 is far below 0.90.
     expect(expectedPartTop1).toBeLessThan(0.9);
-    const env = { ...process.env, BRICKFLOW_BACKEND: 'cpu' };
+    const env: NodeJS.ProcessEnv = { ...process.env, BRICKFLOW_BACKEND: 'cpu' };
     for (const k of Object.keys(env)) if (k.startsWith('PIPELINE_')) delete env[k];
     const run = spawnSync(process.execPath, [join(REPO, 'bin/pipeline.js'), 'run', 'evaluate'], { cwd: dir, encoding: 'utf8', env });
     const out = run.stdout + run.stderr;
