@@ -1,6 +1,6 @@
 // Commands other parts of the project add: src/cli/commands/<name>.ts, found by file name,
 // each exporting `summary` and `run(argv)`.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const COMMANDS_DIR = new URL('./commands/', import.meta.url);
@@ -26,10 +26,19 @@ export async function loadExternalCommand(name: string): Promise<ExternalCommand
   return { summary: String(mod.summary ?? ''), run: mod.run };
 }
 
-/** `name  summary` lines; a command that fails to load is listed with why. */
+/**
+ * `name  summary` lines. The summary is read from the source text when it is a plain
+ * string literal, so `--help` does not load every command's (possibly heavy) imports.
+ */
 export async function externalCommandHelp(): Promise<string[]> {
   const lines: string[] = [];
   for (const name of externalCommandNames()) {
+    const text = readFileSync(new URL(`${name}.ts`, COMMANDS_DIR), 'utf8');
+    const literal = /export\s+const\s+summary(?:\s*:\s*string)?\s*=\s*(['"`])((?:(?!\1)[^\\]|\\.)*)\1/.exec(text);
+    if (literal) {
+      lines.push(`  ${name.padEnd(10)} ${literal[2]}`);
+      continue;
+    }
     try {
       const cmd = await loadExternalCommand(name);
       lines.push(`  ${name.padEnd(10)} ${cmd?.summary ?? ''}`);
