@@ -34,6 +34,11 @@ export async function brickImage(n: number, rgb: string, side = 128, format: 'pn
       const i = (y * side + x) * 3; px[i] = r; px[i + 1] = g; px[i + 2] = b;
     }
   }
+  // n's bits as grey cells in the bottom rows, so every picture (even as JPEG) has its own content hash.
+  for (let bit = 0; bit < 16; bit++) {
+    if (!((n >> bit) & 1)) continue;
+    for (let y = side - 4; y < side; y++) px.fill(150, (y * side + bit * 4) * 3, (y * side + bit * 4 + 4) * 3);
+  }
   const img = sharp(px, { raw: { width: side, height: side, channels: 3 } });
   return format === 'png' ? img.png().toBuffer() : img.jpeg({ quality: 90 }).toBuffer();
 }

@@ -27,7 +27,7 @@ export interface BuildOptions {
   /** model.input_size. */
   size: number;
   config: AugmentConfig;
-  /** Overrides config.workers (benchmarks). */
+  /** Exactly this many worker threads (benchmarks, tests); otherwise config.workers is an upper bound. */
   threads?: number;
   log?: (line: string) => void;
 }
@@ -43,6 +43,8 @@ export interface BuildSummary {
   samples: Record<Split, number>;
   threads: number;
   seconds: number;
+  /** Seconds per phase, to see where a rerun's time goes. */
+  phases: { make: number; pack: number; sheet: number };
 }
 
 interface Item { entry: ManifestEntry; key: string; part: number; color: number }
@@ -72,9 +74,10 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
       size, variants: config.variants, seed: config.seed, ops: config.ops, out: blobPath(cacheDir, key),
     });
   }
-  const threads = opts.threads ?? workerCount(config.workers, availableParallelism());
+  const threads = opts.threads ?? threadsFor(tasks.size, workerCount(config.workers, availableParallelism()));
   log(`augment-cache: ${items.length} images at ${size}px, ${tasks.size} to make, ${items.length - tasks.size} cached; ${threads} worker thread(s)`);
   const failed = new Map<string, string>();
+  const phaseStart = Date.now();
   if (tasks.size > 0) {
     const progress = new Progress('augment-cache', tasks.size);
     const pool = new BlobPool(threads);
@@ -88,6 +91,8 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
     }
   }
 
+  const makeSeconds = (Date.now() - phaseStart) / 1000;
+  const packStart = Date.now();
   const splits = {} as Record<Split, SplitIndex>;
   const keep = new Set<string>();
   for (const split of SPLITS) {
@@ -118,6 +123,8 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
   writeFileAtomic(join(cacheDir, INDEX_FILE), JSON.stringify(index));
   const removedBlobs = removeUnreferenced(cacheDir, keep);
 
+  const packSeconds = (Date.now() - packStart) / 1000;
+  const sheetStart = Date.now();
   const trainItems = items.filter((it) => it.entry.split === 'train' && keep.has(it.key));
   const rows = spread(trainItems, config.contact_sheet.originals)
     .map((it) => ({ original: resolve(opts.root, it.entry.path), blob: blobPath(cacheDir, it.key) }));
@@ -126,12 +133,23 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
   const summary: BuildSummary = {
     images: items.length, made: tasks.size - failed.size, reused: items.length - tasks.size, removedBlobs, bad,
     samples: { train: splits.train.n, val: splits.val.n, test: splits.test.n }, threads, seconds: (Date.now() - started) / 1000,
+    phases: { make: makeSeconds, pack: packSeconds, sheet: (Date.now() - sheetStart) / 1000 },
   };
   writeFileAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ ...summary, bad_files: bad, bad: undefined }, null, 1));
   for (const b of bad) log(`augment-cache: skipped ${b.path}: ${b.reason}`);
   log(`augment-cache: made ${summary.made}, reused ${summary.reused}, removed ${removedBlobs} stale blob(s), ${bad.length} bad; ` +
     `train ${splits.train.n} / val ${splits.val.n} / test ${splits.test.n} samples in ${summary.seconds.toFixed(1)} s`);
   return summary;
+}
+
+/**
+ * A worker thread costs ~1.5 s to start here (tsx + sharp load in the thread), the time to
+ * make a few hundred 64 px blobs in-process (bench/augment-stage.ts): small reruns stay in
+ * the main thread, whose sharp calls still overlap the pixel work.
+ */
+const MIN_TASKS_PER_THREAD = 400;
+function threadsFor(tasks: number, requested: number): number {
+  return Math.min(requested, Math.floor(tasks / MIN_TASKS_PER_THREAD));
 }
 
 /** `n` items evenly spread over the list (so the sheet shows several parts). */

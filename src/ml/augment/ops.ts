@@ -11,14 +11,13 @@ export function rotate90(src: Uint8Array, size: number, k: number): Uint8Array {
   if (q === 0) return src.slice();
   const out = new Uint8Array(src.length);
   const n1 = size - 1;
+  // Walk the output row by row; the source pixel moves by a fixed step along each row.
   for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      // (sy, sx): the source pixel that lands on (y, x).
-      let sy: number, sx: number;
-      if (q === 1) { sy = x; sx = n1 - y; }
-      else if (q === 2) { sy = n1 - y; sx = n1 - x; }
-      else { sy = n1 - x; sx = y; }
-      const d = (y * size + x) * 3, s = (sy * size + sx) * 3;
+    // Source of (y, 0) and the source step per output x, in pixels.
+    const [s0, step] = q === 1 ? [n1 - y, size] : q === 2 ? [(n1 - y) * size + n1, -1] : [n1 * size + y, -size];
+    let s = s0 * 3;
+    const st = step * 3;
+    for (let d = y * size * 3, end = d + size * 3; d < end; d += 3, s += st) {
       out[d] = src[s]!; out[d + 1] = src[s + 1]!; out[d + 2] = src[s + 2]!;
     }
   }
@@ -62,26 +61,29 @@ export function shiftScaleRotate(src: Uint8Array, size: number, angleDeg: number
   // Inverse of [[a, b], [-b, a]] is [[a, -b], [b, a]] / (a² + b²).
   const det = a * a + b * b;
   const ia = a / det, ib = b / det;
-  const out = new Uint8Array(src.length);
+  const out = new Uint8ClampedArray(src.length); // assigning a float rounds and clips
+  const last = size - 1;
   for (let y = 0; y < size; y++) {
     const dy = y - ty;
-    for (let x = 0; x < size; x++) {
-      const dx = x - tx;
-      const sx = ia * dx - ib * dy;
-      const sy = ib * dx + ia * dy;
+    // Source position of (y, x) is linear in x: start at x = 0 and step by (ia, ib).
+    let sx = -ia * tx - ib * dy;
+    let sy = -ib * tx + ia * dy;
+    for (let d = y * size * 3, end = d + size * 3; d < end; d += 3, sx += ia, sy += ib) {
       const x0 = Math.floor(sx), y0 = Math.floor(sy);
       const fx = sx - x0, fy = sy - y0;
-      const xa = reflect101(x0, size), xb = reflect101(x0 + 1, size);
-      const ya = reflect101(y0, size) * size, yb = reflect101(y0 + 1, size) * size;
-      const p00 = (ya + xa) * 3, p01 = (ya + xb) * 3, p10 = (yb + xa) * 3, p11 = (yb + xb) * 3;
-      const w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
-      const d = (y * size + x) * 3;
-      for (let ch = 0; ch < 3; ch++) {
-        out[d + ch] = Math.round(src[p00 + ch]! * w00 + src[p01 + ch]! * w01 + src[p10 + ch]! * w10 + src[p11 + ch]! * w11);
+      let xa = x0, xb = x0 + 1, ya = y0, yb = y0 + 1;
+      if (x0 < 0 || y0 < 0 || x0 >= last || y0 >= last) {
+        xa = reflect101(x0, size); xb = reflect101(x0 + 1, size);
+        ya = reflect101(y0, size); yb = reflect101(y0 + 1, size);
       }
+      const p00 = (ya * size + xa) * 3, p01 = (ya * size + xb) * 3, p10 = (yb * size + xa) * 3, p11 = (yb * size + xb) * 3;
+      const w11 = fx * fy, w01 = fx - w11, w10 = fy - w11, w00 = 1 - fx - fy + w11;
+      out[d] = src[p00]! * w00 + src[p01]! * w01 + src[p10]! * w10 + src[p11]! * w11;
+      out[d + 1] = src[p00 + 1]! * w00 + src[p01 + 1]! * w01 + src[p10 + 1]! * w10 + src[p11 + 1]! * w11;
+      out[d + 2] = src[p00 + 2]! * w00 + src[p01 + 2]! * w01 + src[p10 + 2]! * w10 + src[p11 + 2]! * w11;
     }
   }
-  return out;
+  return new Uint8Array(out.buffer);
 }
 
 /** v -> v * alpha + beta * 255, clipped (albumentations' RandomBrightnessContrast, by max). In place. */
@@ -186,27 +188,29 @@ export function gaussianBlur(img: Uint8Array, size: number, k: number): Uint8Arr
   let sum = 0;
   for (let i = 0; i < k; i++) { w[i] = Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)); sum += w[i]!; }
   for (let i = 0; i < k; i++) w[i] = w[i]! / sum;
+  // taps[p * k + i]: the (reflected) position read by tap i at position p, precomputed once.
+  const taps = new Int32Array(size * k);
+  for (let p = 0; p < size; p++) for (let i = 0; i < k; i++) taps[p * k + i] = reflect101(p + i - r, size);
+  const row = size * 3;
   const tmp = new Float32Array(img.length);
   for (let y = 0; y < size; y++) {
+    const base = y * row;
     for (let x = 0; x < size; x++) {
       let a0 = 0, a1 = 0, a2 = 0;
       for (let i = 0; i < k; i++) {
-        const s = (y * size + reflect101(x + i - r, size)) * 3, wi = w[i]!;
+        const s = base + taps[x * k + i]! * 3, wi = w[i]!;
         a0 += img[s]! * wi; a1 += img[s + 1]! * wi; a2 += img[s + 2]! * wi;
       }
-      const d = (y * size + x) * 3;
+      const d = base + x * 3;
       tmp[d] = a0; tmp[d + 1] = a1; tmp[d + 2] = a2;
     }
   }
+  const out = new Uint8ClampedArray(img.buffer, img.byteOffset, img.length);
   for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      let a0 = 0, a1 = 0, a2 = 0;
-      for (let i = 0; i < k; i++) {
-        const s = (reflect101(y + i - r, size) * size + x) * 3, wi = w[i]!;
-        a0 += tmp[s]! * wi; a1 += tmp[s + 1]! * wi; a2 += tmp[s + 2]! * wi;
-      }
-      const d = (y * size + x) * 3;
-      img[d] = Math.round(a0); img[d + 1] = Math.round(a1); img[d + 2] = Math.round(a2);
+    for (let v = 0; v < row; v++) {
+      let acc = 0;
+      for (let i = 0; i < k; i++) acc += tmp[taps[y * k + i]! * row + v]! * w[i]!;
+      out[y * row + v] = acc;
     }
   }
   return img;

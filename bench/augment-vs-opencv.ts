@@ -1,0 +1,62 @@
+// Benchmark: images/s of the augment step (resize + the plan's augmentations) beside the
+// OpenCV reference (../shared/reference/cv2_augment_bench.py, one thread) on the same
+// images and variant count, at 224 and 64 px, one core each. Prints a table and ratios.
+//
+//   node --import tsx bench/augment-vs-opencv.ts [--n 200] [--variants 4] [--sizes 224,64]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { defaultAugmentConfig } from '../src/ml/augment/config.ts';
+import { augmentVariants } from '../src/ml/augment/plan.ts';
+import { makeImages } from '../test/augment/make-dataset.ts';
+
+const OPENCV_SCRIPT = process.env['CV2_BENCH'] ?? join(import.meta.dirname, '../../shared/reference/cv2_augment_bench.py');
+const PYTHON = '/usr/bin/python3';
+
+const { values } = parseArgs({ options: {
+  n: { type: 'string', default: '200' }, variants: { type: 'string', default: '4' }, sizes: { type: 'string', default: '224,64' },
+  side: { type: 'string', default: '256' },
+} });
+const n = Number(values.n), variants = Number(values.variants), side = Number(values.side);
+
+/** The reference's figure: JSON line {img_s, engine, …}. */
+export function runOpenCvBench(dir: string, size: number, count: number, k: number): { img_s: number; engine: string } {
+  const out = execFileSync(PYTHON, [OPENCV_SCRIPT, '--size', String(size), '--dir', dir, '--n', String(count), '--variants', String(k)], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as { img_s: number; engine: string };
+}
+
+/** Ours on one core: decoded RGB in memory (decode excluded, as in the reference), then per image one sharp resize and K variants. */
+async function runOurs(decoded: { data: Buffer; width: number; height: number }[], size: number, k: number): Promise<number> {
+  sharp.concurrency(1);
+  const ops = defaultAugmentConfig().ops;
+  const one = async (img: (typeof decoded)[number], i: number) => {
+    const resized = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+      .resize(size, size, { fit: 'fill' }).raw().toBuffer();
+    augmentVariants(new Uint8Array(resized.buffer, resized.byteOffset, resized.length), size, ops, 1234, `img${i}`, k);
+  };
+  await one(decoded[0]!, -1); // warm up, as the reference does
+  const t = performance.now();
+  for (const [i, img] of decoded.entries()) await one(img, i);
+  return (decoded.length * k) / ((performance.now() - t) / 1000);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'augment-bench-'));
+try {
+  const images = await makeImages(dir, { train: n, val: 0, test: 0, side });
+  const decoded = await Promise.all(images.map(async (im) => {
+    const { data, info } = await sharp(im.bytes).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height };
+  }));
+  console.log(`${n} images of ${side}x${side} (png + jpeg), ${variants} variants each, 1 core, decode excluded on both sides`);
+  console.log('size  brickflow img/s  opencv img/s  ratio');
+  for (const size of values.sizes.split(',').map(Number)) {
+    const ours = await runOurs(decoded, size, variants);
+    const cv = runOpenCvBench(join(dir, 'data'), size, n, variants);
+    console.log(`${String(size).padStart(4)}  ${ours.toFixed(0).padStart(15)}  ${cv.img_s.toFixed(0).padStart(12)}  ${(ours / cv.img_s).toFixed(2)}x  (${cv.engine})`);
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
