@@ -102,3 +102,13 @@ export async function waitFor(predicate: () => boolean, timeoutMs = 30_000): Pro
 export function stagesRan(stdout: string): string[] {
   return [...stdout.matchAll(/^> ([\w.-]+): running/gm)].map((m) => m[1]!);
 }
+
+/** Whether `pid` is a live process (a zombie waiting to be reaped counts as gone). */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
