@@ -22,7 +22,7 @@ const PARAMS = {
   export: {
     parity: { max_abs_diff: 1e-4, batch_size: 4, max_images: 0, backend: 'cpu' },
     latency: { warmup: 2, runs: 6, estimate_basis: 'p50_1thread' },
-    device: { name: 'raspberry-pi-5', slowdown_factor: 17.5 },
+    device: { name: 'raspberry-pi-5', slowdown_factor: 17.5, reference_ms: 63, calibrate: false },
     samples: 3,
   },
 };
@@ -94,6 +94,20 @@ describe('the export stage', () => {
     expect(m.parity_images).toBe(6);
     expect(m.latency_ms_p95_1thread).toBeGreaterThanOrEqual(m.latency_ms_p50_1thread);
     expect(m.latency_ms_estimate).toBeCloseTo(m.latency_ms_p50_1thread * 17.5, 1);
+  });
+
+  it('calibrates the device factor by timing EfficientNet-B0 at 224 px here when asked', async () => {
+    const root = await project(efficientNetLike(SIZE, LABELS.parts.length, LABELS.colors.length), 2);
+    const calibrated = { export: { ...PARAMS.export, device: { ...PARAMS.export.device, calibrate: true } } };
+    const r = runStage(root, calibrated);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/calibration: EfficientNet-B0 224px here p50 [\d.]+ ms vs 63 ms on raspberry-pi-5/);
+    const m = JSON.parse(readFileSync(join(root, 'artifacts/metrics/export.json'), 'utf8'));
+    const est = m.detail.estimate;
+    expect(est.method).toBe('calibrated');
+    expect(est.factor).toBeCloseTo(63 / est.host_reference.p50, 2);
+    expect(m.latency_ms_estimate).toBeCloseTo(m.latency_ms_p50_1thread * est.factor, 1);
+    expect(m.latency_ms_estimate_fixed_factor).toBeCloseTo(m.latency_ms_p50_1thread * 17.5, 1);
   });
 
   it('fails (exit 1) when the logits differ by more than the configured limit, still writing the figures', async () => {

@@ -22,7 +22,7 @@ export const LABELS: ClassifierLabels = {
 export const SETTINGS: ExportSettings = {
   parity: { max_abs_diff: 1e-4, batch_size: 4, max_images: 0 },
   latency: { warmup: 2, runs: 5, estimate_basis: 'p50_all' },
-  device: { name: 'test-device', slowdown_factor: 10 },
+  device: { name: 'test-device', slowdown_factor: 10, reference_ms: 63, calibrate: false },
   samples: 2,
 };
 

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { estimateDeviceLatency, measureSessionLatency, type LatencyStats } from '../latency.ts';
 import { normalize, type PreprocessSpec } from '../preprocess.ts';
 import { nhwcToNchw, openSession } from './ort-session.ts';
+import { deviceFactor, type DeviceFactor, type DeviceSettings } from './device-estimate.ts';
 import { checkParity, type ParityImages, type ParityReport } from './parity.ts';
 import { exportToOnnx, OPSET } from './tfjs-to-onnx.ts';
 
@@ -20,7 +21,7 @@ export interface ClassifierLabels {
 export interface ExportSettings {
   parity: { max_abs_diff: number; batch_size: number; max_images: number };
   latency: { warmup: number; runs: number; estimate_basis: 'p50_1thread' | 'p50_all' };
-  device: { name: string; slowdown_factor: number };
+  device: DeviceSettings;
   /** Test images written to samples/ for the deploy stage's smoke test. */
   samples: number;
 }
@@ -53,11 +54,13 @@ export interface ExportMetrics {
   latency_ms_p50_all: number;
   latency_ms_p95_all: number;
   latency_ms_estimate: number;
+  /** This machine's p50 times the fixed factor, reported whichever method the gate uses. */
+  latency_ms_estimate_fixed_factor: number;
   model_bytes: number;
   detail: {
     parity: ParityReport;
     latency: { one_thread: LatencyStats; all_threads: LatencyStats & { threads: number } };
-    estimate: { device: string; slowdown_factor: number; basis: string };
+    estimate: { device: string; basis: string; fixed_factor: number } & DeviceFactor;
     graph: { nodes: number; folded_batch_norms: number; opset: number };
     version: string;
   };
@@ -125,8 +128,11 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
   const all = await measureSessionLatency(session, feeds, settings.latency.warmup, settings.latency.runs);
   await oneSession.release();
   await session.release();
-  const basis = settings.latency.estimate_basis === 'p50_1thread' ? one.p50 : all.p50;
-  const estimate = estimateDeviceLatency(basis, settings.device.slowdown_factor);
+  const oneThread = settings.latency.estimate_basis === 'p50_1thread';
+  const basis = oneThread ? one.p50 : all.p50;
+  const factor = await deviceFactor(settings.device, oneThread ? 1 : 0);
+  if (factor.host_reference) log(`calibration: EfficientNet-B0 224px here p50 ${factor.host_reference.p50} ms vs ${settings.device.reference_ms} ms on ${settings.device.name}: factor ${factor.factor}`);
+  const estimate = estimateDeviceLatency(basis, factor.factor);
   log(`latency (batch 1): 1 thread p50 ${one.p50} ms p95 ${one.p95} ms; ${allThreads} threads p50 ${all.p50} ms p95 ${all.p95} ms; ${settings.device.name} estimate ${estimate} ms`);
 
   const metrics: ExportMetrics = {
@@ -138,11 +144,12 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
     latency_ms_p50_all: all.p50,
     latency_ms_p95_all: all.p95,
     latency_ms_estimate: estimate,
+    latency_ms_estimate_fixed_factor: estimateDeviceLatency(basis, settings.device.slowdown_factor),
     model_bytes: exported.bytes.length,
     detail: {
       parity,
       latency: { one_thread: one, all_threads: { ...all, threads: allThreads } },
-      estimate: { device: settings.device.name, slowdown_factor: settings.device.slowdown_factor, basis: settings.latency.estimate_basis },
+      estimate: { device: settings.device.name, basis: settings.latency.estimate_basis, fixed_factor: settings.device.slowdown_factor, ...factor },
       graph: { nodes: exported.nodeCount, folded_batch_norms: exported.foldedBatchNorms, opset: OPSET },
       version: sidecar.version,
     },
