@@ -92,6 +92,7 @@ async function main(): Promise<number> {
   }
 
   const test = cache.test;
+  const started = performance.now();
   const progress = new Progress('evaluate', test.source.filter((s) => s === 'real').length);
   let shown = 0;
   let result;
@@ -112,6 +113,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const { evaluation, rows, leftOut } = result.value;
+  const evaluatedMs = performance.now() - started;
   if (leftOut > 0) console.log(`evaluate: left out ${leftOut} test images that are not real captures`);
 
   const samplePath = (i: number) => test.path[rows[i]!] ?? `test #${rows[i]}`;
@@ -139,6 +141,8 @@ async function main(): Promise<number> {
     ],
   });
 
+  const reportMs = performance.now() - started - evaluatedMs;
+  console.log(`evaluate: inference + metrics ${(evaluatedMs / 1000).toFixed(1)} s (${((evaluation.n * 1000) / evaluatedMs).toFixed(1)} images/s), report ${(reportMs / 1000).toFixed(1)} s`);
   console.log(`evaluate: ${evaluation.n} real test images; metrics in ${ctx.metrics ?? 'artifacts/metrics/evaluate.json'}, report in ${REPORT_DIR}/index.html (${report.files.length} files)`);
   for (const name of ['part_top1', 'part_top5', 'color_acc', 'part_macro_acc', 'color_macro_acc']) {
     const gate = targets.find((t) => t.metric === name);
