@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestProject } from '../helpers/project-rig.ts';
+
+describe('how a stage is run', () => {
+  let p: TestProject;
+  afterEach(() => p.cleanup());
+
+  it('gets PIPELINE_* in its environment, runs in the project root, and its output is prefixed and logged', async () => {
+    p = TestProject.create({
+      'pipeline.yaml': `stages:
+  envdump:
+    cmd: "mkdir -p out && env | grep ^PIPELINE_ | sort > out/env.txt && pwd > out/cwd.txt && echo to-out && echo to-err >&2"
+    deps: [cfg.yaml]
+    params: {cfg.yaml: [model.size]}
+    outs: [out]
+    metrics: m.json
+`,
+      'cfg.yaml': 'model: {size: 7, other: 1}\n',
+    });
+    // The stage must write its metrics file too, or it fails with "did not write".
+    p.write('pipeline.yaml', p.read('pipeline.yaml').replace('echo to-out', 'echo {} > m.json && echo to-out'));
+    const r = await p.cli('run', '-f', 'pipeline.yaml');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[envdump] to-out\n');
+    expect(r.stderr).toContain('[envdump] to-err\n');
+    const env = Object.fromEntries(p.read('out/env.txt').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(env).toEqual({
+      PIPELINE_DEPS: '["cfg.yaml"]',
+      PIPELINE_METRICS: 'm.json',
+      PIPELINE_OUTS: '["out"]',
+      PIPELINE_PARAMS: '{"cfg.yaml":{"model":{"size":7}}}',
+      PIPELINE_ROOT: p.dir,
+      PIPELINE_STAGE: 'envdump',
+    });
+    expect(p.read('out/cwd.txt').trim()).toBe(p.dir);
+    expect(p.read('.pipeline/logs/envdump.log')).toBe('to-out\nto-err\n');
+  });
+
+  it('a stage that exits 0 without writing a declared out fails', async () => {
+    p = TestProject.create({ 'pipeline.yaml': 'stages:\n  lazy:\n    cmd: "true"\n    outs: [never.txt]\n' });
+    const r = await p.cli('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('x lazy: FAILED, exited 0 but did not write never.txt');
+  });
+});
