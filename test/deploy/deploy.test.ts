@@ -40,7 +40,7 @@ afterAll(async () => {
   for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
 });
 
-function makeProject(overrides: { target?: Record<string, unknown> | null; port?: number; knownHosts?: string } = {}): Project {
+async function makeProject(overrides: { target?: Record<string, unknown> | null; port?: number; knownHosts?: string } = {}): Promise<Project> {
   const root = mkdtempSync(join(tmpdir(), 'brickflow-deploy-project-'));
   cleanup.push(root);
   const remoteDir = join(root, 'pi-home', 'brickflow');
@@ -48,7 +48,7 @@ function makeProject(overrides: { target?: Record<string, unknown> | null; port?
   mkdirSync(onnxDir, { recursive: true });
   mkdirSync(join(root, 'config'));
   writeFileSync(join(root, 'pipeline.yaml'), 'stages:\n  deploy:\n    run: stages/deploy.ts\n    deps: [artifacts/onnx]\n    params: {config/deploy.yaml: [target, smoke_test]}\n    metrics: artifacts/metrics/deploy.json\n');
-  writeTinyModel(onnxDir, 1);
+  await writeTinyModel(onnxDir, 1);
   const target = overrides.target === null ? null : {
     host: '127.0.0.1',
     user: 'root',
@@ -101,7 +101,7 @@ const deployedModel = (p: Project) => readFileSync(join(p.remoteDir, 'current', 
 // Each test has its own project and device folder, so they share the sshd and run concurrently.
 describe.concurrent('deploy stage', () => {
   it('with no target configured, says why, writes a skipped status and exits 0', async () => {
-    const p = makeProject({ target: null });
+    const p = await makeProject({ target: null });
     const r = await deploy(p);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('skipped: no deploy target configured in config/deploy.yaml');
@@ -109,7 +109,8 @@ describe.concurrent('deploy stage', () => {
   });
 
   it('deploys, redeploys a new model, rolls back to the first and prunes old versions', async () => {
-    const p = makeProject({ target: { keep_versions: 2 } });
+    const p = await makeProject({ target: { keep_versions: 2 } });
+    await writeTinyModel(p.onnxDir, 1, 16, 3); // with the PNG test images the export stage leaves in samples/
     const first = await deploy(p);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
@@ -119,13 +120,14 @@ describe.concurrent('deploy stage', () => {
     expect(m1.status).toBe('deployed');
     expect(m1.detail.version).toBe(v1);
     expect(m1.smoke_top1_agreement).toBe(1);
+    expect(m1.detail).toMatchObject({ samples: 3, sample_origin: 'images' });
     expect(m1.smoke_max_abs_diff as number).toBeLessThanOrEqual(1e-4);
     expect(m1.device_latency_ms_p95 as number).toBeGreaterThan(0);
     expect(m1.device_latency_ms_p95 as number).toBeGreaterThanOrEqual(m1.device_latency_ms_p50 as number);
     // The device can verify its own copy.
     expect(() => execFileSync('sha256sum', ['--check', '--quiet', 'SHA256SUMS'], { cwd: join(p.remoteDir, 'current') })).not.toThrow();
 
-    writeTinyModel(p.onnxDir, 2);
+    await writeTinyModel(p.onnxDir, 2);
     const second = await deploy(p);
     expect(second.code).toBe(0);
     const v2 = currentVersion(p);
@@ -156,7 +158,7 @@ describe.concurrent('deploy stage', () => {
     expect(currentVersion(p)).toBe(v2);
 
     // keep_versions: 2 -> a third deploy prunes the oldest, keeping the live one and its predecessor.
-    writeTinyModel(p.onnxDir, 3);
+    await writeTinyModel(p.onnxDir, 3);
     const third = await deploy(p);
     expect(third.code).toBe(0);
     const v3 = currentVersion(p);
@@ -165,12 +167,12 @@ describe.concurrent('deploy stage', () => {
   });
 
   it('an upload killed mid-transfer leaves current on the old verified model, and the next deploy cleans up', async () => {
-    const p = makeProject({ target: { bandwidth_limit_kbps: 256 } });
+    const p = await makeProject({ target: { bandwidth_limit_kbps: 256 } });
     expect((await deploy(p)).code).toBe(0);
     const v1 = currentVersion(p);
     const oldModel = deployedModel(p);
 
-    writeTinyModel(p.onnxDir, 2);
+    await writeTinyModel(p.onnxDir, 2);
     writeFileSync(join(p.onnxDir, 'lookup-table.bin'), randomBytes(3 * 1024 * 1024)); // ~12 s at 256 KiB/s
     const child = spawn(process.execPath, ['--import', tsx, join(repo, 'stages/deploy.ts')], { cwd: p.root, env: stageEnv(p), detached: true, stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
@@ -204,7 +206,7 @@ describe.concurrent('deploy stage', () => {
     });
     const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
     try {
-      const p = makeProject({ target: { service: { restart: 'echo "$(readlink current)" >> restarts.log', health_url: `http://127.0.0.1:${port}/health`, health_timeout_s: 2 } } });
+      const p = await makeProject({ target: { service: { restart: 'echo "$(readlink current)" >> restarts.log', health_url: `http://127.0.0.1:${port}/health`, health_timeout_s: 2 } } });
       const first = await deploy(p);
       expect(first.code).toBe(0);
       const v1 = currentVersion(p);
@@ -212,7 +214,7 @@ describe.concurrent('deploy stage', () => {
       expect(readFileSync(join(p.remoteDir, 'restarts.log'), 'utf8')).toBe(`versions/${v1}\n`);
 
       healthy = false;
-      writeTinyModel(p.onnxDir, 2);
+      await writeTinyModel(p.onnxDir, 2);
       const second = await deploy(p);
       expect(second.code).toBe(1);
       expect(second.stderr).toContain(`health check http://127.0.0.1:${port}/health: HTTP 503`);
@@ -233,7 +235,7 @@ describe.concurrent('deploy stage', () => {
     const knownHosts = join(rig.dir, 'known_hosts_wrong');
     const fakePub = readFileSync(`${fakeKey}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');
     writeFileSync(knownHosts, `[127.0.0.1]:${rig.port} ${fakePub}\n`);
-    const p = makeProject({ knownHosts });
+    const p = await makeProject({ knownHosts });
     const r = await deploy(p);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('does NOT match the one in');
@@ -244,7 +246,7 @@ describe.concurrent('deploy stage', () => {
   it('refuses a device missing from known_hosts, printing the fingerprint and the line to accept', async () => {
     const knownHosts = join(rig.dir, 'known_hosts_empty');
     writeFileSync(knownHosts, '');
-    const p = makeProject({ knownHosts });
+    const p = await makeProject({ knownHosts });
     const r = await deploy(p);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`the host key of 127.0.0.1:${rig.port} is not in ${knownHosts}`);
@@ -254,17 +256,17 @@ describe.concurrent('deploy stage', () => {
   });
 
   it('reports an unreachable device clearly and exits 1', async () => {
-    const p = makeProject({ port: await freePort() });
+    const p = await makeProject({ port: await freePort() });
     const r = await deploy(p);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/deploy: failed \(unreachable\): cannot reach root@127\.0\.0\.1:\d+: .*Connection refused/);
   });
 
   it('does not switch to a model the device cannot run, and says why', async () => {
-    const p = makeProject();
+    const p = await makeProject();
     expect((await deploy(p)).code).toBe(0);
     const v1 = currentVersion(p);
-    writeTinyModel(p.onnxDir, 2);
+    await writeTinyModel(p.onnxDir, 2);
     p.config = { ...p.config, target: { ...(p.config.target as object), runtime: { node: process.execPath, modules: join(p.root, 'no-such-node_modules') } } };
     const r = await deploy(p);
     expect(r.code).toBe(1);

@@ -1,6 +1,7 @@
 // Writes a tiny but real ONNX classifier (image -> GlobalAveragePool -> two Gemm heads) with
 // protobufjs, so the deploy tests have a model onnxruntime can run without the exporter.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
 import protobuf from 'protobufjs';
 
 const schema = {
@@ -72,7 +73,15 @@ export function tinyClassifierOnnx(opts: { size: number; parts: number; colors: 
   return Model.encode(Model.fromObject(model)).finish();
 }
 
-export function writeTinyModel(dir: string, seed: number, size = 16): void {
+/** model.onnx + model.json in `dir`; with `samples`, also PNG test images in samples/ as the export stage writes them. */
+export async function writeTinyModel(dir: string, seed: number, size = 16, samples = 0): Promise<void> {
+  if (samples > 0) {
+    mkdirSync(`${dir}/samples`, { recursive: true });
+    for (let i = 0; i < samples; i++) {
+      const pixels = Buffer.alloc(size * size * 3, 40 + 50 * i);
+      await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).png().toFile(`${dir}/samples/test_${String(i).padStart(3, '0')}.png`);
+    }
+  }
   writeFileSync(`${dir}/model.onnx`, tinyClassifierOnnx({ size, parts: 5, colors: 4, seed }));
   writeFileSync(`${dir}/model.json`, JSON.stringify({ input_size: size, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], labels: { parts: ['3001', '3003', '3004', '3010', '3020'], colors: [0, 1, 4, 5] }, version: seed }));
 }

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import sharp from 'sharp';
+import { normalize, resizeImage } from '../preprocess.ts';
 
 export interface SmokeSamples {
   /** Names of the samples (image file names, or `synthetic-<i>`). */
@@ -19,31 +19,25 @@ export interface SmokeSamples {
   origin: 'images' | 'synthetic';
 }
 
+/** The part of the export stage's model.json (OnnxSidecar) read here. */
 interface Sidecar {
-  mean?: number[];
-  std?: number[];
   input_size?: number;
-  preprocess?: { mean?: number[]; std?: number[]; input_size?: number };
 }
 
-const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-const IMAGENET_STD = [0.229, 0.224, 0.225];
 const IMAGE_EXT = /\.(png|jpe?g|webp)$/i;
 
 /**
- * Builds `count` samples for the model in `onnxDir`: the images in `<onnxDir>/samples/` when
- * the export stage put some there, else deterministic synthetic images (seeded), both
- * normalised as docs/contracts.md "Preprocessing" says.
+ * Builds `count` samples for the model in `onnxDir`: the test images the export stage put in
+ * `<onnxDir>/samples/`, else deterministic synthetic images (seeded), both through
+ * src/ml/preprocess.ts, then laid out as the model's input (NCHW for brickflow's export).
  */
 export async function buildSmokeSamples(onnxDir: string, count: number): Promise<SmokeSamples> {
   const session = await ort.InferenceSession.create(join(onnxDir, 'model.onnx'));
   const inputMeta = session.inputMetadata[0];
   if (!inputMeta) throw new Error(`bug: ${onnxDir}/model.onnx has no input`);
   const sidecar = readSidecar(onnxDir);
-  const mean = sidecar.mean ?? sidecar.preprocess?.mean ?? IMAGENET_MEAN;
-  const std = sidecar.std ?? sidecar.preprocess?.std ?? IMAGENET_STD;
   const dims = 'shape' in inputMeta ? inputMeta.shape : [];
-  const size = sidecar.input_size ?? sidecar.preprocess?.input_size ?? (typeof dims[2] === 'number' ? dims[2] : 224);
+  const size = sidecar.input_size ?? (typeof dims[2] === 'number' ? dims[2] : 224);
   const channelsFirst = dims[1] === 3 || dims[3] !== 3;
   const sampleShape = channelsFirst ? [1, 3, size, size] : [1, size, size, 3];
 
@@ -54,8 +48,9 @@ export async function buildSmokeSamples(onnxDir: string, count: number): Promise
   const perSample = 3 * size * size;
   const inputs = new Float32Array(names.length * perSample);
   for (let i = 0; i < names.length; i++) {
-    const rgb = origin === 'images' ? await readRgb(join(sampleDir, files[i]!), size) : syntheticRgb(size, i);
-    inputs.set(normalise(rgb, size, mean, std, channelsFirst), i * perSample);
+    const rgb = origin === 'images' ? await resizeImage(join(sampleDir, files[i]!), size) : syntheticRgb(size, i);
+    const hwc = normalize(rgb);
+    inputs.set(channelsFirst ? toChannelsFirst(hwc, size) : hwc, i * perSample);
   }
 
   const hostOutputs: Record<string, number[][]> = {};
@@ -72,12 +67,6 @@ export async function buildSmokeSamples(onnxDir: string, count: number): Promise
 function readSidecar(onnxDir: string): Sidecar {
   const file = join(onnxDir, 'model.json');
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Sidecar) : {};
-}
-
-/** RGB uint8 HWC, resized with fit 'fill' and flattened on white (the contract's recipe). */
-async function readRgb(file: string, size: number): Promise<Uint8Array> {
-  const { data } = await sharp(file).flatten({ background: '#ffffff' }).resize(size, size, { fit: 'fill' }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-  return new Uint8Array(data);
 }
 
 /** A seeded picture with a coloured block on a light background: varied logits, same every run. */
@@ -97,15 +86,11 @@ function syntheticRgb(size: number, seed: number): Uint8Array {
   return out;
 }
 
-function normalise(rgb: Uint8Array, size: number, mean: number[], std: number[], channelsFirst: boolean): Float32Array {
-  const out = new Float32Array(3 * size * size);
+/** [H, W, 3] -> [3, H, W]. */
+function toChannelsFirst(hwc: Float32Array, size: number): Float32Array {
   const plane = size * size;
-  for (let p = 0; p < plane; p++) {
-    for (let c = 0; c < 3; c++) {
-      const v = (rgb[p * 3 + c]! / 255 - mean[c]!) / std[c]!;
-      out[channelsFirst ? c * plane + p : p * 3 + c] = v;
-    }
-  }
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) out[c * plane + p] = hwc[p * 3 + c]!;
   return out;
 }
 
