@@ -24,6 +24,7 @@ const PARAMS = {
     latency: { warmup: 2, runs: 6, estimate_basis: 'p50_1thread' },
     device: { name: 'raspberry-pi-5', slowdown_factor: 17.5, reference_ms: 63, calibrate: false },
     samples: 3,
+    quantize: { int8_weights: true },
   },
 };
 const roots: string[] = [];
@@ -94,6 +95,12 @@ describe('the export stage', () => {
     expect(m.parity_images).toBe(6);
     expect(m.latency_ms_p95_1thread).toBeGreaterThanOrEqual(m.latency_ms_p50_1thread);
     expect(m.latency_ms_estimate).toBeCloseTo(m.latency_ms_p50_1thread * 17.5, 1);
+    // int8 weights: a second, smaller model, compared with tfjs and timed
+    expect(existsSync(join(root, 'artifacts/onnx/model.int8.onnx'))).toBe(true);
+    expect(m.int8_model_bytes).toBeLessThan(m.model_bytes); // a tiny model: names and biases weigh as much as weights
+    expect(m.int8_max_abs_diff).toBeGreaterThan(0);
+    expect(typeof m.int8_argmax_agreement).toBe('number');
+    expect(typeof m.int8_latency_ms_p50_1thread).toBe('number');
   });
 
   it('calibrates the device factor by timing EfficientNet-B0 at 224 px here when asked', async () => {

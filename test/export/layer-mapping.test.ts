@@ -68,6 +68,25 @@ describe('the ONNX graph', () => {
     expect(ops).toEqual(expect.arrayContaining(['Conv', 'Sigmoid', 'Mul']));
   });
 
+  it('int8 weight quantization: Conv/Gemm weights stored as int8 behind DequantizeLinear, outputs close to FP32', async () => {
+    const model = singleLayerModel(8, 3, (x) => apply(tf.layers.dense({ units: 64 }), gap(apply(tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same' }), apply(tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }), x)))));
+    const fp32 = exportToOnnx(model);
+    const int8 = exportToOnnx(model, { quantizeWeights: true });
+    const graph = decodeModel(int8.bytes).graph;
+    expect(graph.node.filter((n) => n.op_type === 'DequantizeLinear')).toHaveLength(3);
+    expect(graph.initializer.filter((t) => t.data_type === 3 /* INT8 */ && t.name.endsWith('_int8'))).toHaveLength(3);
+    expect(int8.quantization?.maxWeightError).toBeGreaterThan(0);
+    expect(int8.bytes.length).toBeLessThan(fp32.bytes.length / 2); // weights dominate here: 4 bytes -> 1
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(int8.bytes);
+    const x = new Float32Array(3 * 64).map((_, i) => Math.sin(i));
+    const out = (await session.run({ image: new ort.Tensor('float32', x, [1, 3, 8, 8]) }))[int8.outputNames[0]].data as Float32Array;
+    const ref = model.predict(tf.transpose(tf.tensor4d(x, [1, 3, 8, 8]), [0, 2, 3, 1])) as tf.Tensor;
+    const refData = ref.dataSync();
+    const scale = Math.max(...Array.from(refData, Math.abs));
+    for (let i = 0; i < out.length; i++) expect(Math.abs(out[i] - refData[i])).toBeLessThan(0.05 * scale + 1e-3);
+  });
+
   it('rejects a layer it cannot map, naming the layer and its type', () => {
     const model = singleLayerModel(8, 3, (x) => apply(tf.layers.maxPooling2d({ poolSize: 2, name: 'my_pool' }), x));
     expect(() => exportToOnnx(model)).toThrow(UnsupportedLayerError);

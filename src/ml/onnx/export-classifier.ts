@@ -24,6 +24,8 @@ export interface ExportSettings {
   device: DeviceSettings;
   /** Test images written to samples/ for the deploy stage's smoke test. */
   samples: number;
+  /** Also write model.int8.onnx (int8 QDQ weights) and report its accuracy and latency cost; model.onnx stays FP32. */
+  quantize?: { int8_weights: boolean };
 }
 
 /** What travels beside model.onnx as model.json. */
@@ -57,7 +59,13 @@ export interface ExportMetrics {
   /** This machine's p50 times the fixed factor, reported whichever method the gate uses. */
   latency_ms_estimate_fixed_factor: number;
   model_bytes: number;
+  /** Present when quantize.int8_weights is on: the int8 model against tfjs, and its speed. */
+  int8_max_abs_diff?: number;
+  int8_argmax_agreement?: number;
+  int8_latency_ms_p50_1thread?: number;
+  int8_model_bytes?: number;
   detail: {
+    int8?: { parity: ParityReport; latency_one_thread: LatencyStats; quantized_tensors: number; max_weight_error: number };
     parity: ParityReport;
     latency: { one_thread: LatencyStats; all_threads: LatencyStats & { threads: number } };
     estimate: { device: string; basis: string; fixed_factor: number } & DeviceFactor;
@@ -154,6 +162,12 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
       version: sidecar.version,
     },
   };
+  if (settings.quantize?.int8_weights) {
+    const int8 = await exportInt8(model, parityImages, feeds, settings, input.outDir);
+    Object.assign(metrics, { int8_max_abs_diff: int8.parity.max_abs_diff, int8_argmax_agreement: int8.parity.argmax_agreement, int8_latency_ms_p50_1thread: int8.latency_one_thread.p50, int8_model_bytes: int8.bytes });
+    metrics.detail.int8 = { parity: int8.parity, latency_one_thread: int8.latency_one_thread, quantized_tensors: int8.quantized_tensors, max_weight_error: int8.max_weight_error };
+    log(`int8 weights: ${(int8.bytes / 1e6).toFixed(2)} MB, max |tfjs - int8| ${int8.parity.max_abs_diff.toExponential(2)}, argmax agreement ${(int8.parity.argmax_agreement * 100).toFixed(2)}%, 1-thread p50 ${int8.latency_one_thread.p50} ms (FP32 ${one.p50} ms)`);
+  }
   const problems: string[] = [];
   if (parity.images === 0) problems.push('no test images to check parity on');
   if (!(parity.max_abs_diff <= settings.parity.max_abs_diff)) problems.push(`max abs logit difference ${parity.max_abs_diff} > ${settings.parity.max_abs_diff}`);
@@ -161,6 +175,17 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
     if (p.argmax_agreement < 1) problems.push(`${name}: argmax differs on ${Math.round((1 - p.argmax_agreement) * parity.images)} images (first: test image #${p.disagreeing.join(', #')})`);
   if (problems.length > 0) return { ok: false, reason: 'parity', message: `ONNX model does not match tfjs: ${problems.join('; ')}`, metrics };
   return { ok: true, metrics, sidecar };
+}
+
+/** model.int8.onnx beside the FP32 model, with its parity against tfjs (not gated: int8 is expected to differ) and latency. */
+async function exportInt8(model: tf.LayersModel, images: ParityImages, feeds: Record<string, ort.Tensor>, settings: ExportSettings, outDir: string) {
+  const q = exportToOnnx(model, { quantizeWeights: true });
+  await writeFile(join(outDir, 'model.int8.onnx'), q.bytes);
+  const session = await openSession(q.bytes, 1);
+  const parity = await checkParity(model, session, q.outputNames, images, { batchSize: settings.parity.batch_size });
+  const latency_one_thread = await measureSessionLatency(session, feeds, settings.latency.warmup, settings.latency.runs);
+  await session.release();
+  return { bytes: q.bytes.length, parity, latency_one_thread, quantized_tensors: q.quantization?.quantizedTensors ?? 0, max_weight_error: q.quantization?.maxWeightError ?? 0 };
 }
 
 /** Batch-1 feed from the first image (or mid-grey when there is none). */

@@ -3,6 +3,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { GraphBuilder } from './graph-builder.ts';
 import { FOLDABLE_INTO, LAYER_MAPPERS, UnsupportedLayerError } from './layer-mappers.ts';
 import { DataType, encodeModel, valueInfo, type ModelProto } from './proto.ts';
+import { quantizeWeightsQdq, type QuantizeReport } from './quantize-weights.ts';
 import { asPlain, type OnnxValue } from './values.ts';
 import { batchNormAffine, readLayerWeights, type ChannelAffine } from './weights.ts';
 
@@ -14,6 +15,8 @@ export interface ExportOptions {
   /** Strings stored in the model's metadata_props (labels, preprocessing, ...). */
   metadata?: Record<string, string>;
   docString?: string;
+  /** Write Conv/Gemm weights as int8 behind DequantizeLinear (QDQ), per output channel. */
+  quantizeWeights?: boolean;
 }
 
 export interface ExportResult {
@@ -24,6 +27,7 @@ export interface ExportResult {
   inputShape: [string, number, number, number];
   nodeCount: number;
   foldedBatchNorms: number;
+  quantization?: QuantizeReport;
 }
 
 type SymbolicTensor = tf.SymbolicTensor;
@@ -120,6 +124,8 @@ export function exportToOnnx(model: tf.LayersModel, options: ExportOptions = {})
     return valueInfo(outputNames[k], DataType.FLOAT, ['batch', ...(t.shape.slice(1) as number[])]);
   });
 
+  const quantization = options.quantizeWeights ? quantizeWeightsQdq(g) : undefined;
+
   const proto: ModelProto = {
     ir_version: 8,
     producer_name: 'brickflow',
@@ -141,5 +147,6 @@ export function exportToOnnx(model: tf.LayersModel, options: ExportOptions = {})
     inputShape: ['batch', 3, height, width],
     nodeCount: g.nodes.length,
     foldedBatchNorms: folded,
+    quantization,
   };
 }
