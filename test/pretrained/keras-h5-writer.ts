@@ -20,6 +20,25 @@ export interface WriteOptions {
 
 const BACKBONE = /^(stem_|block\d+[a-z]+_|top_)/;
 
+/**
+ * Random values at the scale trained weights have (kernels ~ 1/sqrt(fan in), BatchNorm near
+ * identity, variances positive), so activations stay O(1) through all 16 blocks.
+ */
+function plausible(weight: string, shape: number[], n: number, rand: () => number): Float32Array {
+  const fanIn = weight === 'depthwise_kernel' ? shape[0]! * shape[1]! : shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  switch (weight) {
+    case 'kernel':
+    case 'depthwise_kernel':
+      return Float32Array.from({ length: n }, () => rand() * Math.sqrt(3 / fanIn));
+    case 'gamma':
+      return Float32Array.from({ length: n }, () => 1 + 0.1 * rand());
+    case 'moving_variance':
+      return Float32Array.from({ length: n }, () => 1 + 0.5 * Math.abs(rand()));
+    default: // beta, bias, moving_mean
+      return Float32Array.from({ length: n }, () => 0.1 * rand());
+  }
+}
+
 /** Writes `path` from the model's backbone layers; returns what was written, by key. */
 export async function writeKerasWeights(model: tf.LayersModel, path: string, options: WriteOptions = {}): Promise<Map<string, WrittenTensor>> {
   await h5.ready;
@@ -58,10 +77,9 @@ export async function writeKerasWeights(model: tf.LayersModel, path: string, opt
         const key = `${layer.name}/${w.weight}`;
         const shape = options.reshape?.[key] ?? w.shape;
         const n = shape.reduce((a, b) => a * b, 1);
-        let values = Float32Array.from({ length: n }, rand);
-        if (layer.name === 'normalization') values = w.weight === 'mean' ? Float32Array.of(0.485, 0.456, 0.406) : w.weight === 'variance' ? Float32Array.of(0.229, 0.224, 0.225) : Float32Array.of(0);
-        // BatchNorm variances must stay positive for the model to run after loading.
-        if (w.weight === 'moving_variance') values = values.map((v) => 0.5 + Math.abs(v));
+        const values = layer.name === 'normalization'
+          ? w.weight === 'mean' ? Float32Array.of(0.485, 0.456, 0.406) : w.weight === 'variance' ? Float32Array.of(0.229, 0.224, 0.225) : Float32Array.of(0)
+          : plausible(w.weight, shape, n, rand);
         inner.create_dataset({ name: `${w.weight}:0`, data: values, shape, dtype: '<f' });
         written.set(key, { shape, values });
       }

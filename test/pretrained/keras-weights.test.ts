@@ -12,6 +12,9 @@ import { buildClassifier, type Classifier } from '../../src/ml/model/classifier.
 import { freezeLayers, layersToFreeze } from '../../src/ml/model/freezing.ts';
 import { resolvePretrainedWeights } from '../../src/ml/model/keras-weights-cache.ts';
 import { loadKerasWeights } from '../../src/ml/model/keras-weights.ts';
+import { openSession } from '../../src/ml/onnx/ort-session.ts';
+import { checkParity } from '../../src/ml/onnx/parity.ts';
+import { exportToOnnx } from '../../src/ml/onnx/tfjs-to-onnx.ts';
 import { writeKerasWeights, type WrittenTensor } from './keras-h5-writer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'brickflow-pretrained-'));
@@ -93,6 +96,22 @@ describe('loadKerasWeights', () => {
     f.close();
     const result = await loadKerasWeights(model.model, other);
     expect(result.ok ? '' : result.message).toBe(`${other}: no layer_names attribute (not a Keras weights file)`);
+  });
+
+  it('exports to ONNX with every imported layer, logits within 1e-4 of tfjs', async () => {
+    const c = b0();
+    expect((await loadKerasWeights(c.model, file)).ok).toBe(true);
+    const exported = exportToOnnx(c.model);
+    const session = await openSession(exported.bytes, 1);
+    const n = 4;
+    const images = Uint8Array.from({ length: n * 32 * 32 * 3 }, (_, i) => (i * 2654435761) >>> 24);
+    const parity = await checkParity(c.model, session, exported.outputNames, { n, size: 32, images });
+    await session.release();
+    expect(parity.max_abs_diff).toBeLessThanOrEqual(1e-4);
+    expect(parity.argmax_agreement).toBe(1);
+    // The logits are not degenerate (a broken import would give constant or NaN outputs).
+    const logits = (c.model.predict(tf.zeros([1, 32, 32, 3])) as tf.Tensor[])[0]!.dataSync();
+    expect(new Set(Array.from(logits)).size).toBe(logits.length);
   });
 
   it('freezing the first half after the import keeps those weights bit-identical through a training step', async () => {
