@@ -1,0 +1,123 @@
+/**
+ * The train stage: reads config/training.yaml's params and the augment cache, builds the
+ * classifier, trains it (resuming from artifacts/train-state when a run was interrupted)
+ * and writes artifacts/model (model.json + weights, labels.json, preprocess.json,
+ * training_curves.png) and artifacts/metrics/train.json.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { readStageContext } from '../src/engine/stage-context.ts';
+import { AugmentCacheError, readAugmentCache } from '../src/ml/augment-cache-reader.ts';
+import { selectBackend } from '../src/ml/backend/select-backend.ts';
+import { buildClassifier } from '../src/ml/model/classifier.ts';
+import { freezeLayers, layersToFreeze } from '../src/ml/model/freezing.ts';
+import { saveModel } from '../src/ml/model/model-io.ts';
+import { preprocessSpec } from '../src/ml/preprocess.ts';
+import { trainLoop } from '../src/ml/train/train-loop.ts';
+import { renderTrainingCurves } from '../src/ml/train/training-curves.ts';
+import { resolveTrainingConfig } from '../src/ml/train/training-config.ts';
+import { loadPretrained } from '../src/ml/train/pretrained.ts';
+
+const CONFIG_FILE = 'config/training.yaml';
+const CACHE_DIR = 'artifacts/augment-cache';
+const DATASET_LABELS = 'artifacts/dataset/labels.json';
+const MODEL_DIR = 'artifacts/model';
+const STATE_DIR = 'artifacts/train-state';
+const DEFAULT_METRICS = 'artifacts/metrics/train.json';
+
+function fail(lines: string[]): number {
+  for (const l of lines) console.error(`train: ${l}`);
+  return 1;
+}
+
+async function main(): Promise<number> {
+  const ctx = readStageContext('train');
+  const resolved = resolveTrainingConfig(ctx.params[CONFIG_FILE] ?? {}, CONFIG_FILE);
+  if (!resolved.ok) return fail(resolved.errors);
+  const cfg = resolved.config;
+  console.log(`train: profile '${cfg.profile}'`);
+  await selectBackend(cfg.backend);
+
+  let cache;
+  try {
+    cache = readAugmentCache(ctx.abs(CACHE_DIR));
+  } catch (err) {
+    if (err instanceof AugmentCacheError) return fail([err.message]);
+    throw err;
+  }
+  const { train, val, labels } = cache;
+  if (train.height !== cfg.model.inputSize || train.width !== cfg.model.inputSize) {
+    return fail([`${CACHE_DIR} holds ${train.width}x${train.height} images but model.input_size is ${cfg.model.inputSize} in ${CONFIG_FILE}; rerun augment-cache (it resizes to model.input_size)`]);
+  }
+  if (train.n === 0 || val.n === 0) return fail([`${CACHE_DIR}: ${train.n} train and ${val.n} val images; training needs both`]);
+  console.log(`train: ${train.n} train images (${countBy(train.source)}), ${val.n} val, ${labels.parts.length} parts, ${labels.colors.length} colors`);
+
+  const classifier = buildClassifier({ ...cfg.model, nParts: labels.parts.length, nColors: labels.colors.length });
+  const { model, backbones } = classifier;
+  const pretrained = await loadPretrained(model, backbones.length === 2 ? ['part_', 'color_'] : [''], cfg.model.pretrained, ctx.root);
+  if (!pretrained.ok) return fail([pretrained.message]);
+  console.log(`train: ${pretrained.message}`);
+  const frozen = backbones.flatMap((b) => layersToFreeze(b, cfg.model.freezeBackboneRatio));
+  const frozenParams = freezeLayers(model, frozen);
+  console.log(`train: ${model.countParams().toLocaleString('en')} parameters, ${frozenParams.toLocaleString('en')} frozen (${frozen.length} layers)`);
+
+  const fingerprint = createHash('sha256').update(JSON.stringify({
+    config: cfg.effective, labels, pretrained: pretrained.sha256 ?? null,
+    train: [train.n, train.height, hashOf(train.partIndex), hashOf(train.colorIndex), train.path[0], train.path[train.n - 1]],
+    val: [val.n, hashOf(val.partIndex)],
+  })).digest('hex');
+
+  const started = Date.now();
+  const outcome = await trainLoop({ model, train, val, config: cfg.loop, stateDir: ctx.abs(STATE_DIR), fingerprint });
+  const seconds = (Date.now() - started) / 1000;
+
+  const modelDir = ctx.abs(MODEL_DIR);
+  await mkdir(dirname(modelDir), { recursive: true });
+  await saveModel(model, modelDir);
+  const labelsSource = ctx.abs(DATASET_LABELS);
+  if (existsSync(labelsSource)) await copyFile(labelsSource, join(modelDir, 'labels.json'));
+  else await writeFile(join(modelDir, 'labels.json'), JSON.stringify(labels, null, 1));
+  await writeFile(join(modelDir, 'preprocess.json'), JSON.stringify(preprocessSpec(cfg.model.inputSize), null, 1));
+  await renderTrainingCurves(outcome.history, join(modelDir, 'training_curves.png'));
+
+  const best = outcome.history.find((h) => h.epoch === outcome.bestEpoch);
+  const metrics = {
+    val_part_top1: best?.val_part_top1 ?? 0,
+    val_part_top5: best?.val_part_top5 ?? 0,
+    val_color_acc: best?.val_color_acc ?? 0,
+    best_epoch: outcome.bestEpoch,
+    epochs_run: outcome.history.length,
+    stopped_early: outcome.stoppedEarly ? 1 : 0,
+    resumed_from_epoch: outcome.resumedFromEpoch,
+    train_seconds_this_run: Math.round(seconds),
+    images_per_sec: outcome.history.length ? outcome.history[outcome.history.length - 1]!.images_per_sec : 0,
+    params: model.countParams(),
+    frozen_params: frozenParams,
+    history: outcome.history,
+    detail: { profile: cfg.profile, backend: tf.getBackend(), pretrained: pretrained.message, config: cfg.effective },
+  };
+  const metricsPath = ctx.abs(ctx.metrics ?? DEFAULT_METRICS);
+  await mkdir(dirname(metricsPath), { recursive: true });
+  await writeFile(metricsPath, JSON.stringify(metrics, null, 1));
+  console.log(`train: best epoch ${outcome.bestEpoch}: val part top-1 ${pct(metrics.val_part_top1)}, top-5 ${pct(metrics.val_part_top5)}, color ${pct(metrics.val_color_acc)}; model in ${MODEL_DIR}`);
+  return 0;
+}
+
+function pct(x: number): string {
+  return `${(x * 100).toFixed(1)}%`;
+}
+
+function countBy(items: string[]): string {
+  const counts = new Map<string, number>();
+  for (const s of items) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts].map(([k, v]) => `${k} ${v}`).join(', ');
+}
+
+function hashOf(a: Int32Array): string {
+  return createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex').slice(0, 16);
+}
+
+process.exitCode = await main();
