@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { installWasmFusedLayers } from './wasm-fused-layers.ts';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type NativeFn = (...args: number[]) => void;
@@ -412,13 +413,16 @@ export const WASM_KERNEL_OVERRIDES: Record<string, tf.KernelFunc> = {
 let registered = false;
 
 /**
- * Registers the wasm training kernels once; later calls do nothing. A missing kernel that
+ * Registers the wasm training kernels once; later calls do nothing. Also installs the
+ * BatchNorm / swish fusions (wasm-fused-layers.ts) unless BRICKFLOW_WASM_FUSED=0, which
+ * exists to measure what they bring. A missing kernel that
  * the installed tfjs-backend-wasm already provides is left alone (a native one is at least
  * as good); an override keeps the built-in kernel to delegate to.
  */
 export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
+  if (process.env.BRICKFLOW_WASM_FUSED !== '0') installWasmFusedLayers();
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });

@@ -1,0 +1,145 @@
+/**
+ * Training throughput (images/s of one step: forward + backward + optimizer update) of the
+ * classifier at several input sizes on every backend available here, beside PyTorch on the
+ * same machine at the same thread count, printed as a table with ratios.
+ *
+ *   node --import tsx bench/train-throughput.ts [--sizes 64,96,224] [--batch 16] [--steps 3]
+ *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|standin] [--no-torch]
+ *
+ * Each (backend, size) runs in its own child process so one backend's memory does not
+ * weigh on the next. 'auto' measures tfjs-node (when installed) and wasm; the pure-JS cpu
+ * backend (~0.1 images/s, minutes per step) only when named in --backends, and then at
+ * the smallest size unless --cpu-all is given.
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { runTorchBench, type TorchResult } from './train-throughput-torch.ts';
+
+const run = promisify(execFile);
+const self = fileURLToPath(import.meta.url);
+
+interface WorkerResult {
+  backend: string;
+  threads: number;
+  size: number;
+  batch: number;
+  model: string;
+  trainImgS: number;
+  stepMs: number[];
+}
+
+/** In the child: pick the backend, build the model, time `steps` steps after one warm-up. */
+async function worker(backend: string, size: number, batch: number, steps: number, model: string): Promise<void> {
+  const { selectBackend } = await import('../src/ml/backend/select-backend.ts');
+  const { loadBenchModel, makeTrainStep } = await import('./train-throughput-step.ts');
+  const choice = await selectBackend(backend as 'wasm' | 'cpu' | 'tensorflow', { log: null, env: {} });
+  const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'standin');
+  const { step } = makeTrainStep(bm.model, batch, size);
+  await step();
+  const stepMs: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t = performance.now();
+    await step();
+    stepMs.push(performance.now() - t);
+  }
+  const total = stepMs.reduce((a, b) => a + b, 0);
+  const r: WorkerResult = { backend: choice.backend, threads: choice.threads, size, batch, model: bm.note, trainImgS: (batch * steps * 1000) / total, stepMs };
+  console.log(`RESULT ${JSON.stringify(r)}`);
+}
+
+async function measure(backend: string, size: number, batch: number, steps: number, model: string): Promise<WorkerResult | { error: string }> {
+  try {
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', self, '--worker', '--backends', backend, '--sizes', String(size), '--batch', String(batch), '--steps', String(steps), '--model', model],
+      { maxBuffer: 16 << 20, timeout: 60 * 60_000 },
+    );
+    const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+    if (!line) return { error: 'no result line' };
+    return JSON.parse(line.slice(7)) as WorkerResult;
+  } catch (e) {
+    const err = e as { stderr?: string; message?: string };
+    return { error: (err.stderr ?? err.message ?? String(e)).trim().split('\n').filter((l) => /Error/.test(l))[0] ?? 'failed' };
+  }
+}
+
+async function availableBackends(): Promise<string[]> {
+  const out = ['wasm'];
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    try {
+      await import(/* @vite-ignore */ pkg);
+      return ['tensorflow', ...out];
+    } catch {
+      // not installed here (it needs libtensorflow, downloaded at install time)
+    }
+  }
+  return out;
+}
+
+const fmt = (v: number): string => (v >= 10 ? v.toFixed(1) : v.toFixed(2));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: 'string', default: '64,96,224' },
+      batch: { type: 'string', default: '16' },
+      steps: { type: 'string', default: '3' },
+      backends: { type: 'string', default: 'auto' },
+      model: { type: 'string', default: 'auto' },
+      'no-torch': { type: 'boolean', default: false },
+      'cpu-all': { type: 'boolean', default: false },
+      worker: { type: 'boolean', default: false },
+    },
+  });
+  const sizes = values.sizes.split(',').map(Number);
+  const batch = Number(values.batch);
+  const steps = Number(values.steps);
+  if (values.worker) return worker(values.backends, sizes[0]!, batch, steps, values.model);
+
+  const backends = values.backends === 'auto' ? await availableBackends() : values.backends.split(',');
+  const rows: string[] = [];
+  const smallest = Math.min(...sizes);
+  console.log(`training step, batch ${batch}, ${steps} timed steps after a warm-up; backends: ${backends.join(', ')}`);
+  if (!backends.includes('cpu')) rows.push('| all | tfjs cpu | 1 | not measured (--backends wasm,cpu; ~0.1 img/s at 96 per issue 10) | | |');
+  for (const size of sizes) {
+    const tfjs: (WorkerResult | { error: string; backend: string } | { skipped: string; backend: string })[] = [];
+    for (const b of backends) {
+      if (b === 'cpu' && size !== smallest && !values['cpu-all']) {
+        tfjs.push({ backend: b, skipped: 'minutes per step; --cpu-all to measure' });
+        continue;
+      }
+      process.stdout.write(`  measuring ${b} at ${size}...`);
+      const r = await measure(b, size, batch, b === 'cpu' ? 1 : steps, values.model);
+      process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s`}\n`);
+      tfjs.push('error' in r ? { ...r, backend: b } : r);
+    }
+    const torch = new Map<number, TorchResult>();
+    if (!values['no-torch']) {
+      const threadCounts = [...new Set(tfjs.flatMap((r) => ('threads' in r ? [r.threads] : [])).concat([1, 2]))].sort();
+      for (const t of threadCounts) {
+        process.stdout.write(`  measuring torch at ${size}, ${t} thread(s)...`);
+        const r = await runTorchBench(size, batch, t);
+        torch.set(t, r);
+        process.stdout.write(` ${r.ok ? `${fmt(r.trainImgS)} img/s` : r.reason}\n`);
+      }
+    }
+    for (const r of tfjs) {
+      if ('skipped' in r) {
+        rows.push(`| ${size} | tfjs ${r.backend} | | skipped: ${r.skipped} | | |`);
+      } else if ('error' in r) {
+        rows.push(`| ${size} | tfjs ${r.backend} | | failed: ${r.error} | | |`);
+      } else {
+        const peer = torch.get(r.threads);
+        const ratio = peer?.ok ? `${(r.trainImgS / peer.trainImgS).toFixed(2)}x` : 'n/a';
+        rows.push(`| ${size} | tfjs ${r.backend} | ${r.threads} | ${fmt(r.trainImgS)} | ${peer?.ok ? fmt(peer.trainImgS) : 'n/a'} | ${ratio} |`);
+      }
+    }
+    for (const [t, p] of torch) rows.push(`| ${size} | ${p.ok ? p.engine : 'torch'} | ${t} | ${p.ok ? fmt(p.trainImgS) : p.reason} | | |`);
+  }
+  console.log('\n| size | engine | threads | train img/s | torch img/s (same threads) | tfjs / torch |');
+  console.log('|---:|---|---:|---:|---:|---:|');
+  for (const r of rows) console.log(r);
+}
+
+await main();

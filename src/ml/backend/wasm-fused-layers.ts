@@ -1,0 +1,238 @@
+/**
+ * Training-time fusions for the wasm backend: BatchNormalization (batch statistics,
+ * normalisation and its whole backward pass) and swish each become one op with its own
+ * gradient, computed in single passes over the wasm heap. tfjs would otherwise build them
+ * from ~15 full-size elementwise ops per BatchNorm (moments, broadcasts, a Tile in the
+ * gradient) and 5 per swish, which dominated a training step once the convs were fast.
+ *
+ * It works by wrapping two tfjs-layers methods (BatchNormalization.call in training mode,
+ * and the swish activation's apply) — only while the wasm backend is active, only for the
+ * cases computed here (channels-last, float32, with gamma and beta), and falling through
+ * to tfjs' own code otherwise, so results do not depend on whether it is installed.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+
+const BN_TRAIN = 'BrickflowBatchNormTrain';
+const BN_TRAIN_GRAD = 'BrickflowBatchNormTrainGrad';
+const SWISH = 'BrickflowSwish';
+const SWISH_GRAD = 'BrickflowSwishGrad';
+
+function f32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
+}
+
+/** y = (x - mean) / sqrt(var + eps) * gamma + beta with the batch's mean and (biased) variance per channel. */
+function batchNormTrain(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: { epsilon: number } }): tf.TensorInfo[] {
+  const { backend } = args;
+  const { x: xI, gamma: gI, beta: bI } = args.inputs as { x: tf.TensorInfo; gamma: tf.TensorInfo; beta: tf.TensorInfo };
+  const C = xI.shape[xI.shape.length - 1]!;
+  const size = tf.util.sizeFromShape(xI.shape);
+  const P = size / C;
+  const yI = backend.makeOutput(xI.shape, 'float32');
+  const meanI = backend.makeOutput([C], 'float32');
+  const varI = backend.makeOutput([C], 'float32');
+  // Views after every allocation: an allocation can grow (and detach) the heap.
+  const x = f32(backend, xI);
+  const gamma = f32(backend, gI);
+  const beta = f32(backend, bI);
+  const sum = new Float64Array(C);
+  const sumSq = new Float64Array(C);
+  for (let p = 0, o = 0; p < P; p++, o += C) {
+    for (let c = 0; c < C; c++) {
+      const v = x[o + c]!;
+      sum[c]! += v;
+      sumSq[c]! += v * v;
+    }
+  }
+  const mean = f32(backend, meanI);
+  const variance = f32(backend, varI);
+  const a = new Float32Array(C); // y = x * a + b
+  const b = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const m = sum[c]! / P;
+    const v = Math.max(0, sumSq[c]! / P - m * m);
+    mean[c] = m;
+    variance[c] = v;
+    a[c] = gamma[c]! / Math.sqrt(v + args.attrs.epsilon);
+    b[c] = beta[c]! - m * a[c]!;
+  }
+  const y = f32(backend, yI);
+  for (let p = 0, o = 0; p < P; p++, o += C) {
+    for (let c = 0; c < C; c++) y[o + c] = x[o + c]! * a[c]! + b[c]!;
+  }
+  return [yI, meanI, varI];
+}
+
+/**
+ * The gradient of batchNormTrain through the batch statistics:
+ * dx = gamma * invStd / P * (P * dy - sum(dy) - xhat * sum(dy * xhat)), dgamma = sum(dy * xhat), dbeta = sum(dy).
+ */
+function batchNormTrainGrad(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: { epsilon: number } }): tf.TensorInfo[] {
+  const { backend } = args;
+  const { dy: dyI, x: xI, gamma: gI, mean: mI, variance: vI } = args.inputs as Record<string, tf.TensorInfo>;
+  const C = xI!.shape[xI!.shape.length - 1]!;
+  const P = tf.util.sizeFromShape(xI!.shape) / C;
+  const dxI = backend.makeOutput(xI!.shape, 'float32');
+  const dgI = backend.makeOutput([C], 'float32');
+  const dbI = backend.makeOutput([C], 'float32');
+  const dy = f32(backend, dyI!);
+  const x = f32(backend, xI!);
+  const gamma = f32(backend, gI!);
+  const mean = f32(backend, mI!);
+  const variance = f32(backend, vI!);
+  const invStd = new Float32Array(C);
+  for (let c = 0; c < C; c++) invStd[c] = 1 / Math.sqrt(variance[c]! + args.attrs.epsilon);
+  const sumDy = new Float64Array(C);
+  const sumDyXc = new Float64Array(C); // sum(dy * (x - mean))
+  for (let p = 0, o = 0; p < P; p++, o += C) {
+    for (let c = 0; c < C; c++) {
+      const g = dy[o + c]!;
+      sumDy[c]! += g;
+      sumDyXc[c]! += g * (x[o + c]! - mean[c]!);
+    }
+  }
+  const dgamma = f32(backend, dgI);
+  const dbeta = f32(backend, dbI);
+  // dx = k * dy + u * (x - mean) + w per channel
+  const k = new Float32Array(C);
+  const u = new Float32Array(C);
+  const w = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const is = invStd[c]!;
+    dgamma[c] = sumDyXc[c]! * is;
+    dbeta[c] = sumDy[c]!;
+    k[c] = gamma[c]! * is;
+    u[c] = (-gamma[c]! * is * is * is * sumDyXc[c]!) / P;
+    w[c] = (-gamma[c]! * is * sumDy[c]!) / P;
+  }
+  const dx = f32(backend, dxI);
+  for (let p = 0, o = 0; p < P; p++, o += C) {
+    for (let c = 0; c < C; c++) dx[o + c] = k[c]! * dy[o + c]! + u[c]! * (x[o + c]! - mean[c]!) + w[c]!;
+  }
+  return [dxI, dgI, dbI];
+}
+
+function swish(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
+  const { backend } = args;
+  const xI = args.inputs.x!;
+  const yI = backend.makeOutput(xI.shape, 'float32');
+  const x = f32(backend, xI);
+  const y = f32(backend, yI);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    y[i] = v / (1 + Math.exp(-v));
+  }
+  return yI;
+}
+
+/** d/dx of x * sigmoid(x) = s * (1 + x * (1 - s)), recomputing s from x rather than storing it. */
+function swishGrad(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
+  const { backend } = args;
+  const { dy: dyI, x: xI } = args.inputs as Record<string, tf.TensorInfo>;
+  const dxI = backend.makeOutput(xI!.shape, 'float32');
+  const x = f32(backend, xI!);
+  const dy = f32(backend, dyI!);
+  const dx = f32(backend, dxI);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    const s = 1 / (1 + Math.exp(-v));
+    dx[i] = dy[i]! * s * (1 + v * (1 - s));
+  }
+  return dxI;
+}
+
+/** Batch norm in training mode as one op: returns y and keeps the batch mean and variance for the moving averages. */
+function fusedBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  let stats: [tf.Tensor, tf.Tensor] | undefined;
+  // customGrad passes inputs then the save function through one untyped rest parameter.
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, gamma, beta, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, mean, variance] = tf.engine().runKernel(BN_TRAIN, { x, gamma, beta }, { epsilon }) as tf.Tensor[];
+    save([x, gamma, mean!, variance!]);
+    stats = [tf.keep(mean!.clone()), tf.keep(variance!.clone())];
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sg, sm, sv] = saved;
+        return tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x: sx!, gamma: sg!, mean: sm!, variance: sv! }, { epsilon }) as tf.Tensor[];
+      },
+    };
+  });
+  const y = op(x, gamma, beta);
+  return { y, mean: stats![0], variance: stats![1] };
+}
+
+function fusedSwish(x: tf.Tensor): tf.Tensor {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    save([x]);
+    return {
+      value: tf.engine().runKernel(SWISH, { x }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(SWISH_GRAD, { dy, x: saved[0]! }) as tf.Tensor,
+    };
+  });
+  return op(x);
+}
+
+/** The parts of tfjs-layers' BatchNormalization this module reads (its fields are not in the public typings). */
+interface BatchNormLayer {
+  axis: number;
+  epsilon: number;
+  momentum: number;
+  center: boolean;
+  scale: boolean;
+  gamma: { read(): tf.Tensor } | null;
+  beta: { read(): tf.Tensor } | null;
+  movingMean: { read(): tf.Tensor; write(t: tf.Tensor): void };
+  movingVariance: { read(): tf.Tensor; write(t: tf.Tensor): void };
+}
+type LayerCall = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
+type ActivationApply = (this: unknown, x: tf.Tensor, alpha?: number) => tf.Tensor;
+
+let installed = false;
+
+/** Wraps BatchNormalization.call and the swish activation once; later calls do nothing. */
+export function installWasmFusedLayers(): void {
+  if (installed) return;
+  installed = true;
+  for (const [name, kernelFunc] of [
+    [BN_TRAIN, batchNormTrain],
+    [BN_TRAIN_GRAD, batchNormTrainGrad],
+    [SWISH, swish],
+    [SWISH_GRAD, swishGrad],
+  ] as const) {
+    // Our kernels take the wasm backend's concrete type; tfjs' KernelFunc is typed loosely.
+    if (!tf.getKernel(name, 'wasm')) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc });
+  }
+
+  const bnProto = Object.getPrototypeOf(tf.layers.batchNormalization({})) as { call: LayerCall };
+  const originalCall = bnProto.call;
+  bnProto.call = function (this: BatchNormLayer, inputs, kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const lastAxis = this.axis === -1 || this.axis === x.rank - 1;
+    if (kwargs?.training !== true || tf.getBackend() !== 'wasm' || !lastAxis || x.dtype !== 'float32' || !this.gamma || !this.beta) {
+      return originalCall.call(this, inputs, kwargs);
+    }
+    return tf.tidy(() => {
+      const { y, mean, variance } = fusedBatchNormTraining(x, this.gamma!.read(), this.beta!.read(), this.epsilon);
+      // The moving averages, as tfjs-layers updates them: v -= (v - batch) * (1 - momentum).
+      for (const [v, batch] of [[this.movingMean, mean], [this.movingVariance, variance]] as const) {
+        tf.tidy(() => {
+          const orig = v.read();
+          v.write(tf.sub(orig, tf.mul(tf.sub(orig, batch), 1 - this.momentum)));
+        });
+      }
+      tf.dispose([mean, variance]);
+      return y;
+    });
+  };
+
+  const swishLayer = tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object };
+  const swishProto = Object.getPrototypeOf(swishLayer.activation) as { apply: ActivationApply };
+  const originalApply = swishProto.apply;
+  swishProto.apply = function (x, alpha = 1) {
+    if (alpha !== 1 || tf.getBackend() !== 'wasm' || x.dtype !== 'float32') return originalApply.call(this, x, alpha);
+    return fusedSwish(x);
+  };
+}
