@@ -20,7 +20,7 @@ const SIZE = 16;
 const LABELS = { parts: ['3001', '3003', '3020', '3022'], colors: [{ id: 0, name: 'Black', rgb: '05131D' }, { id: 4, name: 'Red', rgb: 'C91A09' }, { id: 15, name: 'White', rgb: 'FFFFFF' }] };
 const PARAMS = {
   export: {
-    parity: { max_abs_diff: 1e-4, batch_size: 4, max_images: 0, backend: 'cpu' },
+    parity: { max_abs_diff: 1e-4, batch_size: 4, max_images: 0, backend: 'wasm' },
     latency: { warmup: 2, runs: 6, estimate_basis: 'p50_1thread' },
     device: { name: 'raspberry-pi-5', slowdown_factor: 17.5, reference_ms: 63, calibrate: false },
     samples: 3,

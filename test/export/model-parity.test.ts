@@ -50,6 +50,15 @@ describe('classifier parity', () => {
     expect(Object.keys(report.per_output)).toEqual(['part_logits', 'color_logits']);
   });
 
+  it('option B (two backbones on one input, prefixed names) exports with both heads matching', async () => {
+    const { model } = buildClassifier({ inputSize: 32, widthCoefficient: 0.25, depthCoefficient: 0.2, dropConnectRate: 0.2, headUnits: 16, headDropout: 0.3, nParts: 6, nColors: 3, architecture: 'two_models' });
+    randomizeBatchNorms(model, 5);
+    const check = await compareOnInput(model, 2);
+    expect(check.exported.outputNames).toEqual(['part_logits', 'color_logits']);
+    expect(check.onnxShapes).toEqual([[2, 6], [2, 3]]);
+    expect(check.maxDiff).toBeLessThan(1e-4);
+  });
+
   it('a model after a few training steps (moved BatchNorm statistics) still matches', async () => {
     const model = efficientNetLike(16, 4, 3);
     model.compile({ optimizer: tf.train.adam(0.01), loss: ['categoricalCrossentropy', 'categoricalCrossentropy'] });

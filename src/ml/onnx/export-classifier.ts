@@ -10,7 +10,7 @@ import { estimateDeviceLatency, measureSessionLatency, type LatencyStats } from 
 import { normalize, type PreprocessSpec } from '../preprocess.ts';
 import { nhwcToNchw, openSession } from './ort-session.ts';
 import { deviceFactor, type DeviceFactor, type DeviceSettings } from './device-estimate.ts';
-import { checkParity, type ParityImages, type ParityReport } from './parity.ts';
+import { compareWithReference, referenceLogits, type ParityImages, type ParityReport } from './parity.ts';
 import { exportToOnnx, OPSET } from './tfjs-to-onnx.ts';
 
 export interface ClassifierLabels {
@@ -118,15 +118,14 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
   const parityImages: ParityImages = { n: limit, size, images: input.images.images.subarray(0, limit * size * size * 3) };
   const session = await openSession(exported.bytes, 0);
   let lastLog = 0;
-  const parity = await checkParity(model, session, exported.outputNames, parityImages, {
-    batchSize: settings.parity.batch_size,
-    onProgress: (done, total) => {
-      if (Date.now() - lastLog > 3000 || done === total) {
-        lastLog = Date.now();
-        log(`parity: ${done}/${total} images`);
-      }
-    },
-  });
+  const progress = (what: string) => (done: number, total: number) => {
+    if (Date.now() - lastLog > 3000 || done === total) {
+      lastLog = Date.now();
+      log(`${what}: ${done}/${total} images`);
+    }
+  };
+  const reference = referenceLogits(model, parityImages, { batchSize: settings.parity.batch_size, onProgress: progress('tfjs reference logits') });
+  const parity = await compareWithReference(reference, session, exported.outputNames, parityImages, { batchSize: settings.parity.batch_size, onProgress: progress('onnxruntime parity') });
   log(`parity: max |tfjs - onnx| = ${parity.max_abs_diff.toExponential(2)}, argmax agreement ${(parity.argmax_agreement * 100).toFixed(2)}% over ${parity.images} images`);
 
   const feeds = latencyFeeds(input.images, size);
@@ -163,7 +162,7 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
     },
   };
   if (settings.quantize?.int8_weights) {
-    const int8 = await exportInt8(model, parityImages, feeds, settings, input.outDir);
+    const int8 = await exportInt8(model, reference, parityImages, feeds, settings, input.outDir);
     Object.assign(metrics, { int8_max_abs_diff: int8.parity.max_abs_diff, int8_argmax_agreement: int8.parity.argmax_agreement, int8_latency_ms_p50_1thread: int8.latency_one_thread.p50, int8_model_bytes: int8.bytes });
     metrics.detail.int8 = { parity: int8.parity, latency_one_thread: int8.latency_one_thread, quantized_tensors: int8.quantized_tensors, max_weight_error: int8.max_weight_error };
     log(`int8 weights: ${(int8.bytes / 1e6).toFixed(2)} MB, max |tfjs - int8| ${int8.parity.max_abs_diff.toExponential(2)}, argmax agreement ${(int8.parity.argmax_agreement * 100).toFixed(2)}%, 1-thread p50 ${int8.latency_one_thread.p50} ms (FP32 ${one.p50} ms)`);
@@ -178,11 +177,11 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
 }
 
 /** model.int8.onnx beside the FP32 model, with its parity against tfjs (not gated: int8 is expected to differ) and latency. */
-async function exportInt8(model: tf.LayersModel, images: ParityImages, feeds: Record<string, ort.Tensor>, settings: ExportSettings, outDir: string) {
+async function exportInt8(model: tf.LayersModel, reference: Float32Array[], images: ParityImages, feeds: Record<string, ort.Tensor>, settings: ExportSettings, outDir: string) {
   const q = exportToOnnx(model, { quantizeWeights: true });
   await writeFile(join(outDir, 'model.int8.onnx'), q.bytes);
   const session = await openSession(q.bytes, 1);
-  const parity = await checkParity(model, session, q.outputNames, images, { batchSize: settings.parity.batch_size });
+  const parity = await compareWithReference(reference, session, q.outputNames, images, { batchSize: settings.parity.batch_size });
   const latency_one_thread = await measureSessionLatency(session, feeds, settings.latency.warmup, settings.latency.runs);
   await session.release();
   return { bytes: q.bytes.length, parity, latency_one_thread, quantized_tensors: q.quantization?.quantizedTensors ?? 0, max_weight_error: q.quantization?.maxWeightError ?? 0 };

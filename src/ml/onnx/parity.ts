@@ -31,25 +31,53 @@ export interface ParityOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** Runs both models on every image (batched) and returns the worst logit difference and argmax agreement per output. */
-export async function checkParity(model: tf.LayersModel, session: ort.InferenceSession, outputNames: string[], data: ParityImages, options: ParityOptions = {}): Promise<ParityReport> {
+/** The tfjs model's logits on every image (batched), one flat [n, classes] array per output. */
+export function referenceLogits(model: tf.LayersModel, data: ParityImages, options: ParityOptions = {}): Float32Array[] {
   const batchSize = options.batchSize ?? 16;
+  const chunks: Float32Array[][] = [];
+  for (let start = 0; start < data.n; start += batchSize) {
+    const n = Math.min(batchSize, data.n - start);
+    const batch = normalizeBatch(data, start, n);
+    chunks.push(
+      tf.tidy(() => {
+        const raw = model.predict(tf.tensor4d(batch, [n, data.size, data.size, 3]));
+        return (Array.isArray(raw) ? raw : [raw]).map((t) => t.dataSync() as Float32Array);
+      }),
+    );
+    options.onProgress?.(start + n, data.n);
+  }
+  const outputs = model.outputs.length;
+  return Array.from({ length: outputs }, (_, k) => {
+    const total = chunks.reduce((s, c) => s + c[k].length, 0);
+    const out = new Float32Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c[k], at);
+      at += c[k].length;
+    }
+    return out;
+  });
+}
+
+function normalizeBatch(data: ParityImages, start: number, n: number): Float32Array {
   const pixels = data.size * data.size * 3;
+  const batch = new Float32Array(n * pixels);
+  for (let i = 0; i < n; i++) normalize(data.images.subarray((start + i) * pixels, (start + i + 1) * pixels), batch.subarray(i * pixels, (i + 1) * pixels));
+  return batch;
+}
+
+/** Runs the ONNX model on every image and compares with the reference logits: worst difference and argmax agreement per output. */
+export async function compareWithReference(reference: Float32Array[], session: ort.InferenceSession, outputNames: string[], data: ParityImages, options: ParityOptions = {}): Promise<ParityReport> {
+  const batchSize = options.batchSize ?? 16;
   const stats = outputNames.map(() => ({ maxDiff: 0, agree: 0, disagreeing: [] as number[] }));
   for (let start = 0; start < data.n; start += batchSize) {
     const n = Math.min(batchSize, data.n - start);
-    const batch = new Float32Array(n * pixels);
-    for (let i = 0; i < n; i++) normalize(data.images.subarray((start + i) * pixels, (start + i + 1) * pixels), batch.subarray(i * pixels, (i + 1) * pixels));
-    const tfOut = tf.tidy(() => {
-      const raw = model.predict(tf.tensor4d(batch, [n, data.size, data.size, 3]));
-      return (Array.isArray(raw) ? raw : [raw]).map((t) => t.dataSync() as Float32Array);
-    });
-    const onnxOut = await runNhwc(session, batch, n, data.size);
+    const onnxOut = await runNhwc(session, normalizeBatch(data, start, n), n, data.size);
     outputNames.forEach((name, k) => {
-      const a = tfOut[k];
+      const classes = reference[k].length / data.n;
+      const a = reference[k].subarray(start * classes, (start + n) * classes);
       const b = onnxOut[name];
       if (!b || b.length !== a.length) throw new Error(`bug: ONNX output ${name} has ${b?.length ?? 0} values, tfjs ${a.length}`);
-      const classes = a.length / n;
       for (let i = 0; i < n; i++) {
         let argA = 0;
         let argB = 0;
@@ -79,4 +107,9 @@ export async function checkParity(model: tf.LayersModel, session: ort.InferenceS
     argmax_agreement: Math.min(1, ...all.map((p) => p.argmax_agreement)),
     per_output,
   };
+}
+
+/** Both steps at once: tfjs reference logits, then the ONNX comparison. */
+export async function checkParity(model: tf.LayersModel, session: ort.InferenceSession, outputNames: string[], data: ParityImages, options: ParityOptions = {}): Promise<ParityReport> {
+  return compareWithReference(referenceLogits(model, data, options), session, outputNames, data, options);
 }
