@@ -3,7 +3,7 @@
  * normalisation and its whole backward pass) and swish each become one op with its own
  * gradient, computed in single passes over the wasm heap. tfjs would otherwise build them
  * from ~15 full-size elementwise ops per BatchNorm (moments, broadcasts, a Tile in the
- * gradient) and 5 per swish, which dominated a training step once the convs were fast.
+ * gradient) and ~5 per swish backward, which dominated a training step once the convs were fast.
  *
  * It works by wrapping two tfjs-layers methods (BatchNormalization.call in training mode,
  * and the swish activation's apply) — only while the wasm backend is active, only for the
@@ -15,7 +15,6 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 const BN_TRAIN = 'BrickflowBatchNormTrain';
 const BN_TRAIN_GRAD = 'BrickflowBatchNormTrainGrad';
-const SWISH = 'BrickflowSwish';
 const SWISH_GRAD = 'BrickflowSwishGrad';
 
 function f32(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
@@ -113,31 +112,18 @@ function batchNormTrainGrad(args: { inputs: tf.NamedTensorInfoMap; backend: Back
   return [dxI, dgI, dbI];
 }
 
-function swish(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
-  const { backend } = args;
-  const xI = args.inputs.x!;
-  const yI = backend.makeOutput(xI.shape, 'float32');
-  const x = f32(backend, xI);
-  const y = f32(backend, yI);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    y[i] = v / (1 + Math.exp(-v));
-  }
-  return yI;
-}
-
-/** d/dx of x * sigmoid(x) = s * (1 + x * (1 - s)), recomputing s from x rather than storing it. */
+/** d/dx of x * s with s = sigmoid(x) is s * (1 + x * (1 - s)); s comes from the forward pass, so no exp here. */
 function swishGrad(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
   const { backend } = args;
-  const { dy: dyI, x: xI } = args.inputs as Record<string, tf.TensorInfo>;
+  const { dy: dyI, x: xI, s: sI } = args.inputs as Record<string, tf.TensorInfo>;
   const dxI = backend.makeOutput(xI!.shape, 'float32');
   const x = f32(backend, xI!);
+  const sg = f32(backend, sI!);
   const dy = f32(backend, dyI!);
   const dx = f32(backend, dxI);
   for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    const s = 1 / (1 + Math.exp(-v));
-    dx[i] = dy[i]! * s * (1 + v * (1 - s));
+    const s = sg[i]!;
+    dx[i] = dy[i]! * s * (1 + x[i]! * (1 - s));
   }
   return dxI;
 }
@@ -166,10 +152,12 @@ function fusedBatchNormTraining(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor,
 function fusedSwish(x: tf.Tensor): tf.Tensor {
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
-    save([x]);
+    // The forward pass stays on the backend's native Sigmoid and Multiply (its exp is far faster than JS's Math.exp).
+    const s = tf.sigmoid(x);
+    save([x, s]);
     return {
-      value: tf.engine().runKernel(SWISH, { x }) as tf.Tensor,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(SWISH_GRAD, { dy, x: saved[0]! }) as tf.Tensor,
+      value: tf.mul(x, s),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(SWISH_GRAD, { dy, x: saved[0]!, s: saved[1]! }) as tf.Tensor,
     };
   });
   return op(x);
@@ -199,7 +187,6 @@ export function installWasmFusedLayers(): void {
   for (const [name, kernelFunc] of [
     [BN_TRAIN, batchNormTrain],
     [BN_TRAIN_GRAD, batchNormTrainGrad],
-    [SWISH, swish],
     [SWISH_GRAD, swishGrad],
   ] as const) {
     // Our kernels take the wasm backend's concrete type; tfjs' KernelFunc is typed loosely.

@@ -82,6 +82,8 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: Ba
     'channelsLast',
   );
   if (isPointwise(info)) return conv2DBackpropFilterPointwise(backend, x, dy, info);
+  const colsBytes = 4 * info.filterHeight * info.filterWidth * info.inChannels * info.batchSize * info.outHeight * info.outWidth;
+  if (colsBytes <= IM2COL_MAX_BYTES) return conv2DBackpropFilterIm2col(backend, x, dy, info);
   if (info.strideHeight === 1 && info.strideWidth === 1) return conv2DBackpropFilterNative(backend, x, dy, info);
   return conv2DBackpropFilterLoop(backend, x, dy, info);
 }
@@ -141,6 +143,52 @@ function conv2DBackpropFilterPointwise(backend: BackendWasm, xInfo: tf.TensorInf
   const dw = backend.makeOutput(info.filterShape, 'float32'); // prod is dW^T [CO, CI]
   transposeInto(backend.typedArrayFromHeap(prod) as Float32Array, CO, CI, backend.typedArrayFromHeap(dw) as Float32Array);
   backend.disposeData(prod.dataId);
+  return dw;
+}
+
+/** Patch matrices above this size go to the slower paths that need no extra memory. */
+const IM2COL_MAX_BYTES = 256 * 2 ** 20;
+
+/**
+ * Any kernel size and stride: write the transposed patch matrix cols^T [KH*KW*CI, P]
+ * (zeros where a tap falls in the padding) and contract it with dy [P, CO] in XNNPACK's
+ * GEMM, as for 1x1 convs. The product comes out in the filter's own [KH, KW, CI, CO] order.
+ */
+function conv2DBackpropFilterIm2col(backend: BackendWasm, xInfo: tf.TensorInfo, dyInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const P = N * OH * OW;
+  const K = KH * KW * CI;
+  const colsInfo = backend.makeOutput([K, P], 'float32');
+  const cols = backend.typedArrayFromHeap(colsInfo) as Float32Array;
+  const x = backend.typedArrayFromHeap(xInfo) as Float32Array;
+  for (let i = 0; i < KH; i++) {
+    for (let j = 0; j < KW; j++) {
+      for (let ci = 0; ci < CI; ci++) {
+        let o = ((i * KW + j) * CI + ci) * P;
+        for (let n = 0; n < N; n++) {
+          for (let oh = 0; oh < OH; oh++) {
+            const ih = oh * SH + i * DH - PT;
+            if (ih < 0 || ih >= H) {
+              cols.fill(0, o, o + OW);
+              o += OW;
+              continue;
+            }
+            const rowBase = (n * H + ih) * W;
+            for (let ow = 0; ow < OW; ow++, o++) {
+              const iw = ow * SW + j * DW - PL;
+              cols[o] = iw < 0 || iw >= W ? 0 : x[(rowBase + iw) * CI + ci]!;
+            }
+          }
+        }
+      }
+    }
+  }
+  const dw = nativeConv1x1(backend, colsInfo, [1, 1, K], dyInfo, P, CO); // [1, 1, K, CO]
+  backend.disposeData(colsInfo.dataId);
+  dw.shape = info.filterShape.slice();
   return dw;
 }
 
