@@ -32,7 +32,7 @@ async function main(): Promise<number> {
   const perSource = Object.entries(s.per_source).map(([name, c]) => `${name} ${c['total']}`).join(', ');
   console.log(`filter: ${s.images} images kept (${perSource}); train ${s.per_split['train']}, val ${s.per_split['val']}, test ${s.per_split['test']}`);
   if (s.skipped.files > 0) {
-    const reasons = Object.entries(s.skipped.by_reason).map(([r, n]) => `${n} ${r}`).join('; ');
+    const reasons = Object.entries(s.skipped.by_kind).map(([kind, n]) => `${n} ${kind}`).join(', ');
     console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${ctx.outs[0] ?? 'artifacts/dataset'}/bad_files.jsonl)`);
   }
   console.log(`filter: capture plan: ${plan.total_missing} real images still to photograph (${plan.complete_parts}/${plan.parts.length} parts complete)`);

@@ -10,7 +10,11 @@ export interface Image {
 
 export function solid(size: number, c: Rgb): Image {
   const rgb = new Float32Array(size * size * 3);
-  for (let i = 0; i < size * size; i++) rgb.set(c, i * 3);
+  for (let i = 0; i < rgb.length; i += 3) {
+    rgb[i] = c[0];
+    rgb[i + 1] = c[1];
+    rgb[i + 2] = c[2];
+  }
   return { size, rgb };
 }
 

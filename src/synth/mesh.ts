@@ -5,6 +5,7 @@ import { normalize, type Vec3 } from './vec.ts';
 export class Mesh {
   readonly positions: number[] = [];
   readonly normals: number[] = [];
+  private cachedBounds: { center: Vec3; radius: number } | undefined;
 
   get triangleCount(): number {
     return this.positions.length / 9;
@@ -13,6 +14,7 @@ export class Mesh {
   /** One triangle; `na..nc` default to the face normal (flat shading). */
   triangle(a: Vec3, b: Vec3, c: Vec3, na?: Vec3, nb?: Vec3, nc?: Vec3): void {
     const face = faceNormal(a, b, c);
+    this.cachedBounds = undefined;
     this.positions.push(...a, ...b, ...c);
     this.normals.push(...(na ?? face), ...(nb ?? face), ...(nc ?? face));
   }
@@ -73,6 +75,10 @@ export class Mesh {
 
   /** Centre of the bounding box and the radius of the bounding sphere around it. */
   bounds(): { center: Vec3; radius: number } {
+    return (this.cachedBounds ??= this.computeBounds());
+  }
+
+  private computeBounds(): { center: Vec3; radius: number } {
     const lo: Vec3 = [Infinity, Infinity, Infinity];
     const hi: Vec3 = [-Infinity, -Infinity, -Infinity];
     for (let i = 0; i < this.positions.length; i += 3)

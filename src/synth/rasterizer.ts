@@ -30,7 +30,7 @@ export interface Camera {
   focal: number;
 }
 
-/** What the rasteriser produces: sRGB colour (0..1, 3 per pixel) and per-pixel coverage (0 or 1). */
+/** Colour (3 per pixel) and per-pixel coverage: linear light out of `rasterize`, premultiplied sRGB out of `downsample`. */
 export interface Frame {
   size: number;
   color: Float32Array;
@@ -115,9 +115,10 @@ export function rasterize(objects: readonly SceneObject[], camera: Camera, light
             g += lc[1] * (diffuse * albedo[1] + spec);
             b += lc[2] * (diffuse * albedo[2] + spec);
           }
-          color[idx * 3] = toSrgb(r);
-          color[idx * 3 + 1] = toSrgb(g);
-          color[idx * 3 + 2] = toSrgb(b);
+          // Stays linear: supersamples are averaged in linear light, gamma is applied once per output pixel.
+          color[idx * 3] = r;
+          color[idx * 3 + 1] = g;
+          color[idx * 3 + 2] = b;
         }
       }
     }
@@ -125,9 +126,11 @@ export function rasterize(objects: readonly SceneObject[], camera: Camera, light
   return { size, color, coverage };
 }
 
-/** Box-filters a supersampled frame down by an integer factor (anti-aliasing); coverage becomes fractional alpha. */
+/**
+ * Box-filters a linear supersampled frame down by an integer factor (anti-aliasing, in linear
+ * light) and converts it to sRGB premultiplied by the now fractional coverage.
+ */
 export function downsample(frame: Frame, factor: number): Frame {
-  if (factor === 1) return frame;
   const size = Math.floor(frame.size / factor);
   const color = new Float32Array(size * size * 3);
   const coverage = new Float32Array(size * size);
@@ -144,11 +147,13 @@ export function downsample(frame: Frame, factor: number): Frame {
           a += frame.coverage[s]!;
         }
       const d = y * size + x;
-      // Colour stays premultiplied by coverage, ready for "over" compositing.
-      color[d * 3] = r * norm;
-      color[d * 3 + 1] = g * norm;
-      color[d * 3 + 2] = b * norm;
       coverage[d] = a * norm;
+      if (a === 0) continue;
+      // Gamma on the mean colour of the covered samples, then premultiplied for "over" compositing.
+      const k = a * norm;
+      color[d * 3] = toSrgb(r / a) * k;
+      color[d * 3 + 1] = toSrgb(g / a) * k;
+      color[d * 3 + 2] = toSrgb(b / a) * k;
     }
   return { size, color, coverage };
 }

@@ -92,6 +92,7 @@ describe('filter: bad data', () => {
     expect(reason.get('data/real/3001/red')).toMatch(/color folder "red" is not a numeric color id/);
     expect(reason.get('data/real/3001/loose.png')).toMatch(/image outside a color folder/);
     expect(summary.skipped.files).toBe(8);
+    expect(summary.skipped.by_kind).toEqual({ empty: 1, corrupt: 2, 'too-small': 1, 'not-image': 1, 'not-target-part': 1, layout: 2 });
   });
 
   it('the stage succeeds on bad files, writes them to bad_files.jsonl, and fails naming a part without real test images', async () => {
@@ -114,8 +115,8 @@ describe('filter: bad data', () => {
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
     const bad = readFileSync(join(root, 'artifacts/dataset/bad_files.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
-    expect(bad).toEqual([{ path: 'data/real/3001/4/broken.png', reason: 'empty file (0 bytes)' }]);
-    expect(ok.stdout).toMatch(/skipped 1 file\(s\): 1 empty file/);
+    expect(bad).toEqual([{ path: 'data/real/3001/4/broken.png', reason: 'empty file (0 bytes)', kind: 'empty' }]);
+    expect(ok.stdout).toMatch(/skipped 1 file\(s\): 1 empty \(see artifacts\/dataset\/bad_files.jsonl\)/);
   });
 
   it('rejects a broken config/data.yaml naming the file, line, column and key', () => {
@@ -158,8 +159,8 @@ describe('filter: layouts and labels', () => {
     });
     expect(summary.colors_outside_head).toEqual({ 191: 1 });
     expect(bad).toEqual([
-      { path: 'shots/index.csv:6', reason: 'listed image shots/missing.png does not exist' },
-      { path: 'shots/index.csv:7', reason: 'row needs a path and a part_id' },
+      { path: 'shots/index.csv:6', reason: 'listed image shots/missing.png does not exist', kind: 'index-row' },
+      { path: 'shots/index.csv:7', reason: 'row needs a path and a part_id', kind: 'index-row' },
     ]);
   });
 

@@ -45,7 +45,8 @@ export interface DatasetSummary {
   colors_outside_head: Counts;
   /** Images whose content also appears at another path (they share a split). */
   duplicate_images: number;
-  skipped: { files: number; by_reason: Counts };
+  /** Skipped inputs, counted in files (a skipped folder counts its files), by kind. */
+  skipped: { files: number; by_kind: Counts };
 }
 
 export interface BuildInputs {
@@ -85,7 +86,7 @@ export async function buildDataset(inputs: BuildInputs): Promise<Dataset> {
   for (const [i, c] of candidates.entries()) {
     const r = inspected[i]!;
     if (!r.ok) {
-      bad.push({ path: c.path, reason: r.reason });
+      bad.push({ path: c.path, reason: r.reason, kind: r.kind });
       continue;
     }
     let colorId = c.colorId;
@@ -135,13 +136,11 @@ function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], 
     bump(perColor, m.color_id);
     seen.set(m.sha256, (seen.get(m.sha256) ?? 0) + 1);
   }
-  const byReason: Counts = {};
+  const byKind: Counts = {};
   let skippedFiles = 0;
   for (const b of bad) {
-    const n = b.files ?? 1;
-    skippedFiles += n;
-    // Group reasons by their kind, not their details (sizes, names).
-    bump(byReason, b.reason.split(':')[0]!.replace(/"[^"]*"/g, '"…"').replace(/\(.*\)/, '').trim(), n);
+    skippedFiles += b.files ?? 1;
+    bump(byKind, b.kind, b.files ?? 1);
   }
   return {
     images: manifest.length,
@@ -151,7 +150,7 @@ function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], 
     per_color: perColor,
     colors_outside_head: outsideHead,
     duplicate_images: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0),
-    skipped: { files: skippedFiles, by_reason: byReason },
+    skipped: { files: skippedFiles, by_kind: byKind },
   };
 }
 

@@ -3,7 +3,7 @@
 export class Progress {
   private done = 0;
   private readonly started = Date.now();
-  private lastPrint = 0;
+  private lastPrint = Date.now();
   private readonly tty: boolean;
 
   constructor(

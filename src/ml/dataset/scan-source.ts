@@ -15,10 +15,14 @@ export interface Candidate {
   colorId: number;
 }
 
-/** An input skipped, with why; `files` counts a skipped folder's images. */
+/** Why inputs are skipped, as a word the summary can count by. */
+export type BadKind = 'missing-source' | 'layout' | 'not-target-part' | 'not-image' | 'index-row' | 'empty' | 'unreadable' | 'corrupt' | 'too-small';
+
+/** An input skipped, with why (`reason` names the file, line or rule); `files` counts a skipped folder's images. */
 export interface BadFile {
   path: string;
   reason: string;
+  kind: BadKind;
   files?: number;
 }
 
@@ -44,10 +48,10 @@ export function displayPath(projectRoot: string, abs: string): string {
 export function scanSource(source: SourceConfig, opts: ScanOptions): ScanResult {
   const root = resolve(opts.projectRoot, source.path);
   if (!existsSync(root) || !statSync(root).isDirectory())
-    return { candidates: [], bad: [{ path: displayPath(opts.projectRoot, root), reason: `source "${source.name}": folder does not exist` }] };
+    return { candidates: [], bad: [{ path: displayPath(opts.projectRoot, root), reason: `source "${source.name}": folder does not exist`, kind: 'missing-source' }] };
   const index = source.index !== undefined ? resolve(root, source.index) : join(root, 'index.csv');
   if (source.index !== undefined && !existsSync(index))
-    return { candidates: [], bad: [{ path: displayPath(opts.projectRoot, index), reason: `source "${source.name}": configured index file does not exist` }] };
+    return { candidates: [], bad: [{ path: displayPath(opts.projectRoot, index), reason: `source "${source.name}": configured index file does not exist`, kind: 'missing-source' }] };
   return existsSync(index) ? scanIndex(source, root, index, opts) : scanFolders(source, root, opts);
 }
 
@@ -62,15 +66,15 @@ function scanFolders(source: SourceConfig, root: string, opts: ScanOptions): Sca
     const partDir = join(root, partEntry.name);
     if (isHidden(partEntry.name) || (partEntry.isFile() && partEntry.name === 'synth.json')) continue;
     if (!partEntry.isDirectory()) {
-      out.bad.push({ path: show(partDir), reason: `not in the ${layoutText} layout of source "${source.name}"` });
+      out.bad.push({ path: show(partDir), reason: `not in the ${layoutText} layout of source "${source.name}"`, kind: 'layout' });
       continue;
     }
     if (!opts.targetParts.has(partEntry.name)) {
-      out.bad.push({ path: show(partDir), reason: `part folder "${partEntry.name}" is not a target part (config/target_parts.json)`, files: countFiles(partDir) });
+      out.bad.push({ path: show(partDir), reason: `part folder "${partEntry.name}" is not a target part (config/target_parts.json)`, kind: 'not-target-part', files: countFiles(partDir) });
       continue;
     }
     const addImage = (abs: string, name: string, colorId: number) => {
-      if (!isImage(name)) out.bad.push({ path: show(abs), reason: `not an image file (extension not in filter.extensions)` });
+      if (!isImage(name)) out.bad.push({ path: show(abs), reason: `not an image file (extension not in filter.extensions)`, kind: 'not-image' });
       else out.candidates.push({ absPath: abs, path: show(abs), source: source.name, partId: partEntry.name, colorId });
     };
     for (const entry of sortedEntries(partDir)) {
@@ -78,22 +82,22 @@ function scanFolders(source: SourceConfig, root: string, opts: ScanOptions): Sca
       const abs = join(partDir, entry.name);
       if (source.layout === 'part') {
         if (entry.isFile()) addImage(abs, entry.name, UNKNOWN_COLOR);
-        else out.bad.push({ path: show(abs), reason: `unexpected folder: source "${source.name}" has the ${layoutText} layout`, files: countFiles(abs) });
+        else out.bad.push({ path: show(abs), reason: `unexpected folder: source "${source.name}" has the ${layoutText} layout`, kind: 'layout', files: countFiles(abs) });
         continue;
       }
       if (!entry.isDirectory()) {
-        out.bad.push({ path: show(abs), reason: `image outside a color folder: source "${source.name}" has the ${layoutText} layout` });
+        out.bad.push({ path: show(abs), reason: `image outside a color folder: source "${source.name}" has the ${layoutText} layout`, kind: 'layout' });
         continue;
       }
       if (!/^\d+$/.test(entry.name)) {
-        out.bad.push({ path: show(abs), reason: `color folder "${entry.name}" is not a numeric color id`, files: countFiles(abs) });
+        out.bad.push({ path: show(abs), reason: `color folder "${entry.name}" is not a numeric color id`, kind: 'layout', files: countFiles(abs) });
         continue;
       }
       for (const file of sortedEntries(abs)) {
         if (isHidden(file.name)) continue;
         const fileAbs = join(abs, file.name);
         if (file.isFile()) addImage(fileAbs, file.name, Number(entry.name));
-        else out.bad.push({ path: show(fileAbs), reason: `unexpected folder below a color folder`, files: countFiles(fileAbs) });
+        else out.bad.push({ path: show(fileAbs), reason: `unexpected folder below a color folder`, kind: 'layout', files: countFiles(fileAbs) });
       }
     }
   }
@@ -108,7 +112,7 @@ function scanIndex(source: SourceConfig, root: string, indexFile: string, opts: 
   const header = splitCsvLine(lines[0] ?? '').map((h) => h.trim().toLowerCase());
   const col = { path: header.indexOf('path'), part: header.indexOf('part_id'), color: header.indexOf('color_id') };
   if (col.path < 0 || col.part < 0) {
-    out.bad.push({ path: `${shownIndex}:1`, reason: `index header must name path and part_id (and color_id), found: ${header.join(',')}` });
+    out.bad.push({ path: `${shownIndex}:1`, reason: `index header must name path and part_id (and color_id), found: ${header.join(',')}`, kind: 'index-row' });
     return out;
   }
   const seen = new Set<string>();
@@ -121,26 +125,26 @@ function scanIndex(source: SourceConfig, root: string, indexFile: string, opts: 
     const partId = cells[col.part] ?? '';
     const colorText = col.color >= 0 ? (cells[col.color] ?? '') : '';
     if (rel === '' || partId === '') {
-      out.bad.push({ path: where, reason: 'row needs a path and a part_id' });
+      out.bad.push({ path: where, reason: 'row needs a path and a part_id', kind: 'index-row' });
       continue;
     }
     if (colorText !== '' && !/^\d+$/.test(colorText)) {
-      out.bad.push({ path: where, reason: `color_id "${colorText}" is not a numeric color id` });
+      out.bad.push({ path: where, reason: `color_id "${colorText}" is not a numeric color id`, kind: 'index-row' });
       continue;
     }
     const abs = resolve(root, rel);
     const shown = displayPath(opts.projectRoot, abs);
     if (seen.has(abs)) {
-      out.bad.push({ path: where, reason: `${rel} is listed twice (first row wins)` });
+      out.bad.push({ path: where, reason: `${rel} is listed twice (first row wins)`, kind: 'index-row' });
       continue;
     }
     seen.add(abs);
     if (!existsSync(abs)) {
-      out.bad.push({ path: where, reason: `listed image ${shown} does not exist` });
+      out.bad.push({ path: where, reason: `listed image ${shown} does not exist`, kind: 'index-row' });
       continue;
     }
     if (!opts.targetParts.has(partId)) {
-      out.bad.push({ path: shown, reason: `part "${partId}" (${where}) is not a target part (config/target_parts.json)` });
+      out.bad.push({ path: shown, reason: `part "${partId}" (${where}) is not a target part (config/target_parts.json)`, kind: 'not-target-part' });
       continue;
     }
     out.candidates.push({ absPath: abs, path: shown, source: source.name, partId, colorId: colorText === '' ? UNKNOWN_COLOR : Number(colorText) });

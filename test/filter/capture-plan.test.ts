@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { planCaptures } from '../../src/ml/dataset/capture-plan.ts';
+import { runCli, tempProject, writeFile, writeImage } from './project-rig.ts';
+
+const colors = [
+  { id: 4, name: 'Red', rgb: 'C91A09' },
+  { id: 15, name: 'White', rgb: 'FFFFFF' },
+];
+const tiers = { default_tier: 'B', tiers: { A: { angles: 3, colors: 2 }, B: { angles: 2, colors: 1 } } };
+
+describe('capture plan', () => {
+  it('counts captures per color up to the tier angles, lists important parts first, and totals what is still missing', () => {
+    const captures = [
+      ...Array.from({ length: 5 }, () => ({ partId: '3003', colorId: 4 })), // 5 red: only 3 angles count
+      { partId: '3003', colorId: 9999 }, // unknown color: helps the part head only
+      { partId: '3001', colorId: 15 },
+    ];
+    const plan = planCaptures(captures, [{ id: '3001', name: 'Brick 2 x 4' }, { id: '3003', name: 'Brick 2 x 2', tier: 'A' }], colors, tiers);
+    expect(plan.parts.map((p) => [p.id, p.tier, p.have, p.needed, p.missing, p.unknown_color])).toEqual([
+      ['3003', 'A', 3, 6, 3, 1],
+      ['3001', 'B', 1, 2, 1, 0],
+    ]);
+    expect(plan.total_missing).toBe(4);
+    expect(plan.complete_parts).toBe(0);
+  });
+
+  it('`pipeline capture-plan` reads the real captures on disk and prints what is still to photograph', async () => {
+    const root = tempProject('capture-plan-');
+    writeFile(root, 'pipeline.yaml', 'stages: {}\n');
+    writeFile(root, 'config/target_parts.json', JSON.stringify({ parts: [{ id: '3001', name: 'Brick 2 x 4', tier: 'A' }, { id: '3003', name: 'Brick 2 x 2' }] }));
+    writeFile(
+      root,
+      'config/data.yaml',
+      'sources:\n  - {name: real, path: captures, layout: part_color, use: split}\n  - {name: legacy, path: renders, layout: part_color, use: train}\nfilter: {}\ncapture_plan:\n  default_tier: B\n  tiers: {A: {angles: 3, colors: 2}, B: {angles: 2, colors: 1}}\n',
+    );
+    for (let i = 0; i < 4; i++) await writeImage(root, `captures/3001/4/${i}.jpg`, i);
+    await writeImage(root, 'captures/3003/15/0.jpg', 9);
+    for (let i = 0; i < 3; i++) await writeImage(root, `renders/3003/15/${i}.png`, 20 + i); // train-only renders do not count
+    const text = runCli(root, ['capture-plan']);
+    expect(text.stderr).toBe('');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/3001 +Brick 2 x 4 +A +3\/6 +3 +Red 3\/3, 1 more color x 3 angles/);
+    expect(text.stdout).toMatch(/3003 +Brick 2 x 2 +B +1\/2 +1 +White 1\/2/);
+    expect(text.stdout).toContain('Still to photograph: 4 images (4/8 done; 0 of 2 parts complete)');
+    const json = JSON.parse(runCli(root, ['capture-plan', '--json']).stdout) as { total_missing: number };
+    expect(json.total_missing).toBe(4);
+  });
+});
