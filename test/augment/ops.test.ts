@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   brightnessContrast, coarseDropout, flipHorizontal, gaussianBlur, gaussNoise, hueSaturationValue, rotate90, shiftScaleRotate,
 } from '../../src/ml/augment/ops.ts';
+import { gaussianBlurSharp, SHARP_BLUR_MIN_SIZE } from '../../src/ml/augment/sharp-ops.ts';
 
 const S = 16;
 /** An image whose every value says where it is: r = x * 10, g = y * 10, b = 7. */
@@ -85,6 +86,20 @@ describe('augmentation kernels', () => {
     expect(left).toBeGreaterThan(0);
     expect(right).toBeLessThan(255);
     expect(px(blurred, 4, 0)[0]).toBe(0);
+  });
+
+  it('the sharp blur used on large images also softens an edge and leaves a flat image flat', async () => {
+    const n = SHARP_BLUR_MIN_SIZE;
+    const flatBig = new Uint8Array(n * n * 3).fill(90);
+    expect(await gaussianBlurSharp(flatBig, n, 5)).toEqual(flatBig);
+    const edge = new Uint8Array(n * n * 3);
+    for (let y = 0; y < n; y++) edge.fill(255, (y * n + n / 2) * 3, (y + 1) * n * 3);
+    const blurred = await gaussianBlurSharp(edge, n, 5);
+    const at = (x: number) => blurred[(4 * n + x) * 3]!;
+    expect([at(0), at(n / 2 - 3)]).toEqual([0, 0]);
+    expect(at(n / 2 - 1)).toBeGreaterThan(0);
+    expect(at(n / 2)).toBeLessThan(255);
+    expect(at(n - 1)).toBe(255);
   });
 
   it('coarse dropout zeroes exactly the squares asked for', () => {

@@ -13,20 +13,24 @@ const withAll = (p: number): AugmentOps => {
 };
 
 describe('variant plans', () => {
-  it('the same seed gives the same bytes; another variant index gives others', () => {
-    const a = augmentVariants(image, S, withAll(0.7), 1234, 'abc', 4);
-    const b = augmentVariants(image, S, withAll(0.7), 1234, 'abc', 4);
+  it('the same seed gives the same bytes; another variant index gives others', async () => {
+    const a = await augmentVariants(image, S, withAll(0.7), 1234, 'abc', 4);
+    const b = await augmentVariants(image, S, withAll(0.7), 1234, 'abc', 4);
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
     const bytes = S * S * 3;
     expect(Buffer.from(a.subarray(0, bytes)).equals(Buffer.from(a.subarray(bytes, 2 * bytes)))).toBe(false);
-    const otherSeed = augmentVariants(image, S, withAll(0.7), 99, 'abc', 4);
+    const otherSeed = await augmentVariants(image, S, withAll(0.7), 99, 'abc', 4);
     expect(Buffer.from(a).equals(Buffer.from(otherSeed))).toBe(false);
   });
 
-  it('with every probability 0 a variant is the resized image, and the input is never modified', () => {
+  it('with every probability 0 a variant is the resized image, and the input is never modified', async () => {
     const before = image.slice();
-    expect(augmentVariants(image, S, withAll(0), 1, 'x', 2)).toEqual(new Uint8Array([...image, ...image]));
-    applyPlan(image, S, planVariant(withAll(1), S, new Rng('y')));
+    expect(await augmentVariants(image, S, withAll(0), 1, 'x', 2)).toEqual(new Uint8Array([...image, ...image]));
+    await applyPlan(image, S, planVariant(withAll(1), S, new Rng('y')));
+    const big = Uint8Array.from({ length: 128 * 128 * 3 }, (_, i) => (i * 37) % 251);
+    const bigBefore = big.slice();
+    await applyPlan(big, 128, planVariant(withAll(1), 128, new Rng('y'))); // the sharp blur path
+    expect(big).toEqual(bigBefore);
     expect(image).toEqual(before);
   });
 

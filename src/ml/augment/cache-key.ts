@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { AugmentConfig } from './config.ts';
 
 /** Bump when the resize or an augmentation kernel changes its output. */
-export const CACHE_FORMAT = 1;
+export const CACHE_FORMAT = 2;
 
 export type BlobKind = 'augmented' | 'resized';
 

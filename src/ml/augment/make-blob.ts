@@ -30,7 +30,7 @@ export async function makeBlob(task: BlobTask): Promise<BlobOutcome> {
     return { ok: false, reason: `cannot decode: ${(err as Error).message.split('\n')[0]}` };
   }
   const pixels = task.kind === 'augmented'
-    ? augmentVariants(resized, task.size, task.ops, task.seed, task.sha256, task.variants)
+    ? await augmentVariants(resized, task.size, task.ops, task.seed, task.sha256, task.variants)
     : resized;
   writeFileAtomic(task.out, pixels);
   return { ok: true };

@@ -61,7 +61,7 @@ export function shiftScaleRotate(src: Uint8Array, size: number, angleDeg: number
   // Inverse of [[a, b], [-b, a]] is [[a, -b], [b, a]] / (a² + b²).
   const det = a * a + b * b;
   const ia = a / det, ib = b / det;
-  const out = new Uint8ClampedArray(src.length); // assigning a float rounds and clips
+  const out = new Uint8Array(src.length);
   const last = size - 1;
   for (let y = 0; y < size; y++) {
     const dy = y - ty;
@@ -78,12 +78,13 @@ export function shiftScaleRotate(src: Uint8Array, size: number, angleDeg: number
       }
       const p00 = (ya * size + xa) * 3, p01 = (ya * size + xb) * 3, p10 = (yb * size + xa) * 3, p11 = (yb * size + xb) * 3;
       const w11 = fx * fy, w01 = fx - w11, w10 = fy - w11, w00 = 1 - fx - fy + w11;
-      out[d] = src[p00]! * w00 + src[p01]! * w01 + src[p10]! * w10 + src[p11]! * w11;
-      out[d + 1] = src[p00 + 1]! * w00 + src[p01 + 1]! * w01 + src[p10 + 1]! * w10 + src[p11 + 1]! * w11;
-      out[d + 2] = src[p00 + 2]! * w00 + src[p01 + 2]! * w01 + src[p10 + 2]! * w10 + src[p11 + 2]! * w11;
+      // A convex combination of bytes stays in 0..255: + 0.5 and truncate rounds it.
+      out[d] = src[p00]! * w00 + src[p01]! * w01 + src[p10]! * w10 + src[p11]! * w11 + 0.5;
+      out[d + 1] = src[p00 + 1]! * w00 + src[p01 + 1]! * w01 + src[p10 + 1]! * w10 + src[p11 + 1]! * w11 + 0.5;
+      out[d + 2] = src[p00 + 2]! * w00 + src[p01 + 2]! * w01 + src[p10 + 2]! * w10 + src[p11 + 2]! * w11 + 0.5;
     }
   }
-  return new Uint8Array(out.buffer);
+  return out;
 }
 
 /** v -> v * alpha + beta * 255, clipped (albumentations' RandomBrightnessContrast, by max). In place. */
@@ -93,6 +94,10 @@ export function brightnessContrast(img: Uint8Array, alpha: number, beta: number)
   for (let i = 0; i < img.length; i++) img[i] = lut[img[i]!]!;
   return img;
 }
+
+/** 60 / d and 255 / d for d = 0..255, so the per-pixel HSV conversion has no division. */
+const HUE_DIV = Float64Array.from({ length: 256 }, (_, d) => (d ? 60 / d : 0));
+const SAT_DIV = Float64Array.from({ length: 256 }, (_, d) => (d ? 255 / d : 0));
 
 /**
  * HueSaturationValue in OpenCV's 8-bit HSV (hue 0..179): hue rotated by `dh`, saturation
@@ -106,33 +111,35 @@ export function hueSaturationValue(img: Uint8Array, dh: number, ds: number, dv: 
     const delta = max - min;
     let h = 0;
     if (delta > 0) {
-      if (max === r) h = (60 * (g - b)) / delta;
-      else if (max === g) h = 120 + (60 * (b - r)) / delta;
-      else h = 240 + (60 * (r - g)) / delta;
+      const k = HUE_DIV[delta]!;
+      if (max === r) h = (g - b) * k;
+      else if (max === g) h = 120 + (b - r) * k;
+      else h = 240 + (r - g) * k;
       if (h < 0) h += 360;
     }
     // OpenCV rounds H to 0..179 (degrees / 2) and S to 0..255 before the shift.
-    let h8 = Math.round(h / 2) + dh;
-    h8 = ((h8 % 180) + 180) % 180;
-    let s8 = max === 0 ? 0 : Math.round((255 * delta) / max);
+    let h8 = ((h * 0.5 + 0.5) | 0) + dh;
+    h8 = h8 >= 180 ? h8 - 180 : h8 < 0 ? h8 + 180 : h8;
+    let s8 = ((delta * SAT_DIV[max]!) + 0.5) | 0;
     s8 = s8 + ds < 0 ? 0 : s8 + ds > 255 ? 255 : s8 + ds;
     const v8 = max + dv < 0 ? 0 : max + dv > 255 ? 255 : max + dv;
     // Back to RGB from (h8 * 2 degrees, s8 / 255, v8).
-    const hh = (h8 * 2) / 60;
-    const sector = Math.floor(hh) % 6;
-    const f = hh - Math.floor(hh);
-    const s = s8 / 255;
-    const p = v8 * (1 - s), q = v8 * (1 - s * f), t = v8 * (1 - s * (1 - f));
+    const hh = h8 / 30;
+    const sector = hh | 0;
+    const f = hh - sector;
+    const vs = v8 * (s8 / 255);
+    const p = v8 - vs + 0.5, q = v8 - vs * f + 0.5, t = v8 - vs * (1 - f) + 0.5, v = v8 + 0.5;
     let rr: number, gg: number, bb: number;
     switch (sector) {
-      case 0: rr = v8; gg = t; bb = p; break;
-      case 1: rr = q; gg = v8; bb = p; break;
-      case 2: rr = p; gg = v8; bb = t; break;
-      case 3: rr = p; gg = q; bb = v8; break;
-      case 4: rr = t; gg = p; bb = v8; break;
-      default: rr = v8; gg = p; bb = q; break;
+      case 0: rr = v; gg = t; bb = p; break;
+      case 1: rr = q; gg = v; bb = p; break;
+      case 2: rr = p; gg = v; bb = t; break;
+      case 3: rr = p; gg = q; bb = v; break;
+      case 4: rr = t; gg = p; bb = v; break;
+      default: rr = v; gg = p; bb = q; break;
     }
-    img[i] = Math.round(rr); img[i + 1] = Math.round(gg); img[i + 2] = Math.round(bb);
+    // Values are in 0..255.5: truncation rounds.
+    img[i] = rr; img[i + 1] = gg; img[i + 2] = bb;
   }
   return img;
 }
@@ -180,38 +187,44 @@ export function opencvSigma(k: number): number {
   return 0.3 * ((k - 1) * 0.5 - 1) + 0.8;
 }
 
-/** Separable k x k Gaussian blur, reflect-101 borders (cv2.GaussianBlur with sigma 0). In place. */
+/**
+ * Separable k x k Gaussian blur, reflect-101 borders (cv2.GaussianBlur with sigma 0), in
+ * 8-bit fixed point per pass as OpenCV does for uint8 images. In place.
+ */
 export function gaussianBlur(img: Uint8Array, size: number, k: number): Uint8Array {
   const sigma = opencvSigma(k);
   const r = (k - 1) / 2;
-  const w = new Float32Array(k);
-  let sum = 0;
-  for (let i = 0; i < k; i++) { w[i] = Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)); sum += w[i]!; }
-  for (let i = 0; i < k; i++) w[i] = w[i]! / sum;
-  // taps[p * k + i]: the (reflected) position read by tap i at position p, precomputed once.
-  const taps = new Int32Array(size * k);
-  for (let p = 0; p < size; p++) for (let i = 0; i < k; i++) taps[p * k + i] = reflect101(p + i - r, size);
+  const g = Array.from({ length: k }, (_, i) => Math.exp(-((i - r) ** 2) / (2 * sigma * sigma)));
+  const total = g.reduce((a, v) => a + v, 0);
+  // Integer weights summing to exactly 256 (the remainder goes to the centre tap).
+  const w = Int32Array.from(g, (v) => Math.round((v / total) * 256));
+  w[r] = w[r]! + 256 - w.reduce((a, v) => a + v, 0);
   const row = size * 3;
-  const tmp = new Float32Array(img.length);
+  const tmp = new Uint16Array(img.length); // pixel * 256 fits in 16 bits
+  // Horizontal: each row copied with its reflected borders, then a plain sliding sum.
+  const padded = new Uint8Array((size + 2 * r) * 3);
   for (let y = 0; y < size; y++) {
     const base = y * row;
-    for (let x = 0; x < size; x++) {
-      let a0 = 0, a1 = 0, a2 = 0;
-      for (let i = 0; i < k; i++) {
-        const s = base + taps[x * k + i]! * 3, wi = w[i]!;
-        a0 += img[s]! * wi; a1 += img[s + 1]! * wi; a2 += img[s + 2]! * wi;
-      }
-      const d = base + x * 3;
-      tmp[d] = a0; tmp[d + 1] = a1; tmp[d + 2] = a2;
+    for (let p = 0; p < size + 2 * r; p++) {
+      const sp = base + reflect101(p - r, size) * 3;
+      padded[p * 3] = img[sp]!; padded[p * 3 + 1] = img[sp + 1]!; padded[p * 3 + 2] = img[sp + 2]!;
     }
-  }
-  const out = new Uint8ClampedArray(img.buffer, img.byteOffset, img.length);
-  for (let y = 0; y < size; y++) {
     for (let v = 0; v < row; v++) {
       let acc = 0;
-      for (let i = 0; i < k; i++) acc += tmp[taps[y * k + i]! * row + v]! * w[i]!;
-      out[y * row + v] = acc;
+      for (let i = 0; i < k; i++) acc += padded[v + i * 3]! * w[i]!;
+      tmp[base + v] = acc;
     }
+  }
+  // Vertical: whole rows at a time, each tap adding a (reflected) source row.
+  const acc = new Int32Array(row);
+  for (let y = 0; y < size; y++) {
+    acc.fill(32768); // rounding for the final >> 16
+    for (let i = 0; i < k; i++) {
+      const src = reflect101(y + i - r, size) * row, wi = w[i]!;
+      for (let v = 0; v < row; v++) acc[v] = acc[v]! + tmp[src + v]! * wi;
+    }
+    const base = y * row;
+    for (let v = 0; v < row; v++) img[base + v] = acc[v]! >> 16;
   }
   return img;
 }

@@ -7,6 +7,7 @@ import {
   brightnessContrast, coarseDropout, flipHorizontal, gaussianBlur, gaussNoise, hueSaturationValue,
   rotate90, shiftScaleRotate, type Hole,
 } from './ops.ts';
+import { gaussianBlurSharp, SHARP_BLUR_MIN_SIZE } from './sharp-ops.ts';
 
 export type AugmentStep =
   | { op: 'rotate90'; k: number }
@@ -72,7 +73,7 @@ export function planVariant(ops: AugmentOps, size: number, rng: Rng): AugmentSte
 }
 
 /** Applies the steps to a resized image (never modified); returns the variant. */
-export function applyPlan(resized: Uint8Array, size: number, steps: readonly AugmentStep[]): Uint8Array {
+export async function applyPlan(resized: Uint8Array, size: number, steps: readonly AugmentStep[]): Promise<Uint8Array> {
   let img: Uint8Array = resized.slice();
   for (const step of steps) {
     switch (step.op) {
@@ -82,7 +83,10 @@ export function applyPlan(resized: Uint8Array, size: number, steps: readonly Aug
       case 'brightness_contrast': brightnessContrast(img, step.alpha, step.beta); break;
       case 'hue_saturation_value': hueSaturationValue(img, step.dh, step.ds, step.dv); break;
       case 'gauss_noise': gaussNoise(img, step.sigma, step.start, step.stride); break;
-      case 'gaussian_blur': gaussianBlur(img, size, step.k); break;
+      case 'gaussian_blur':
+        if (size >= SHARP_BLUR_MIN_SIZE) img = await gaussianBlurSharp(img, size, step.k);
+        else gaussianBlur(img, size, step.k);
+        break;
       case 'coarse_dropout': coarseDropout(img, size, step.holes); break;
       default: {
         const never: never = step;
@@ -99,12 +103,12 @@ export function variantSeed(seed: number, sha256: string, index: number): string
 }
 
 /** K variants of one resized image, concatenated (K * size * size * 3 bytes). */
-export function augmentVariants(resized: Uint8Array, size: number, ops: AugmentOps, seed: number, sha256: string, k: number): Uint8Array {
+export async function augmentVariants(resized: Uint8Array, size: number, ops: AugmentOps, seed: number, sha256: string, k: number): Promise<Uint8Array> {
   const bytes = size * size * 3;
   const out = new Uint8Array(k * bytes);
   for (let i = 0; i < k; i++) {
     const steps = planVariant(ops, size, new Rng(variantSeed(seed, sha256, i)));
-    out.set(applyPlan(resized, size, steps), i * bytes);
+    out.set(await applyPlan(resized, size, steps), i * bytes);
   }
   return out;
 }
