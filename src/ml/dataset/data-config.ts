@@ -90,6 +90,12 @@ export function parseDataConfig<K extends keyof DataConfig>(
     const total = value.split.train + value.split.val + value.split.test;
     if (Math.abs(total - 1) > 1e-6) problems.push(`${at(file, displayName, ['split'])}: split.train + split.val + split.test must be 1 (is ${total})`);
   }
+  const names = new Map<string, number>();
+  for (const [i, source] of (value.sources ?? []).entries()) {
+    const first = names.get(source.name);
+    if (first !== undefined) problems.push(`${at(file, displayName, ['sources', String(i), 'name'])}: sources.${i}.name "${source.name}" is already used by sources.${first}`);
+    else names.set(source.name, i);
+  }
   if (value.capture_plan && !(value.capture_plan.default_tier in value.capture_plan.tiers))
     problems.push(`${at(file, displayName, ['capture_plan', 'default_tier'])}: capture_plan.default_tier "${value.capture_plan.default_tier}" is not one of the tiers`);
   if (problems.length > 0) return { ok: false, message: [...new Set(problems)].join('\n') };
