@@ -89,6 +89,7 @@ th{background:#f6f6f6}td.l,th.l{text-align:left}
 figure{margin:.5rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 .thumbs{display:flex;flex-wrap:wrap;gap:.4rem}.thumbs figure{margin:0;font-size:.75rem;text-align:center;max-width:120px}
 .thumbs img{image-rendering:pixelated;display:block;margin:auto}
+.pairs td:last-child{min-width:540px}.pairs .thumbs{gap:.3rem}.pairs .thumbs figure{max-width:84px;font-size:.65rem}.pairs .thumbs img{width:80px;height:auto}.pairs .thumbs figcaption{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .swatch{display:inline-block;width:.9em;height:.9em;border:1px solid #999;vertical-align:middle;margin-right:.3em}
 .scroll{max-height:520px;overflow:auto}
 `;
@@ -119,7 +120,7 @@ function pairsTable(pairs: PairView[], what: string): string {
 <td>${p.count}</td><td>${(p.rateOfTrue * 100).toFixed(0)}%</td><td>${p.reverseCount}</td>
 <td class="l">${thumbsHtml(p.thumbs)}${p.more > 0 ? `<span class="muted">+${p.more} more</span>` : ''}</td></tr>`,
   );
-  return `<table><tr><th class="l">true ${what}</th><th class="l">predicted as</th><th>count</th><th>of true</th><th>reverse</th><th class="l">images</th></tr>${rows.join('\n')}</table>`;
+  return `<table class="pairs"><tr><th class="l">true ${what}</th><th class="l">predicted as</th><th>count</th><th>of true</th><th>reverse</th><th class="l">images</th></tr>${rows.join('\n')}</table>`;
 }
 
 function classTable(rows: ClassRowView[], what: string): string {

@@ -3,7 +3,7 @@
  * thumbnails of the images behind the confused pairs and the worst examples.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeChart } from '../charts/render-chart.ts';
 import type { ConfusedPair } from '../metrics/confusion.ts';
 import type { Evaluation, EvaluationOptions } from '../metrics/evaluate-classifier.ts';
@@ -124,7 +124,8 @@ export async function writeEvaluationReport(dir: string, input: ReportInput): Pr
     for (const p of pairs.slice(0, pairsShown)) {
       const thumbs: Thumb[] = [];
       for (const s of p.samples.slice(0, perPair)) {
-        const t = await thumb(s, `#${s}`);
+        // The file name (its full path is the hover title), without the extension.
+        const t = await thumb(s, basename(input.samplePath(s)).replace(/\.[a-z0-9]+$/i, ''));
         if (t) thumbs.push(t);
       }
       views.push({
