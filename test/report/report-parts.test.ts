@@ -33,6 +33,13 @@ describe('training history reader', () => {
     });
   });
 
+  it("reads the train stage's top-level history of epoch records", () => {
+    const record = { epoch: 1, train_loss: 2.5, train_part_loss: 2, train_color_loss: 1, val_part_top1: 0.3, val_part_top5: 0.6, val_color_acc: 0.4, lr: 1e-4, images_per_sec: 30, seconds: 12 };
+    const h = historyFromJson({ val_part_top1: 0.3, epochs_run: 1, history: [record] }, 'train.json');
+    expect(h.ok && h.points.find((p) => p.series === 'val_part_top1')).toEqual({ epoch: 1, series: 'val_part_top1', value: 0.3 });
+    expect(h.ok && h.points.length).toBe(9);
+  });
+
   it('reads Keras-style series of numbers by name', () => {
     const h = historyFromJson({ history: { loss: [3, 2], val_loss: [4, 3] } }, 't');
     expect(h.ok && h.points.filter((p) => p.series === 'val_loss').map((p) => [p.epoch, p.value])).toEqual([[1, 4], [2, 3]]);
