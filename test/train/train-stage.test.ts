@@ -1,0 +1,110 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CACHE_FORMAT } from '../../src/ml/augment/cache-key.ts';
+import { loadModel } from '../../src/ml/model/model-io.ts';
+import { syntheticSplit } from './synthetic-split.ts';
+
+const REPO = resolve(import.meta.dirname, '../..');
+const SIZE = 16;
+let root: string;
+
+/** An augment cache in the format src/ml/augment-cache-reader.ts reads, from synthetic shapes. */
+async function writeCache(dir: string, size: number): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const splits: Record<string, unknown> = {};
+  for (const [name, n, seed] of [['train', 64, 1], ['val', 16, 2], ['test', 8, 3]] as const) {
+    const s = syntheticSplit(n, size, seed, { sources: ['legacy', 'real'] });
+    await writeFile(join(dir, `${name}.u8`), s.images);
+    splits[name] = { file: `${name}.u8`, n, height: size, width: size, part_index: Array.from(s.partIndex), color_index: Array.from(s.colorIndex), source: s.source, weight: Array.from(s.weight), path: s.path };
+  }
+  await writeFile(join(dir, 'index.json'), JSON.stringify({ format: CACHE_FORMAT, input_size: size, variants: 1, augment_params: 'test', splits }));
+  await writeFile(join(dir, 'labels.json'), JSON.stringify({ parts: ['square', 'disc', 'bar', 'cross'], colors: [{ id: 4, name: 'Red', rgb: 'C91A09' }, { id: 2, name: 'Green', rgb: '237841' }, { id: 1, name: 'Blue', rgb: '0055BF' }] }));
+}
+
+function params(overrides: { training?: object; model?: object } = {}) {
+  return {
+    'config/training.yaml': {
+      profile: 'test', backend: 'auto',
+      model: { architecture: 'multitask', input_size: SIZE, width: 0.25, depth: 0.2, drop_connect_rate: 0, bn_momentum: 0.5, head_units: 16, head_dropout: 0.1, freeze_backbone_ratio: 0.5, pretrained: null, profiles: { test: overrides.model ?? {} } },
+      training: { epochs: 2, batch_size: 16, epoch_size: 32, lr: 0.01, min_lr: 0.0001, warmup_epochs: 1, weight_decay: 0.01, patience: 5, seed: 1, profiles: { test: overrides.training ?? {} } },
+      loss: { label_smoothing: 0.1, part_weight: 1, color_weight: 0.5 },
+      curriculum: { enabled: true, plan_epochs: 30, phases: [{ from_epoch: 0, to_epoch: 30, mix: { legacy: 0.5, real: 0.5 } }] },
+    },
+  };
+}
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+function runStage(p: object, onStdout?: (text: string, kill: () => void) => void): Promise<Run> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ['--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, join(REPO, 'stages/train.ts')], {
+      cwd: root,
+      env: { ...process.env, PIPELINE_STAGE: 'train', PIPELINE_ROOT: root, PIPELINE_PARAMS: JSON.stringify(p), PIPELINE_METRICS: 'artifacts/metrics/train.json', PIPELINE_OUTS: '["artifacts/model","artifacts/train-state"]' },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d; onStdout?.(stdout, () => child.kill('SIGKILL')); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.on('close', (code) => done({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'bf-train-stage-'));
+  await writeCache(join(root, 'artifacts/augment-cache'), SIZE);
+  await tf.setBackend('cpu');
+});
+afterAll(async () => { await rm(root, { recursive: true, force: true }); });
+
+describe('train stage (child process)', () => {
+  it('a run killed after its first epoch resumes from it, then writes the model, its maps, the curves and per-epoch metrics', async () => {
+    const killed = await runStage(params(), (out, kill) => { if (/epoch 1\/2: loss/.test(out)) kill(); });
+    expect(killed.code).not.toBe(0);
+    expect(await readdir(join(root, 'artifacts/train-state'))).toContain('epoch-0001');
+
+    const run = await runStage(params());
+    expect(run.stderr).not.toMatch(/Error/);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/resuming from .*epoch-0001: 1 of 2 epochs done/);
+    expect(run.stdout).toMatch(/no pretrained weights: training from scratch/);
+    expect(run.stdout).toMatch(/frozen \(\d+ layers\)/);
+
+    const modelDir = join(root, 'artifacts/model');
+    expect((await readdir(modelDir)).sort()).toEqual(['labels.json', 'model.json', 'preprocess.json', 'training_curves.png', 'weights.bin']);
+    const model = await loadModel(modelDir);
+    const [part, color] = model.predict(tf.zeros([2, SIZE, SIZE, 3])) as tf.Tensor[];
+    expect([part!.shape, color!.shape]).toEqual([[2, 4], [2, 3]]);
+    expect(JSON.parse(await readFile(join(modelDir, 'preprocess.json'), 'utf8'))).toEqual({ input_size: SIZE, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+    const png = await sharp(join(modelDir, 'training_curves.png')).metadata();
+    expect(png.format).toBe('png');
+    expect(png.width).toBeGreaterThan(500);
+
+    const metrics = JSON.parse(await readFile(join(root, 'artifacts/metrics/train.json'), 'utf8')) as Record<string, unknown> & { history: { epoch: number; val_part_top1: number }[] };
+    expect(metrics.history.map((h) => h.epoch)).toEqual([1, 2]);
+    expect(metrics['resumed_from_epoch']).toBe(1);
+    expect(metrics['val_part_top1']).toBe(Math.max(...metrics.history.map((h) => h.val_part_top1)));
+    for (const key of ['val_part_top5', 'val_color_acc', 'best_epoch', 'params']) expect(typeof metrics[key]).toBe('number');
+  });
+
+});
+
+describe.concurrent('train stage config and input errors (child process)', () => {
+  it('a bad value in config/training.yaml fails naming the file and key', async () => {
+    const run = await runStage(params({ training: { lr: -1 } }));
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('config/training.yaml: training.profiles.test.lr: must be > 0');
+  });
+
+  it('a cache at another size than model.input_size fails saying to rerun augment-cache', async () => {
+    const p = params();
+    (p['config/training.yaml'].model as { input_size: number }).input_size = 32;
+    const run = await runStage(p);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/holds 16x16 images but model.input_size is 32 .*rerun augment-cache/);
+  });
+});
