@@ -180,7 +180,7 @@ export async function exportClassifier(input: ExportClassifierInput): Promise<Ex
 async function exportInt8(model: tf.LayersModel, reference: Float32Array[], images: ParityImages, feeds: Record<string, ort.Tensor>, settings: ExportSettings, outDir: string) {
   const q = exportToOnnx(model, { quantizeWeights: true });
   await writeFile(join(outDir, 'model.int8.onnx'), q.bytes);
-  const session = await openSession(q.bytes, 1);
+  const session = await openSession(q.bytes, 1, true);
   const parity = await compareWithReference(reference, session, q.outputNames, images, { batchSize: settings.parity.batch_size });
   const latency_one_thread = await measureSessionLatency(session, feeds, settings.latency.warmup, settings.latency.runs);
   await session.release();
