@@ -385,9 +385,9 @@ function depthwiseBackpropInputLoop(backend: BackendWasm, dyInfo: tf.TensorInfo,
 }
 
 /**
- * At stride 1 with one channel per group, the input gradient is itself a depthwise conv:
- * dy correlated with the 180-degree-rotated filter, padded by (k-1)*d minus the forward
- * padding. That runs in the backend's native (XNNPACK) depthwise conv.
+ * With one channel per group, the input gradient is itself a depthwise conv: dy (spread
+ * out by the stride) correlated with the 180-degree-rotated filter, padded by (k-1)*d
+ * minus the forward padding. That runs in the backend's native (XNNPACK) depthwise conv.
  */
 function depthwiseBackpropInputNative(backend: BackendWasm, dyInfo: tf.TensorInfo, wInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
   const { filterHeight: KH, filterWidth: KW, dilationHeight: DH, dilationWidth: DW, inChannels: C } = info;
@@ -401,22 +401,50 @@ function depthwiseBackpropInputNative(backend: BackendWasm, dyInfo: tf.TensorInf
       for (let c = 0; c < C; c++) f[dst + c] = w[src + c]!;
     }
   }
-  const effH = (KH - 1) * DH;
-  const effW = (KW - 1) * DW;
-  const padTop = effH - info.padInfo.top;
-  const padBottom = effH - info.padInfo.bottom;
-  const padLeft = effW - info.padInfo.left;
-  const padRight = effW - info.padInfo.right;
+  const { padTop, padBottom, padLeft, padRight, dilatedH, dilatedW } = depthwiseInputGradPadding(info);
+  // At stride s, dy spread out with s-1 zeros between its pixels makes the stride-1 case.
+  const spread = info.strideHeight > 1 || info.strideWidth > 1 ? spreadOut(backend, dyInfo, info, dilatedH, dilatedW) : dyInfo;
   const dx = backend.makeOutput(info.inShape, 'float32');
   nativeKernels(backend).depthwiseConv2d(
-    id(backend, dyInfo), info.batchSize, info.outHeight, info.outWidth,
+    id(backend, spread), info.batchSize, dilatedH, dilatedW,
     id(backend, flipped), KH, KW,
     padTop, padRight, padBottom, padLeft, 0,
     DH, DW, 1, 1, C, C,
     id(backend, dx),
   );
+  if (spread !== dyInfo) backend.disposeData(spread.dataId);
   backend.disposeData(flipped.dataId);
   return dx;
+}
+
+/** Padding of the flipped-filter conv over the (spread-out) dy that lands exactly on the input's H x W. */
+function depthwiseInputGradPadding(info: Conv2DInfo): { padTop: number; padBottom: number; padLeft: number; padRight: number; dilatedH: number; dilatedW: number } {
+  const effH = (info.filterHeight - 1) * info.dilationHeight;
+  const effW = (info.filterWidth - 1) * info.dilationWidth;
+  const dilatedH = (info.outHeight - 1) * info.strideHeight + 1;
+  const dilatedW = (info.outWidth - 1) * info.strideWidth + 1;
+  const padTop = effH - info.padInfo.top;
+  const padLeft = effW - info.padInfo.left;
+  // inHeight = dilatedH + padTop + padBottom - effH
+  return { padTop, padLeft, padBottom: info.inHeight - dilatedH - padTop + effH, padRight: info.inWidth - dilatedW - padLeft + effW, dilatedH, dilatedW };
+}
+
+/** dy [N, OH, OW, C] -> [N, (OH-1)*SH+1, (OW-1)*SW+1, C] with zeros between the original pixels. */
+function spreadOut(backend: BackendWasm, dyInfo: tf.TensorInfo, info: Conv2DInfo, dilatedH: number, dilatedW: number): tf.TensorInfo {
+  const { batchSize: N, outHeight: OH, outWidth: OW, outChannels: C, strideHeight: SH, strideWidth: SW } = info;
+  const outInfo = backend.makeOutput([N, dilatedH, dilatedW, C], 'float32');
+  const out = backend.typedArrayFromHeap(outInfo) as Float32Array;
+  const dy = backend.typedArrayFromHeap(dyInfo) as Float32Array;
+  out.fill(0);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const src = ((n * OH + oh) * OW + ow) * C;
+        out.set(dy.subarray(src, src + C), ((n * dilatedH + oh * SH) * dilatedW + ow * SW) * C);
+      }
+    }
+  }
+  return outInfo;
 }
 
 function depthwiseBackpropInput(args: {
@@ -432,12 +460,10 @@ function depthwiseBackpropInput(args: {
     attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, attrs.dilations,
     attrs.pad, attrs.dimRoundingMode, true,
   );
-  const paddingFits =
-    info.padInfo.top <= (info.filterHeight - 1) * info.dilationHeight &&
-    info.padInfo.left <= (info.filterWidth - 1) * info.dilationWidth &&
-    info.padInfo.bottom <= (info.filterHeight - 1) * info.dilationHeight &&
-    info.padInfo.right <= (info.filterWidth - 1) * info.dilationWidth;
-  if (info.strideHeight === 1 && info.strideWidth === 1 && info.outChannels === info.inChannels && paddingFits) {
+  const pads = depthwiseInputGradPadding(info);
+  const paddingFits = pads.padTop >= 0 && pads.padLeft >= 0 && pads.padBottom >= 0 && pads.padRight >= 0;
+  const stridedAndDilated = (info.strideHeight > 1 || info.strideWidth > 1) && (info.dilationHeight > 1 || info.dilationWidth > 1);
+  if (info.outChannels === info.inChannels && paddingFits && !stridedAndDilated) {
     return depthwiseBackpropInputNative(backend, dy, filter, info);
   }
   return depthwiseBackpropInputLoop(backend, dy, filter, info);
