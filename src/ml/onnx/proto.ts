@@ -1,7 +1,6 @@
 // Encodes and decodes ONNX ModelProto messages with protobufjs, from the bundled schema subset.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
+import { ONNX_SUBSET_PROTO } from './onnx-schema.ts';
 
 /** ONNX TensorProto.DataType codes the exporter writes. */
 export const DataType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7 } as const;
@@ -62,11 +61,10 @@ export interface ModelProto {
   doc_string?: string;
 }
 
-const schemaPath = fileURLToPath(new URL('./onnx-subset.proto', import.meta.url));
 let modelType: protobuf.Type | undefined;
 
 function modelProtoType(): protobuf.Type {
-  modelType ??= protobuf.parse(readFileSync(schemaPath, 'utf8'), { keepCase: true }).root.lookupType('onnx.ModelProto');
+  modelType ??= protobuf.parse(ONNX_SUBSET_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
   return modelType;
 }
 

@@ -1,3 +1,6 @@
+// The subset of onnx/onnx.proto that brickflow's exporter writes, as proto text parsed by protobufjs.
+// Kept in a .ts module (not a .proto file) so the engine hashes it as code of the export stage.
+export const ONNX_SUBSET_PROTO = `
 // The subset of onnx/onnx.proto (IR version 8) that brickflow's exporter writes.
 // Field numbers are ONNX's own, so any ONNX reader decodes these messages; fields the
 // exporter never sets are left out.
@@ -113,3 +116,4 @@ message OperatorSetIdProto {
   string domain = 1;
   int64 version = 2;
 }
+`;
