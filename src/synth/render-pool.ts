@@ -1,7 +1,7 @@
 // Renders many jobs, in worker threads when asked (each job's bytes depend only on the job, so the order and thread do not matter).
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { parentPort, Worker } from 'node:worker_threads';
 import { renderImage, type RenderJob } from './render-image.ts';
 
 /** Called once per finished job, in any order. */
@@ -36,12 +36,28 @@ export async function renderAll(jobs: readonly RenderJob[], workers: number, onR
 }
 
 function spawnWorker(): Worker {
-  // The worker is TypeScript too: register tsx in the thread, then load it (a .ts entry
-  // cannot be handed to Worker directly, the loader hooks are not in place yet).
+  // The worker runs this very module (so the engine's code hash, which follows static
+  // imports, covers it): register tsx in the thread first, since a .ts file cannot be handed
+  // to Worker directly, then serve jobs.
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-  const entry = new URL('./render-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  const self = JSON.stringify(import.meta.url);
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${self}); }).then((m) => m.serveRenderJobs())`;
   return new Worker(boot, { eval: true });
+}
+
+/** Worker side: renders each batch it is sent and posts back the encoded bytes (transferred, not copied). */
+export function serveRenderJobs(): void {
+  if (!parentPort) throw new Error('serveRenderJobs() must run in a worker thread');
+  const port = parentPort;
+  port.on('message', async (msg: { batch: number; jobs: RenderJob[] }) => {
+    try {
+      const images: Uint8Array[] = [];
+      for (const job of msg.jobs) images.push(new Uint8Array(await renderImage(job)));
+      port.postMessage({ batch: msg.batch, images }, images.map((b) => b.buffer as ArrayBuffer));
+    } catch (e) {
+      port.postMessage({ batch: msg.batch, error: (e as Error).stack ?? String(e) });
+    }
+  });
 }
 
 function renderBatch(worker: Worker, batch: number, jobs: RenderJob[]): Promise<Uint8Array[]> {
