@@ -89,9 +89,24 @@ function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env):
   });
 }
 
+/** Deploys and fails the test with the stage's stderr when it did not succeed. */
+async function deployOk(p: Project): Promise<Run> {
+  const r = await deploy(p);
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+}
+
 const deploy = (p: Project) => run([join(repo, 'stages/deploy.ts')], p.root, stageEnv(p));
+/** `pipeline rollback ...` through the real CLI entry point, from the project folder. */
 const rollbackCli = (p: Project, ...argv: string[]) =>
-  run(['-e', `import(${JSON.stringify(join(repo, 'src/cli/commands/rollback.ts'))}).then((m) => m.run(${JSON.stringify(argv)})).then((c) => { process.exitCode = c; })`], p.root);
+  new Promise<Run>((res) => {
+    const child = spawn(process.execPath, [join(repo, 'bin/pipeline.js'), 'rollback', ...argv], { cwd: p.root });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => res({ code, stdout, stderr }));
+  });
 
 const currentVersion = (p: Project) => readlinkSync(join(p.remoteDir, 'current')).replace(/^versions\//, '');
 const versions = (p: Project) => readdirSync(join(p.remoteDir, 'versions')).sort();
@@ -103,9 +118,19 @@ describe.concurrent('deploy stage', () => {
   it('with no target configured, says why, writes a skipped status and exits 0', async () => {
     const p = await makeProject({ target: null });
     const r = await deploy(p);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('skipped: no deploy target configured in config/deploy.yaml');
     expect(metrics(p)).toEqual({ status: 'skipped', reason: 'no deploy target configured in config/deploy.yaml' });
+  });
+
+  it('rejects a config with a password (keys only), naming the file and the key', async () => {
+    const p = await makeProject({ target: { password: 'raspberry' } });
+    const r = await deploy(p);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('config/deploy.yaml: invalid deploy settings:\n  /target must NOT have additional properties (password)');
+    const cli = await rollbackCli(p);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toContain('/target must NOT have additional properties (password)');
   });
 
   it('deploys, redeploys a new model, rolls back to the first and prunes old versions', async () => {
@@ -113,7 +138,7 @@ describe.concurrent('deploy stage', () => {
     await writeTinyModel(p.onnxDir, 1, 16, 3); // with the PNG test images the export stage leaves in samples/
     const first = await deploy(p);
     expect(first.stderr).toBe('');
-    expect(first.code).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const v1 = currentVersion(p);
     expect(deployedModel(p)).toEqual(readFileSync(join(p.onnxDir, 'model.onnx')));
     const m1 = metrics(p);
@@ -129,7 +154,7 @@ describe.concurrent('deploy stage', () => {
 
     await writeTinyModel(p.onnxDir, 2);
     const second = await deploy(p);
-    expect(second.code).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     const v2 = currentVersion(p);
     expect(v2).not.toBe(v1);
     expect(second.stdout).toContain(`(was ${v1})`);
@@ -140,11 +165,11 @@ describe.concurrent('deploy stage', () => {
     expect(script(v2).ino).toBe(script(v1).ino);
 
     const listed = await rollbackCli(p, '--list');
-    expect(listed.code).toBe(0);
+    expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toBe(`  ${v1}\n* ${v2}\n`);
 
     const back = await rollbackCli(p);
-    expect(back.code).toBe(0);
+    expect(back.code, back.stderr).toBe(0);
     expect(back.stdout).toContain(`${v1} is live (was ${v2})`);
     expect(currentVersion(p)).toBe(v1);
     expect(readFileSync(join(p.remoteDir, 'history.log'), 'utf8')).toMatch(new RegExp(`deploy ${v1}\\n.* deploy ${v2}\\n.* rollback ${v1}\\n$`));
@@ -154,13 +179,13 @@ describe.concurrent('deploy stage', () => {
     expect(again.stderr).toContain(`no version older than ${v1}`);
 
     const forward = await rollbackCli(p, '--to', v2);
-    expect(forward.code).toBe(0);
+    expect(forward.code, forward.stderr).toBe(0);
     expect(currentVersion(p)).toBe(v2);
 
     // keep_versions: 2 -> a third deploy prunes the oldest, keeping the live one and its predecessor.
     await writeTinyModel(p.onnxDir, 3);
     const third = await deploy(p);
-    expect(third.code).toBe(0);
+    expect(third.code, third.stderr).toBe(0);
     const v3 = currentVersion(p);
     expect(versions(p)).toEqual([v2, v3]);
     expect(metrics(p).detail.removed_versions).toEqual([v1]);
@@ -168,7 +193,7 @@ describe.concurrent('deploy stage', () => {
 
   it('an upload killed mid-transfer leaves current on the old verified model, and the next deploy cleans up', async () => {
     const p = await makeProject({ target: { bandwidth_limit_kbps: 256 } });
-    expect((await deploy(p)).code).toBe(0);
+    await deployOk(p);
     const v1 = currentVersion(p);
     const oldModel = deployedModel(p);
 
@@ -193,7 +218,7 @@ describe.concurrent('deploy stage', () => {
     rmSync(join(p.onnxDir, 'lookup-table.bin'));
     p.config = { ...p.config, target: { ...(p.config.target as object), bandwidth_limit_kbps: 0 } };
     const next = await deploy(p);
-    expect(next.code).toBe(0);
+    expect(next.code, next.stderr).toBe(0);
     expect(next.stdout).toMatch(/removed an interrupted upload: .*\.incoming-/);
     expect(versions(p).some((v) => v.startsWith('.incoming-'))).toBe(false);
     expect(deployedModel(p)).toEqual(readFileSync(join(p.onnxDir, 'model.onnx')));
@@ -208,7 +233,7 @@ describe.concurrent('deploy stage', () => {
     try {
       const p = await makeProject({ target: { service: { restart: 'echo "$(readlink current)" >> restarts.log', health_url: `http://127.0.0.1:${port}/health`, health_timeout_s: 2 } } });
       const first = await deploy(p);
-      expect(first.code).toBe(0);
+      expect(first.code, first.stderr).toBe(0);
       const v1 = currentVersion(p);
       expect(first.stdout).toContain('service healthy');
       expect(readFileSync(join(p.remoteDir, 'restarts.log'), 'utf8')).toBe(`versions/${v1}\n`);
@@ -264,7 +289,7 @@ describe.concurrent('deploy stage', () => {
 
   it('does not switch to a model the device cannot run, and says why', async () => {
     const p = await makeProject();
-    expect((await deploy(p)).code).toBe(0);
+    await deployOk(p);
     const v1 = currentVersion(p);
     await writeTinyModel(p.onnxDir, 2);
     p.config = { ...p.config, target: { ...(p.config.target as object), runtime: { node: process.execPath, modules: join(p.root, 'no-such-node_modules') } } };

@@ -60,6 +60,7 @@ export async function startSshd(): Promise<SshdRig> {
     'PubkeyAuthentication yes',
     'PermitRootLogin prohibit-password',
     'UsePAM no',
+    'MaxStartups 100', // the tests connect concurrently; the default starts dropping at 10 pending handshakes
     'LogLevel ERROR',
     '',
   ].join('\n'));

@@ -8,7 +8,7 @@ import { parseDeploySettings } from '../../ml/deploy/deploy-config.ts';
 import { consoleDeployLog } from '../../ml/deploy/progress-log.ts';
 import { listVersions, rollback } from '../../ml/deploy/rollback.ts';
 
-export const summary = 'Switch the device back to the previous deployed model (--to VERSION, --list)';
+export const summary = 'switch the device back to the previous deployed model (--to VERSION, --list)';
 
 const USAGE = 'usage: pipeline rollback [--to VERSION] [--list] [--config config/deploy.yaml]';
 
@@ -24,7 +24,13 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`${summary}\n${USAGE}`);
     return 0;
   }
-  const root = findProjectRoot(process.cwd());
+  let root: string;
+  try {
+    root = findProjectRoot(process.cwd());
+  } catch (err) {
+    console.error(`rollback: ${(err as Error).message}`);
+    return 2;
+  }
   const configFile = args.values.config ?? 'config/deploy.yaml';
   let raw: unknown;
   try {

@@ -63,7 +63,10 @@ export function parseDeploySettings(raw: unknown, file: string, root: string): R
   const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
   const value = structuredClone(raw ?? {}) as RawSettings;
   if (!validate(value)) {
-    const lines = (validate.errors ?? []).map((e) => `  ${e.instancePath || '(top)'} ${e.message ?? ''}`);
+    const lines = (validate.errors ?? []).map((e) => {
+      const extra = (e.params as { additionalProperty?: string }).additionalProperty;
+      return `  ${e.instancePath || '(top)'} ${e.message ?? ''}${extra ? ` (${extra})` : ''}`;
+    });
     return fail({ reason: 'config', message: `${file}: invalid deploy settings:\n${[...new Set(lines)].join('\n')}` });
   }
   const smoke = value.smoke_test ?? {};
