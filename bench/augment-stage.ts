@@ -28,23 +28,25 @@ try {
   const extra = await makeImages(root, { train: Math.round(total * 0.1), val: 0, test: 0, startAt: total + 1 });
   const build = async (cacheName: string, threads: number) => {
     const t = performance.now();
+    const c = process.cpuUsage(); // whole process, worker threads included
     const s = await buildAugmentCache({ datasetDir: join(root, 'artifacts/dataset'), cacheDir: join(root, cacheName), root, size, config, threads, log: quiet });
-    return { seconds: (performance.now() - t) / 1000, made: s.made, phases: s.phases };
+    const u = process.cpuUsage(c);
+    return { seconds: (performance.now() - t) / 1000, cpu: (u.user + u.system) / 1e6, made: s.made, phases: s.phases };
   };
   writeManifest(root, base);
   console.log(`${base.length} images (${Math.round(total * 0.8)} train x ${config.variants} variants) at ${size}px, 128px png/jpeg sources`);
-  let full = { seconds: 0, made: 0, phases: { make: 0, pack: 0, sheet: 0 } };
+  let full = { seconds: 0, cpu: 0, made: 0, phases: { make: 0, pack: 0, sheet: 0 } };
   for (const threads of threadCounts) {
     full = await build(`cache-t${threads}`, threads);
-    console.log(`full build, ${threads} worker thread(s): ${full.seconds.toFixed(2)} s, ${(base.length / full.seconds).toFixed(0)} source images/s`);
+    console.log(`full build, ${threads} worker thread(s): ${full.seconds.toFixed(2)} s, ${(base.length / full.seconds).toFixed(0)} source images/s, ${full.cpu.toFixed(1)} CPU s`);
   }
   const last = `cache-t${threadCounts.at(-1)}`;
   const noop = await build(last, threadCounts.at(-1)!);
-  console.log(`rerun, nothing changed: ${noop.seconds.toFixed(2)} s (${noop.made} made)`);
+  console.log(`rerun, nothing changed: ${noop.seconds.toFixed(2)} s, ${noop.cpu.toFixed(2)} CPU s (${noop.made} made)`);
   writeManifest(root, [...base, ...extra]);
   const inc = await build(last, threadCounts.at(-1)!);
-  console.log(`rerun after adding ${extra.length} images (+${((extra.length / base.length) * 100).toFixed(0)}%): ${inc.seconds.toFixed(2)} s ` +
-    `(${inc.made} made) = ${((inc.seconds / full.seconds) * 100).toFixed(0)}% of the full build; phases ${JSON.stringify(inc.phases)}`);
+  console.log(`rerun after adding ${extra.length} images (+${((extra.length / base.length) * 100).toFixed(0)}%): ${inc.seconds.toFixed(2)} s, ${inc.cpu.toFixed(1)} CPU s ` +
+    `(${inc.made} made) = ${((inc.seconds / full.seconds) * 100).toFixed(0)}% of the last full build's time, ${((inc.cpu / full.cpu) * 100).toFixed(0)}% of its CPU; phases ${JSON.stringify(inc.phases)}`);
   const t = performance.now();
   const cache = readAugmentCache(join(root, last));
   const readMs = performance.now() - t;
