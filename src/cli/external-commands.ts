@@ -36,14 +36,14 @@ export async function externalCommandHelp(): Promise<string[]> {
     const text = readFileSync(new URL(`${name}.ts`, COMMANDS_DIR), 'utf8');
     const literal = /export\s+const\s+summary(?:\s*:\s*string)?\s*=\s*(['"`])((?:(?!\1)[^\\]|\\.)*)\1/.exec(text);
     if (literal) {
-      lines.push(`  ${name.padEnd(10)} ${literal[2]}`);
+      lines.push(`  ${name.padEnd(12)} ${literal[2]}`);
       continue;
     }
     try {
       const cmd = await loadExternalCommand(name);
-      lines.push(`  ${name.padEnd(10)} ${cmd?.summary ?? ''}`);
+      lines.push(`  ${name.padEnd(12)} ${cmd?.summary ?? ""}`);
     } catch (err) {
-      lines.push(`  ${name.padEnd(10)} (cannot load: ${(err as Error).message.split('\n')[0]})`);
+      lines.push(`  ${name.padEnd(12)} (cannot load: ${(err as Error).message.split('\n')[0]})`);
     }
   }
   return lines;

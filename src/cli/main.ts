@@ -11,12 +11,12 @@ import { EXIT, runCommand } from './run-command.ts';
 const USAGE = `usage: pipeline <command> [options]
 
 commands:
-  run [STAGE]  run what is stale (STAGE: it and what it depends on)
-  status       which stages are stale, and why
-  dag          the stages and their edges (--mermaid for a flowchart)
-  watch        rerun what becomes stale when inputs change
-  gates        check the gates against the current metrics
-  metrics      print metrics (--diff [REV]: compare with a git revision)`;
+  run [STAGE]   run what is stale (STAGE: it and what it depends on)
+  status        which stages are stale, and why
+  dag           the stages and their edges (--mermaid for a flowchart)
+  watch         rerun what becomes stale when inputs change
+  gates         check the gates against the current metrics
+  metrics       print metrics (--diff [REV]: compare with a git revision)`;
 
 async function helpText(): Promise<string> {
   const extra = await externalCommandHelp();

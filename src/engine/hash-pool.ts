@@ -1,33 +1,50 @@
-// Hashes many files at once on worker threads, so reading and sha256 use every core and
-// small files do not pay a round trip through the event loop each.
+// Stats and hashes many files at once on worker threads, so syscalls and sha256 use every
+// core and small files do not each pay a round trip through the event loop.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-/** The worker body: plain JS (eval) so it needs no TypeScript loader in the thread. */
+/**
+ * The worker body, plain JS (eval) so it needs no TypeScript loader in the thread; it
+ * mirrors statKeyOf and hashFileSync below. `stat` answers each file's stat key, `hash`
+ * its sha256 hex or `error:CODE`.
+ */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { openSync, readSync, closeSync } = require('node:fs');
+const { openSync, readSync, closeSync, statSync } = require('node:fs');
 const buf = Buffer.allocUnsafe(1 << 20);
-parentPort.on('message', ({ id, files }) => {
-  const hashes = [];
-  for (const f of files) {
-    try {
-      const h = createHash('sha256');
-      const fd = openSync(f, 'r');
-      try { let n; while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n)); }
-      finally { closeSync(fd); }
-      hashes.push(h.digest('hex'));
-    } catch (e) { hashes.push('error:' + e.code); }
-  }
-  parentPort.postMessage({ id, hashes });
+function statKeyOf(f) {
+  const st = statSync(f, { bigint: true, throwIfNoEntry: false });
+  if (!st) return '';
+  if (st.isDirectory()) return 'dir';
+  return st.dev + ':' + st.ino + ':' + st.size + ':' + st.mtimeNs;
+}
+function hashFileSync(f) {
+  try {
+    const h = createHash('sha256');
+    const fd = openSync(f, 'r');
+    try { let n; while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n)); }
+    finally { closeSync(fd); }
+    return h.digest('hex');
+  } catch (e) { return 'error:' + (e.code || 'EIO'); }
+}
+parentPort.on('message', ({ id, op, files }) => {
+  parentPort.postMessage({ id, out: files.map(op === 'stat' ? statKeyOf : hashFileSync) });
 });
 `;
 
+/** `dev:ino:size:mtimeNs` of a file (following symlinks); '' if missing, 'dir' for a folder. */
+export function statKeyOf(file: string): string {
+  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
+  if (!st) return '';
+  if (st.isDirectory()) return 'dir';
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
+}
+
 /** Hash of one file's content, read in 1 MiB pieces; `error:CODE` when it cannot be read. */
-export function hashFileSync(file: string, buf: Buffer = Buffer.allocUnsafe(1 << 20)): string {
+export function hashFileSync(file: string, buf: Buffer): string {
   try {
     const h = createHash('sha256');
     const fd = openSync(file, 'r');
@@ -44,47 +61,71 @@ export function hashFileSync(file: string, buf: Buffer = Buffer.allocUnsafe(1 <<
 }
 
 /** Below this many files, starting threads costs more than it saves. */
-const PARALLEL_THRESHOLD = 200;
-const BATCH = 256;
+const PARALLEL_THRESHOLD = 2000;
+const BATCH = 512;
 
-/**
- * Hashes `files` (absolute paths), returning hashes in the same order. `onProgress` is
- * called with the count done so far.
- */
-export async function hashFiles(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
-  if (files.length < PARALLEL_THRESHOLD) {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    return files.map((f) => hashFileSync(f, buf));
+type Op = 'stat' | 'hash';
+
+/** A few worker threads for one command; `close()` when done. Small jobs stay on the main thread. */
+export class HashPool {
+  private workers: Worker[] | undefined;
+  private readonly buf = Buffer.allocUnsafe(1 << 20);
+
+  /** Stat keys of `files` (absolute), in order. */
+  stat(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
+    return this.map('stat', files, onProgress);
   }
-  const threads = Math.max(1, Math.min(availableParallelism(), 8, Math.ceil(files.length / BATCH)));
-  const result = new Array<string>(files.length);
-  let next = 0;
-  let done = 0;
-  const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true }));
-  try {
+
+  /** Content hashes of `files` (absolute), in order. */
+  hash(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
+    return this.map('hash', files, onProgress);
+  }
+
+  async close(): Promise<void> {
+    const ws = this.workers ?? [];
+    this.workers = undefined;
+    await Promise.all(ws.map((w) => w.terminate()));
+  }
+
+  private async map(op: Op, files: string[], onProgress?: (done: number) => void): Promise<string[]> {
+    if (files.length < PARALLEL_THRESHOLD) {
+      return op === 'stat' ? files.map(statKeyOf) : files.map((f) => hashFileSync(f, this.buf));
+    }
+    this.workers ??= Array.from(
+      { length: Math.max(1, Math.min(availableParallelism(), 8)) },
+      () => new Worker(WORKER_SOURCE, { eval: true }),
+    );
+    const result = new Array<string>(files.length);
+    let next = 0;
+    let done = 0;
     await Promise.all(
-      workers.map(
+      this.workers.map(
         (worker) =>
           new Promise<void>((resolveAll, reject) => {
-            const sendNext = (): void => {
-              if (next >= files.length) return resolveAll();
-              const start = next;
-              next = Math.min(files.length, next + BATCH);
-              worker.postMessage({ id: start, files: files.slice(start, next) });
-            };
-            worker.on('message', ({ id, hashes }: { id: number; hashes: string[] }) => {
-              for (let i = 0; i < hashes.length; i++) result[id + i] = hashes[i]!;
-              done += hashes.length;
+            const onMessage = ({ id, out }: { id: number; out: string[] }): void => {
+              for (let i = 0; i < out.length; i++) result[id + i] = out[i]!;
+              done += out.length;
               onProgress?.(done);
               sendNext();
-            });
-            worker.on('error', reject);
+            };
+            const finish = (err?: Error): void => {
+              worker.off('message', onMessage);
+              worker.off('error', finish);
+              if (err) reject(err);
+              else resolveAll();
+            };
+            const sendNext = (): void => {
+              if (next >= files.length) return finish();
+              const start = next;
+              next = Math.min(files.length, next + BATCH);
+              worker.postMessage({ id: start, op, files: files.slice(start, next) });
+            };
+            worker.on('message', onMessage);
+            worker.on('error', finish);
             sendNext();
           }),
       ),
     );
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
+    return result;
   }
-  return result;
 }

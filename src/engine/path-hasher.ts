@@ -1,26 +1,26 @@
 // Content hashes of deps and outs: a file's sha256, or for a folder the sha256 of its sorted
 // manifest (relative path + content hash per file). Unchanged files come from the stat cache.
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync, type BigIntStats } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { hashFiles } from './hash-pool.ts';
-import { statKey, type Hash, type StatCache } from './stat-cache.ts';
+import { HashPool, statKeyOf as statKeyOfSync } from './hash-pool.ts';
+import type { Hash, StatCache } from './stat-cache.ts';
 
 interface FileEntry {
   /** Project-relative path. */
   rel: string;
+  /** `dev:ino:size:mtimeNs`, '' once it vanished. */
   key: string;
-  hash?: Hash;
+  hash?: string;
 }
 
 interface Target {
   rel: string;
   kind: 'file' | 'dir' | 'missing';
   files: FileEntry[];
-  /** For a folder: digest of every file's path and stat key, in walk order. */
-  statDigest?: string;
-  /** For a folder whose stats all match the cache: its manifest hash. */
-  cachedHash?: Hash;
+  /** Digest of every file's path and stat key: equal to last time means nothing changed. */
+  statDigest: string;
+  hash?: Hash;
 }
 
 export interface HashStats {
@@ -31,104 +31,126 @@ export interface HashStats {
   cacheHits: number;
 }
 
-/** Hashes project paths; one instance may serve a whole command. */
+/**
+ * Hashes project paths; one instance may serve a whole command. Three steps, each cheap
+ * when nothing changed: stat every file (in parallel for big folders); if the digest of
+ * all stat keys of a path matches the cache, its hash is known; otherwise look each file
+ * up in the per-file cache and read only the misses.
+ */
 export class PathHasher {
   readonly stats: HashStats = { filesRead: 0, bytesRead: 0, cacheHits: 0 };
 
   constructor(
     private readonly root: string,
     private readonly cache: StatCache,
-    /** Told about long hashing jobs: (label, done, total). */
     private readonly onProgress?: (done: number, total: number) => void,
   ) {}
 
   /** Hash of each path, `null` when it does not exist. */
   async hashMany(rels: readonly string[]): Promise<Map<string, Hash | null>> {
-    const targets = rels.map((rel) => this.collect(rel));
-    const misses: FileEntry[] = [];
-    for (const t of targets) {
-      if (t.kind === 'dir') {
-        t.cachedHash = this.cache.getDir(t.rel, t.statDigest!);
-        if (t.cachedHash) {
+    const pool = new HashPool();
+    try {
+      const targets = rels.map((rel) => this.list(rel));
+      const all = targets.flatMap((t) => t.files);
+      const keys = await pool.stat(all.map((f) => join(this.root, f.rel)));
+      all.forEach((f, i) => (f.key = keys[i]!));
+      for (const t of targets) this.settle(t);
+
+      const misses: FileEntry[] = [];
+      for (const t of targets) {
+        if (t.kind === 'missing') continue;
+        const known = this.cache.getTarget(t.rel, t.statDigest);
+        if (known) {
+          t.hash = known;
           this.stats.cacheHits += t.files.length;
           continue;
         }
-      }
-      for (const f of t.files) {
-        const hit = this.cache.get(f.rel, f.key);
-        if (hit) {
-          f.hash = hit;
-          this.stats.cacheHits++;
-        } else {
-          misses.push(f);
+        for (const f of t.files) {
+          f.hash = this.cache.get(f.rel, f.key);
+          if (f.hash) this.stats.cacheHits++;
+          else misses.push(f);
         }
       }
-    }
-    if (misses.length > 0) {
-      const hashes = await hashFiles(
-        misses.map((f) => join(this.root, f.rel)),
-        this.onProgress ? (done) => this.onProgress!(done, misses.length) : undefined,
-      );
-      misses.forEach((f, i) => {
-        const h = hashes[i]!;
-        // An unreadable file gets a hash that never matches, and is not cached.
-        f.hash = h as Hash;
-        if (!h.startsWith('error:')) this.cache.set(f.rel, f.key, f.hash);
-        this.stats.filesRead++;
-        this.stats.bytesRead += Number(f.key.split(':')[2]);
-      });
-    }
-    const result = new Map<string, Hash | null>();
-    for (const t of targets) {
-      if (t.kind === 'missing') result.set(t.rel, null);
-      else if (t.kind === 'file') result.set(t.rel, t.files[0]!.hash!);
-      else if (t.cachedHash) result.set(t.rel, t.cachedHash);
-      else {
-        const hash = manifestHash(t);
-        if (!t.files.some((f) => f.hash!.startsWith('error:'))) this.cache.setDir(t.rel, t.statDigest!, hash);
-        result.set(t.rel, hash);
+      if (misses.length > 0) {
+        const hashes = await pool.hash(
+          misses.map((f) => join(this.root, f.rel)),
+          this.onProgress ? (done) => this.onProgress!(done, misses.length) : undefined,
+        );
+        misses.forEach((f, i) => {
+          f.hash = hashes[i]!;
+          // An unreadable file gets a hash that never matches, and is not cached.
+          if (!f.hash.startsWith('error:')) this.cache.set(f.rel, f.key, f.hash as Hash);
+          this.stats.filesRead++;
+          this.stats.bytesRead += Number(f.key.split(':')[2] ?? 0);
+        });
       }
+      const result = new Map<string, Hash | null>();
+      for (const t of targets) {
+        if (t.kind === 'missing') {
+          result.set(t.rel, null);
+          continue;
+        }
+        if (!t.hash) {
+          t.hash = t.kind === 'file' ? (t.files[0]!.hash as Hash) : manifestHash(t);
+          if (!t.files.some((f) => f.hash!.startsWith('error:'))) this.cache.setTarget(t.rel, t.statDigest, t.hash);
+        }
+        result.set(t.rel, t.hash);
+      }
+      return result;
+    } finally {
+      await pool.close();
     }
-    return result;
   }
 
   async hashOne(rel: string): Promise<Hash | null> {
     return (await this.hashMany([rel])).get(rel)!;
   }
 
-  private collect(rel: string): Target {
-    const st = statOrNull(join(this.root, rel));
-    if (!st) return { rel, kind: 'missing', files: [] };
-    if (!st.isDirectory()) return { rel, kind: 'file', files: [{ rel, key: keyOf(st) }] };
+  /** The files under `rel` (itself if a file), without stat keys yet. */
+  private list(rel: string): Target {
     const files: FileEntry[] = [];
-    this.walk(rel, files);
-    const digest = createHash('sha256');
-    for (const f of files) digest.update(`${f.rel}\0${f.key}\n`);
-    return { rel, kind: 'dir', files, statDigest: digest.digest('hex') };
+    let kind: Target['kind'] = 'dir';
+    try {
+      this.walk(rel, files);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR') kind = 'file';
+      else if (code === 'ENOENT') kind = 'missing';
+      else throw err;
+      if (kind === 'file') files.push({ rel, key: '' });
+    }
+    return { rel, kind, files, statDigest: '' };
   }
 
   private walk(dirRel: string, files: FileEntry[]): void {
-    const abs = join(this.root, dirRel);
-    for (const d of readdirSync(abs, { withFileTypes: true })) {
+    for (const d of readdirSync(join(this.root, dirRel), { withFileTypes: true })) {
       const rel = `${dirRel}/${d.name}`;
-      if (d.isDirectory()) {
-        this.walk(rel, files);
-        continue;
-      }
-      const st = statOrNull(join(abs, d.name));
-      if (!st) continue; // vanished while walking, or a dangling symlink
-      if (st.isDirectory()) this.walk(rel, files);
-      else files.push({ rel, key: keyOf(st) });
+      if (d.isDirectory()) this.walk(rel, files);
+      else files.push({ rel, key: '' });
     }
   }
-}
 
-function statOrNull(abs: string): BigIntStats | null {
-  return statSync(abs, { bigint: true, throwIfNoEntry: false }) ?? null;
-}
-
-function keyOf(st: BigIntStats): string {
-  return statKey({ dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs });
+  /** After stat: drop files that vanished, walk symlinked folders, compute the digest. */
+  private settle(t: Target): void {
+    if (t.kind === 'file' && t.files[0]!.key === '') t.kind = 'missing';
+    const kept: FileEntry[] = [];
+    for (const f of t.files) {
+      if (f.key === '') continue; // vanished while listing, or a dangling symlink
+      if (f.key === 'dir') {
+        const sub = this.list(f.rel); // a symlink to a folder: small, so stat here
+        for (const s of sub.files) {
+          s.key = statKeyOfSync(join(this.root, s.rel));
+          if (s.key !== '' && s.key !== 'dir') kept.push(s);
+        }
+        continue;
+      }
+      kept.push(f);
+    }
+    t.files = kept;
+    const digest = createHash('sha256');
+    for (const f of kept) digest.update(`${f.rel}\0${f.key}\n`);
+    t.statDigest = digest.digest('hex');
+  }
 }
 
 /** sha256 over `relative-path NUL hash LF` lines sorted by path: renames change it too. */

@@ -13,8 +13,8 @@ export function statKey(st: { dev: bigint; ino: bigint; size: bigint; mtimeNs: b
 
 /**
  * Two files under .pipeline/: `stat-cache.tsv` (lines `path \t statKey \t hash`, one per
- * file) and `stat-cache-dirs.json` (per folder: a digest of every file's path and statKey
- * -> the folder's manifest hash). The folder entry lets a no-op run skip loading the
+ * file) and `stat-cache-dirs.json` (per dep or out path: a digest of every file's path and statKey
+ * -> its hash). That entry lets a no-op run skip loading the
  * per-file table at all, which is what keeps 100k files under a second. Both are loaded
  * lazily and rewritten (temp file + rename) only when something changed.
  */
@@ -39,13 +39,13 @@ export class StatCache {
     this.filesDirty = true;
   }
 
-  /** The manifest hash of folder `path` if none of its files' stats changed. */
-  getDir(path: string, statDigest: string): Hash | undefined {
+  /** The hash of dep/out `path` (a file or a folder manifest) if none of its files' stats changed. */
+  getTarget(path: string, statDigest: string): Hash | undefined {
     const e = this.dirTable()[path];
     return e && e.statDigest === statDigest ? e.hash : undefined;
   }
 
-  setDir(path: string, statDigest: string, hash: Hash): void {
+  setTarget(path: string, statDigest: string, hash: Hash): void {
     const table = this.dirTable();
     const e = table[path];
     if (e && e.statDigest === statDigest && e.hash === hash) return;
