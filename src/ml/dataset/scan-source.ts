@@ -64,7 +64,7 @@ function scanFolders(source: SourceConfig, root: string, opts: ScanOptions): Sca
   const layoutText = source.layout === 'part_color' ? '<part>/<color>/<image>' : '<part>/<image>';
   for (const partEntry of sortedEntries(root)) {
     const partDir = join(root, partEntry.name);
-    if (isHidden(partEntry.name) || (partEntry.isFile() && partEntry.name === 'synth.json')) continue;
+    if (isHidden(partEntry.name)) continue;
     if (!partEntry.isDirectory()) {
       out.bad.push({ path: show(partDir), reason: `not in the ${layoutText} layout of source "${source.name}"`, kind: 'layout' });
       continue;
