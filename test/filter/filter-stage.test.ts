@@ -119,6 +119,13 @@ describe('filter: bad data', () => {
     expect(ok.stdout).toMatch(/skipped 1 file\(s\): 1 empty \(see artifacts\/dataset\/bad_files.jsonl\)/);
   });
 
+  it('fails when a configured source folder does not exist, naming it', async () => {
+    const root = tempProject('filter-missing-');
+    await writeImage(root, 'data/real/3001/4/a.png', 1);
+    const { violations } = await build(root, [real(), { name: 'legacy', path: 'data/legacy_typo', layout: 'part_color', use: 'train' }]);
+    expect(violations).toEqual([{ rule: 'sources', message: 'source "legacy": folder does not exist: data/legacy_typo (config/data.yaml sources)' }]);
+  });
+
   it('rejects a broken config/data.yaml naming the file, line, column and key', () => {
     const root = tempProject('filter-config-');
     writeFile(root, 'config/data.yaml', 'sources:\n  - {name: real, path: data/real, layout: color_part, use: split}\nsplit: {train: 0.7, val: 0.15, test: 0.15}\ncapture_plan: {tiers: {B: {angles: 6, colors: 3}}}\n');

@@ -115,7 +115,11 @@ export async function buildDataset(inputs: BuildInputs): Promise<Dataset> {
     labels,
     bad,
     summary: summarise(manifest, bad, outsideHead, targets),
-    violations: checkRules(manifest, targets, rules, splitSources),
+    violations: [
+      // A configured source that is not there is a typo or an unmounted disk, not bad data.
+      ...bad.filter((b) => b.kind === 'missing-source').map((b) => ({ rule: 'sources', message: `${b.reason}: ${b.path} (config/data.yaml sources)` })),
+      ...checkRules(manifest, targets, rules, splitSources),
+    ],
   };
 }
 
