@@ -20,6 +20,7 @@ const cases: Array<[string, number, Build]> = [
   ['Conv2D with a fused relu', 8, (x) => apply(tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', activation: 'relu' }), x)],
   ['DepthwiseConv2D same, stride 1', 9, (x) => apply(tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same' }), x)],
   ['DepthwiseConv2D stride 2, multiplier 2, no bias', 9, (x) => apply(tf.layers.depthwiseConv2d({ kernelSize: 5, strides: 2, padding: 'same', depthMultiplier: 2, useBias: false }), x)],
+  ['ZeroPadding2D alone (kept as a Pad op)', 5, (x) => apply(tf.layers.zeroPadding2d({ padding: [[2, 0], [1, 3]] }), x)],
   ['ZeroPadding2D asymmetric then valid conv (EfficientNet stem)', 8, (x) => apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'valid' }), apply(tf.layers.zeroPadding2d({ padding: [[0, 1], [1, 2]] }), x))],
   ['BatchNormalization on an image (not foldable: first layer)', 6, (x) => apply(tf.layers.batchNormalization({}), x)],
   ['BatchNormalization folded into Conv2D', 6, (x) => apply(tf.layers.batchNormalization({ axis: 3, epsilon: 1e-3 }), apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', useBias: false }), x))],
@@ -59,6 +60,16 @@ describe('the ONNX graph', () => {
     const ops = decodeModel(exported.bytes).graph.node.map((n) => n.op_type);
     expect(exported.foldedBatchNorms).toBe(1);
     expect(ops).not.toContain('BatchNormalization');
+  });
+
+  it("folds a ZeroPadding2D into the 'valid' conv after it (no Pad node), and keeps Pad otherwise", () => {
+    const folded = singleLayerModel(8, 3, (x) => apply(tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'valid' }), apply(tf.layers.zeroPadding2d({ padding: [[0, 1], [0, 1]] }), x)));
+    const foldedGraph = decodeModel(exportToOnnx(folded).bytes).graph;
+    expect(foldedGraph.node.map((n) => n.op_type)).not.toContain('Pad');
+    const conv = foldedGraph.node.find((n) => n.op_type === 'Conv')!;
+    expect(conv.attribute.find((a) => a.name === 'pads')?.ints).toEqual([0, 0, 1, 1]);
+    const kept = singleLayerModel(8, 3, (x) => apply(tf.layers.activation({ activation: 'relu' }), apply(tf.layers.zeroPadding2d({ padding: 1 }), x)));
+    expect(decodeModel(exportToOnnx(kept).bytes).graph.node.map((n) => n.op_type)).toContain('Pad');
   });
 
   it('keeps a conv stack in NCHW: no Transpose between convolutions', () => {

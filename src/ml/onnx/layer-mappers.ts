@@ -94,7 +94,8 @@ function fusedActivation(ctx: MapContext, v: OnnxValue): OnnxValue {
 }
 
 function convPads(ctx: MapContext, x: OnnxValue, kernel: number[], strides: number[], dilations: number[]): number[] {
-  if (ctx.config.padding === 'valid') return [0, 0, 0, 0];
+  if (ctx.config.padding === 'valid') return x.pendingPads ?? [0, 0, 0, 0];
+  if (x.pendingPads) throw new Error(`bug: padding left pending for a '${String(ctx.config.padding)}' conv`);
   if (ctx.config.padding === 'same') return samePads(x.shape[1] as number, x.shape[2] as number, kernel, strides, dilations);
   throw new UnsupportedLayerError(ctx.layer.name, ctx.layer.getClassName(), `padding ${String(ctx.config.padding)}`);
 }
@@ -102,7 +103,8 @@ function convPads(ctx: MapContext, x: OnnxValue, kernel: number[], strides: numb
 function emitConv(ctx: MapContext, weight: Float32Array, wDims: number[], bias: Float32Array | undefined, group: number): OnnxValue {
   const { g, layer } = ctx;
   checkChannelsLast(ctx);
-  const x = asNchw(g, ctx.inputs[0]);
+  const input = ctx.inputs[0];
+  const x = input.pendingPads ? input : asNchw(g, input);
   const kernel = [wDims[2], wDims[3]];
   const strides = pair(ctx.config.strides, 1);
   const dilations = pair(ctx.config.dilationRate, 1);
@@ -184,18 +186,21 @@ const batchNormalization: LayerMapper = (ctx) => {
 
 const activation: LayerMapper = (ctx) => applyActivation(ctx.g, ctx.layer.name, ctx.config.activation as string, ctx.inputs[0]);
 
+/** ZeroPadding2D's config as [top, left, bottom, right]. */
+export function zeroPaddingAmounts(config: Record<string, unknown>): [number, number, number, number] {
+  const p = config.padding;
+  if (typeof p === 'number') return [p, p, p, p];
+  const [h, w] = p as Array<number | number[]>;
+  const [top, bottom] = typeof h === 'number' ? [h, h] : [h[0], h[1]];
+  const [left, right] = typeof w === 'number' ? [w, w] : [w[0], w[1]];
+  return [top, left, bottom, right];
+}
+
 const zeroPadding2d: LayerMapper = (ctx) => {
   checkChannelsLast(ctx);
   const { g, layer } = ctx;
   const x = asNchw(g, ctx.inputs[0]);
-  const p = ctx.config.padding;
-  let top: number, bottom: number, left: number, right: number;
-  if (typeof p === 'number') [top, bottom, left, right] = [p, p, p, p];
-  else {
-    const [h, w] = p as Array<number | number[]>;
-    [top, bottom] = typeof h === 'number' ? [h, h] : [h[0], h[1]];
-    [left, right] = typeof w === 'number' ? [w, w] : [w[0], w[1]];
-  }
+  const [top, left, bottom, right] = zeroPaddingAmounts(ctx.config);
   const pads = g.addInt64(`${layer.name}/pads`, [0, 0, top, left, 0, 0, bottom, right]);
   return { name: g.op('Pad', [x.name, pads], layer.name, { mode: 'constant' }), shape: ctx.outShape, layout: 'nchw' };
 };

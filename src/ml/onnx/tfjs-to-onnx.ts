@@ -1,7 +1,8 @@
 // Translates a tfjs LayersModel into an ONNX model: walks the layer graph from the outputs, maps each layer, folds BatchNorms.
 import type * as tf from '@tensorflow/tfjs';
 import { GraphBuilder } from './graph-builder.ts';
-import { FOLDABLE_INTO, LAYER_MAPPERS, UnsupportedLayerError } from './layer-mappers.ts';
+import { FOLDABLE_INTO, LAYER_MAPPERS, UnsupportedLayerError, zeroPaddingAmounts } from './layer-mappers.ts';
+import { asNchw } from './values.ts';
 import { DataType, encodeModel, valueInfo, type ModelProto } from './proto.ts';
 import { quantizeWeightsQdq, type QuantizeReport } from './quantize-weights.ts';
 import { asPlain, type OnnxValue } from './values.ts';
@@ -72,6 +73,15 @@ function foldableBatchNorm(t: SymbolicTensor, consumers: Map<number, SymbolicTen
   return users[0];
 }
 
+/** True when a ZeroPadding2D's only consumer is a 'valid' convolution, which can do the padding itself. */
+function paddingFoldsIntoConv(t: SymbolicTensor, consumers: Map<number, SymbolicTensor[]>, outputIds: Set<number>): boolean {
+  const users = consumers.get(t.id) ?? [];
+  if (outputIds.has(t.id) || users.length !== 1) return false;
+  const user = users[0].sourceLayer;
+  const config = user.getConfig() as Record<string, unknown>;
+  return (user.getClassName() === 'Conv2D' || user.getClassName() === 'DepthwiseConv2D') && config.padding === 'valid' && (config.dataFormat ?? 'channelsLast') === 'channelsLast';
+}
+
 /** Exports a single-input, channels-last image model; throws UnsupportedLayerError naming the layer it cannot map. */
 export function exportToOnnx(model: tf.LayersModel, options: ExportOptions = {}): ExportResult {
   if (model.inputs.length !== 1) throw new UnsupportedLayerError(model.name, 'LayersModel', `${model.inputs.length} inputs (only 1)`);
@@ -98,6 +108,11 @@ export function exportToOnnx(model: tf.LayersModel, options: ExportOptions = {})
     if (t.inputs.length === 0) throw new UnsupportedLayerError(layer.name, className, 'a second model input');
     const mapper = LAYER_MAPPERS[className];
     if (!mapper) throw new UnsupportedLayerError(layer.name, className, 'no ONNX mapping for this layer type');
+    if (className === 'ZeroPadding2D' && paddingFoldsIntoConv(t, consumers, outputIds)) {
+      const x = asNchw(g, values.get(t.inputs[0].id)!);
+      values.set(t.id, { ...x, shape: t.shape, pendingPads: zeroPaddingAmounts(layer.getConfig() as Record<string, unknown>) });
+      continue;
+    }
     const bnTensor = foldableBatchNorm(t, consumers, outputIds);
     let foldedBatchNorm: ChannelAffine | undefined;
     if (bnTensor) {

@@ -13,9 +13,15 @@ export interface OnnxValue {
   /** Keras shape, batch first (null), channels last. */
   shape: Array<number | null>;
   layout: Layout;
+  /**
+   * Zero padding [top, left, bottom, right] not yet applied: a ZeroPadding2D whose only
+   * consumer is a 'valid' convolution leaves it for that Conv's own pads (one op fewer).
+   */
+  pendingPads?: [number, number, number, number];
 }
 
 export function asNchw(g: GraphBuilder, v: OnnxValue): OnnxValue {
+  if (v.pendingPads) throw new Error(`bug: ${v.name} has unapplied padding`);
   if (v.layout === 'nchw') return v;
   if (v.shape.length !== 4) throw new Error(`bug: ${v.name} has rank ${v.shape.length}, not 4, and cannot be made NCHW`);
   return { ...v, name: g.op('Transpose', [v.name], `${v.name}_to_nchw`, { perm: [0, 3, 1, 2] }), layout: 'nchw' };
