@@ -39,6 +39,19 @@ function plausible(weight: string, shape: number[], n: number, rand: () => numbe
   }
 }
 
+/**
+ * Keras stores name lists via h5py as numpy byte strings: fixed-length `S<n>` arrays, and an
+ * empty list as an empty float64 array (np.asarray([])). Written the same way here.
+ */
+function fixedStrings(target: h5.Group, name: string, values: string[]): void {
+  if (values.length === 0) {
+    target.create_attribute(name, new Float64Array(0), [0], '<d');
+    return;
+  }
+  const width = Math.max(...values.map((v) => Buffer.byteLength(v)));
+  target.create_attribute(name, values, [values.length], `S${width}`);
+}
+
 /** Writes `path` from the model's backbone layers; returns what was written, by key. */
 export async function writeKerasWeights(model: tf.LayersModel, path: string, options: WriteOptions = {}): Promise<Map<string, WrittenTensor>> {
   await h5.ready;
@@ -64,13 +77,13 @@ export async function writeKerasWeights(model: tf.LayersModel, path: string, opt
 
   const file = new h5.File(path, 'w');
   try {
-    file.create_attribute('layer_names', layers.map((l) => l.name));
+    fixedStrings(file, 'layer_names', layers.map((l) => l.name));
     file.create_attribute('backend', 'tensorflow');
     file.create_attribute('keras_version', '2.13.1');
     for (const layer of layers) {
       const group = file.create_group(layer.name);
       const kept = layer.weights.filter((w) => !(options.drop ?? []).includes(`${layer.name}/${w.weight}`));
-      group.create_attribute('weight_names', kept.map((w) => `${layer.name}/${w.weight}:0`));
+      fixedStrings(group, 'weight_names', kept.map((w) => `${layer.name}/${w.weight}:0`));
       if (kept.length === 0) continue;
       const inner = group.create_group(layer.name);
       for (const w of kept) {
