@@ -15,8 +15,10 @@ async function main(): Promise<number> {
   const config = parseDataConfig(ctx.params[DATA_CONFIG], ctx.abs(DATA_CONFIG), ['synth'], DATA_CONFIG);
   const colors = loadColors(ctx.abs(COLORS), COLORS);
   const targets = loadTargetParts(ctx.abs(TARGETS), TARGETS);
-  for (const r of [config, colors, targets]) if (!r.ok) return fail(r.message);
-  if (!config.ok || !colors.ok || !targets.ok) return 1; // narrowed above; keeps the types honest
+  if (!config.ok || !colors.ok || !targets.ok) {
+    for (const r of [config, colors, targets]) if (!r.ok) console.error(`synth: ${r.message}`);
+    return 2;
+  }
   const outDir = ctx.abs(ctx.outs[0] ?? 'data/synthetic');
   rmSync(outDir, { recursive: true, force: true }); // started by hand, a stale folder must not mix in
   const report = await generateSynthetic(outDir, config.value.synth, targets.value.map((p) => p.id), colors.value);
@@ -24,11 +26,6 @@ async function main(): Promise<number> {
   const sources = Object.entries(report.perSource).map(([s, n]) => `${s} ${n}`).join(', ');
   console.log(`synth: ${report.images} images (${sources}) in ${report.seconds.toFixed(1)} s, ${report.imagesPerSecond.toFixed(1)} images/s with ${config.value.synth.workers} worker(s)`);
   return 0;
-}
-
-function fail(message: string): number {
-  console.error(`synth: ${message}`);
-  return 2;
 }
 
 process.exitCode = await main();
