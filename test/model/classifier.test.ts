@@ -72,6 +72,23 @@ describe('EfficientNet-B0 classifier', () => {
     model.dispose();
   });
 
+  it('option B with part_grayscale: the part model gives the same logits for colors of equal luma', () => {
+    const { model } = buildClassifier({ ...TINY, architecture: 'two_models', partGrayscale: true });
+    // Normalised images of two colors with the same BT.601 luma (≈ 0.5): reddish and bluish.
+    const norm = (rgb: number[]) => tf.tensor4d(Array.from({ length: 16 * 16 }, () => rgb.map((p, c) => (p - [0.485, 0.456, 0.406][c]!) / [0.229, 0.224, 0.225][c]!)).flat(), [1, 16, 16, 3]);
+    const reddish = [0.8, 0.4, 0.2];
+    const luma = 0.299 * 0.8 + 0.587 * 0.4 + 0.114 * 0.2;
+    const bluish = [0.2, (luma - 0.299 * 0.2 - 0.114 * 0.9) / 0.587, 0.9];
+    const gray = tf.model({ inputs: model.inputs, outputs: model.getLayer('part_grayscale').output as tf.SymbolicTensor });
+    const g = (gray.predict(norm(reddish)) as tf.Tensor).dataSync();
+    expect(Array.from(g.slice(0, 3))).toEqual([0, 1, 2].map((c) => expect.closeTo((luma - [0.485, 0.456, 0.406][c]!) / [0.229, 0.224, 0.225][c]!, 5)));
+    const [partA, colorA] = (model.predict(norm(reddish)) as tf.Tensor[]).map((t) => Array.from(t.dataSync()));
+    const [partB, colorB] = (model.predict(norm(bluish)) as tf.Tensor[]).map((t) => Array.from(t.dataSync()));
+    partB!.forEach((v, i) => expect(v).toBeCloseTo(partA![i]!, 4));
+    expect(colorB).not.toEqual(colorA); // the color model still sees color
+    model.dispose();
+  });
+
   it('frozen blocks keep weights and BatchNorm statistics bit-identical through a training step', () => {
     const { model, backbones } = buildClassifier(TINY);
     const frozen = layersToFreeze(backbones[0]!, 0.5);

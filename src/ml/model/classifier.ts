@@ -19,6 +19,29 @@ export interface ClassifierConfig {
   nColors: number;
   /** 'multitask' = option A (one shared backbone), 'two_models' = option B. */
   architecture: 'multitask' | 'two_models';
+  /**
+   * Option B: the part model sees its input in grayscale (the plan's grayscale augmentation
+   * at probability 1, so the part model cannot lean on color); a fixed layer, kept in export.
+   */
+  partGrayscale?: boolean;
+}
+
+// ITU-R BT.601 luma weights, and the ImageNet normalisation the input already carries.
+const LUMA = [0.299, 0.587, 0.114];
+const MEAN = [0.485, 0.456, 0.406];
+const STD = [0.229, 0.224, 0.225];
+
+/**
+ * A frozen 1x1 convolution that turns a normalised RGB image into its normalised gray
+ * version: with p_c = n_c·std_c + mean_c and g = Σ luma_c·p_c, each output channel is
+ * (g - mean_o)/std_o, i.e. kernel[c][o] = luma_c·std_c/std_o, bias[o] = (Σ luma_c·mean_c - mean_o)/std_o.
+ */
+function grayscale(x: tf.SymbolicTensor, name: string): tf.SymbolicTensor {
+  const kernel = tf.tensor4d(LUMA.flatMap((l, c) => STD.map((so) => (l * STD[c]!) / so)), [1, 1, 3, 3]);
+  const grayMean = LUMA.reduce((s, l, c) => s + l * MEAN[c]!, 0);
+  const bias = tf.tensor1d(MEAN.map((m, o) => (grayMean - m) / STD[o]!));
+  const layer = tf.layers.conv2d({ filters: 3, kernelSize: 1, useBias: true, trainable: false, weights: [kernel, bias], name });
+  return layer.apply(x) as tf.SymbolicTensor; // [b, H, W, 3], the three channels equal in pixel space
 }
 
 export interface Classifier {
@@ -46,7 +69,8 @@ export function buildClassifier(cfg: ClassifierConfig): Classifier {
   const bb = { widthCoefficient: cfg.widthCoefficient, depthCoefficient: cfg.depthCoefficient, dropConnectRate: cfg.dropConnectRate, bnMomentum: cfg.bnMomentum };
   if (cfg.architecture === 'two_models') {
     // Option B: no shared weights; each branch's Keras names get a 'part_' / 'color_' prefix.
-    const partBackbone = efficientNetBackbone(input, { ...bb, namePrefix: 'part_' });
+    const partInput = cfg.partGrayscale ? grayscale(input, 'part_grayscale') : input;
+    const partBackbone = efficientNetBackbone(partInput, { ...bb, namePrefix: 'part_' });
     const colorBackbone = efficientNetBackbone(input, { ...bb, namePrefix: 'color_' });
     const part = logits(neck(partBackbone.output, cfg, 'part_'), cfg.nParts, 'part_logits');
     const color = logits(neck(colorBackbone.output, cfg, 'color_'), cfg.nColors, 'color_logits');

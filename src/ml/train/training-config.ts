@@ -70,6 +70,7 @@ export function resolveTrainingConfig(raw: unknown, file: string): ConfigResult 
       headUnits: num(m, 'head_units', 512),
       headDropout: num(m, 'head_dropout', 0.3),
       architecture,
+      partGrayscale: m['part_grayscale'] === true,
       freezeBackboneRatio: num(m, 'freeze_backbone_ratio', 0),
       pretrained: typeof m['pretrained'] === 'string' ? (m['pretrained'] as string) : null,
     },
