@@ -1,10 +1,12 @@
 /**
  * Registers, for the 'wasm' backend only, the gradient kernels tfjs-backend-wasm 4.22 lacks
  * (Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input) so conv nets can train
- * on it. Kernels read and write the wasm heap directly: the conv filter gradient reuses the
- * backend's native Conv3DBackpropFilterV2 (a 2-D conv is a 3-D conv of depth 1), the
- * depthwise input gradient at stride 1 is the native depthwise conv of dy with the flipped
- * filter, and the rest are single-pass typed-array loops (no k x k strided slices).
+ * on it, and a faster Conv2DBackpropInput for 1x1 convs. Kernels read and write the wasm
+ * heap directly and hand the heavy arithmetic to the backend's own XNNPACK kernels where
+ * a gradient can be phrased as a forward conv: filter gradients as a GEMM over pixels
+ * (transpose or im2col, then Conv2D), depthwise input gradients as a depthwise conv with
+ * the flipped filter. The depthwise filter gradient is one typed-array pass over dy
+ * (no k x k strided slices). README.md in this folder has the measurements.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
