@@ -17,6 +17,8 @@ export interface CliOptions {
   diff?: string;
   /** `watch --quiet-ms N`: how long files must stay still before a run. */
   quietMs: number;
+  /** `watch --cancel-running`: a change during a run stops it and starts over. */
+  cancelRunning: boolean;
   help: boolean;
 }
 
@@ -51,10 +53,11 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'mermaid', flag: '--mermaid', description: 'print the DAG as a Mermaid flowchart', commands: ['dag'] },
   { key: 'diff', flag: '--diff', argument: 'REV', optionalArgument: { implicit: 'HEAD' }, description: 'compare metrics with git revision REV (default HEAD)', commands: ['metrics'] },
   { key: 'quietMs', flag: '--quiet-ms', argument: 'MS', description: 'watch: quiet period before a run (default 2000)', commands: ['watch'], transform: positiveInt('--quiet-ms') },
+  { key: 'cancelRunning', flag: '--cancel-running', description: 'watch: a change during a run cancels it and starts over', commands: ['watch'] },
   { key: 'help', flag: '--help', alias: '-h', description: 'show help', commands: 'all' },
 ];
 
-export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', force: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, help: false };
+export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', force: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, help: false };
 
 export type ParsedArgs =
   | { ok: true; command: string | undefined; positionals: string[]; options: CliOptions; rest: string[] }
