@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDataset, type ManifestEntry } from '../../src/ml/dataset/build-dataset.ts';
@@ -143,6 +143,21 @@ describe('filter: layouts and labels', () => {
     expect(manifest).toHaveLength(5);
     expect(manifest.every((m) => m.part_id === '3003' && m.color_id === 9999 && m.split === 'train' && m.source === 'b200c')).toBe(true);
     expect(manifest[0]).toMatchObject({ path: 'b200c/3003/0.jpg', width: 64, height: 64 });
+  });
+
+  it('follows symlinked part folders and images (datasets linked in from another disk)', async () => {
+    const root = tempProject('filter-links-');
+    await writeImage(root, 'elsewhere/3003/4/a.png', 1);
+    await writeImage(root, 'elsewhere/b.png', 2);
+    mkdirSync(join(root, 'data/real/3001/4'), { recursive: true });
+    symlinkSync(join(root, 'elsewhere/3003'), join(root, 'data/real/3003'));
+    symlinkSync(join(root, 'elsewhere/b.png'), join(root, 'data/real/3001/4/b.png'));
+    const { manifest, bad } = await build(root, [real()]);
+    expect(manifest.map((m) => [m.path, m.part_id, m.color_id])).toEqual([
+      ['data/real/3001/4/b.png', '3001', 4],
+      ['data/real/3003/4/a.png', '3003', 4],
+    ]);
+    expect(bad).toEqual([]);
   });
 
   it('takes labels from index.csv over the folders, and reports bad rows by line', async () => {

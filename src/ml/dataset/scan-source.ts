@@ -175,12 +175,26 @@ function splitCsvLine(line: string): string[] {
   return cells;
 }
 
-function sortedEntries(dir: string) {
-  return readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+/** A folder entry; symlinks are followed (datasets are often linked in from another disk). */
+interface Entry {
+  name: string;
+  isDirectory(): boolean;
+  isFile(): boolean;
+}
+
+function sortedEntries(dir: string): Entry[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((e): Entry => {
+      if (!e.isSymbolicLink()) return e;
+      const target = statSync(join(dir, e.name), { throwIfNoEntry: false });
+      // A dangling link is neither: it is reported as a misplaced entry.
+      return { name: e.name, isDirectory: () => target?.isDirectory() ?? false, isFile: () => target?.isFile() ?? false };
+    });
 }
 
 function countFiles(dir: string): number {
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? countFiles(join(dir, e.name)) : 1;
+  for (const e of sortedEntries(dir)) n += e.isDirectory() ? countFiles(join(dir, e.name)) : 1;
   return n;
 }
