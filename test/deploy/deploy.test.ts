@@ -1,6 +1,6 @@
 // The deploy stage and `pipeline rollback` against a real sshd on 127.0.0.1 playing the Pi.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -121,6 +121,37 @@ describe.concurrent('deploy stage', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('skipped: no deploy target configured in config/deploy.yaml');
     expect(metrics(p)).toEqual({ status: 'skipped', reason: 'no deploy target configured in config/deploy.yaml' });
+  });
+
+  it('through `pipeline run`: deploys, gates on the device latency, then is fresh until the model changes', async () => {
+    const p = await makeProject();
+    // The project runs the repo's real stage and libraries.
+    for (const d of ['stages', 'src', 'schemas', 'node_modules']) symlinkSync(join(repo, d), join(p.root, d));
+    writeFileSync(join(p.root, 'pipeline.yaml'), [
+      'stages:',
+      '  deploy:',
+      '    run: stages/deploy.ts',
+      '    deps: [artifacts/onnx]',
+      '    params: {config/deploy.yaml: [target, smoke_test]}',
+      '    metrics: artifacts/metrics/deploy.json',
+      '    gates: {device_latency_ms_p95: "<= 100000", smoke_top1_agreement: ">= 1"}',
+      '',
+    ].join('\n'));
+    const pipeline = (...argv: string[]) => run([join(repo, 'bin/pipeline.js'), ...argv], p.root);
+    const first = await pipeline('run');
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/deploy\s+device_latency_ms_p95\s+[\d.]+\s+<= 100000\s+PASS/);
+    const v1 = currentVersion(p);
+    const again = await pipeline('run');
+    expect(again.code).toBe(0);
+    expect(currentVersion(p)).toBe(v1); // fresh: nothing shipped again
+
+    await writeTinyModel(p.onnxDir, 2);
+    const status = await pipeline('status');
+    expect(status.stdout).toContain('artifacts/onnx');
+    const changed = await pipeline('run');
+    expect(changed.code, changed.stdout + changed.stderr).toBe(0);
+    expect(currentVersion(p)).not.toBe(v1);
   });
 
   it('rejects a config with a password (keys only), naming the file and the key', async () => {
