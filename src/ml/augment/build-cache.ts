@@ -5,7 +5,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TEMP_MARK, writeFileAtomic } from './atomic-file.ts';
-import { augmentParamsHash, blobKey, CACHE_FORMAT } from './cache-key.ts';
+import { augmentParamsHash, blobKey, CACHE_FORMAT, type BlobKind } from './cache-key.ts';
 import {
   BLOB_DIR, blobPath, CONTACT_SHEET_FILE, INDEX_FILE, LABELS_FILE, REPORT_FILE, type CacheIndex, type SplitIndex,
 } from './cache-layout.ts';
@@ -47,7 +47,7 @@ export interface BuildSummary {
   phases: { make: number; pack: number; sheet: number };
 }
 
-interface Item { entry: ManifestEntry; key: string; part: number; color: number }
+interface Item { entry: ManifestEntry; kind: BlobKind; key: string; part: number; color: number }
 
 export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummary> {
   const started = Date.now();
@@ -61,16 +61,16 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
   for (const entry of entries) {
     const { part, color } = indexOf(entry);
     if (part < 0) { bad.push({ path: entry.path, reason: `part ${entry.part_id} is not in labels.json` }); continue; }
-    const kind = entry.split === 'train' ? 'augmented' : 'resized';
-    items.push({ entry, key: blobKey(kind, entry.sha256, size, config), part, color });
+    const kind: BlobKind = entry.split === 'train' ? 'augmented' : 'resized';
+    items.push({ entry, kind, key: blobKey(kind, entry.sha256, size, config), part, color });
   }
 
   // Identical images (same content) share a blob: make each missing key once.
   const tasks = new Map<string, BlobTask>();
-  for (const { entry, key } of items) {
+  for (const { entry, kind, key } of items) {
     if (tasks.has(key) || existsSync(blobPath(cacheDir, key))) continue;
     tasks.set(key, {
-      file: resolve(opts.root, entry.path), kind: entry.split === 'train' ? 'augmented' : 'resized', sha256: entry.sha256,
+      file: resolve(opts.root, entry.path), kind, sha256: entry.sha256,
       size, variants: config.variants, seed: config.seed, ops: config.ops, out: blobPath(cacheDir, key),
     });
   }
@@ -135,7 +135,8 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
     samples: { train: splits.train.n, val: splits.val.n, test: splits.test.n }, threads, seconds: (Date.now() - started) / 1000,
     phases: { make: makeSeconds, pack: packSeconds, sheet: (Date.now() - sheetStart) / 1000 },
   };
-  writeFileAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ ...summary, bad_files: bad, bad: undefined }, null, 1));
+  const { bad: badFiles, ...counts } = summary;
+  writeFileAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ ...counts, bad_files: badFiles }, null, 1));
   for (const b of bad) log(`augment-cache: skipped ${b.path}: ${b.reason}`);
   log(`augment-cache: made ${summary.made}, reused ${summary.reused}, removed ${removedBlobs} stale blob(s), ${bad.length} bad; ` +
     `train ${splits.train.n} / val ${splits.val.n} / test ${splits.test.n} samples in ${summary.seconds.toFixed(1)} s`);
