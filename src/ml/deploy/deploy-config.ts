@@ -27,7 +27,7 @@ export interface DeployTarget {
   identityFile: string;
   /** Absolute path of the known_hosts file that must list the device. */
   knownHosts: string;
-  /** Deployment root on the device (absolute, or relative to the user's home). */
+  /** Deployment root on the device (absolute, or relative to the user's home; `~/x` becomes `x`). */
   remoteDir: string;
   connectTimeoutS: number;
   bandwidthLimitKbps: number;
@@ -87,7 +87,7 @@ export function parseDeploySettings(raw: unknown, file: string, root: string): R
       port: t.port ?? 22,
       identityFile: localPath(t.identity_file, root),
       knownHosts: localPath(t.known_hosts, root),
-      remoteDir: t.remote_dir.replace(/\/+$/, ''),
+      remoteDir: remotePath(t.remote_dir),
       connectTimeoutS: t.connect_timeout_s ?? 10,
       bandwidthLimitKbps: t.bandwidth_limit_kbps ?? 0,
       keepVersions: t.keep_versions ?? 5,
@@ -99,6 +99,13 @@ export function parseDeploySettings(raw: unknown, file: string, root: string): R
       },
     },
   });
+}
+
+/** The remote shell would not expand a quoted `~`: ssh starts in the home folder, so drop it. */
+function remotePath(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '~') return '.';
+  return trimmed.startsWith('~/') ? trimmed.slice(2) : trimmed;
 }
 
 function localPath(path: string, root: string): string {

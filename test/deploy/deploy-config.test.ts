@@ -1,0 +1,37 @@
+// Reading config/deploy.yaml's values: defaults, paths, and what counts as "no target".
+import { homedir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { parseDeploySettings } from '../../src/ml/deploy/deploy-config.ts';
+
+const target = { host: 'legopi.local', user: 'pi', identity_file: 'keys/pi', known_hosts: '~/.ssh/known_hosts', remote_dir: '~/brickflow/', runtime: { modules: '/opt/rt/node_modules' } };
+
+describe('parseDeploySettings', () => {
+  it('fills defaults and resolves local paths against the project, remote ~ against the login folder', () => {
+    const r = parseDeploySettings({ target }, 'config/deploy.yaml', '/proj');
+    expect(r.ok && r.value.target).toEqual({
+      host: 'legopi.local', user: 'pi', port: 22,
+      identityFile: '/proj/keys/pi', knownHosts: `${homedir()}/.ssh/known_hosts`, remoteDir: 'brickflow',
+      connectTimeoutS: 10, bandwidthLimitKbps: 0, keepVersions: 5,
+      runtime: { node: 'node', modules: '/opt/rt/node_modules' },
+      service: { restart: '', healthUrl: '', healthTimeoutS: 30 },
+    });
+    expect(r.ok && r.value.smokeTest).toEqual({ samples: 8, maxAbsDiff: 1e-3, warmupRuns: 5, latencyRuns: 50 });
+  });
+
+  it('treats a null target or an empty host as no target', () => {
+    for (const raw of [{ target: null }, {}, { target: { ...target, host: ' ' } }]) {
+      const r = parseDeploySettings(raw, 'config/deploy.yaml', '/proj');
+      expect(r.ok && r.value.target).toBeUndefined();
+    }
+  });
+
+  it('names every bad key, with the file', () => {
+    const r = parseDeploySettings({ target: { ...target, port: 0, password: 'x' }, smoke_test: { samples: 0 } }, 'config/deploy.yaml', '/proj');
+    expect(r.ok ? '' : r.failure.message).toBe(
+      'config/deploy.yaml: invalid deploy settings:\n' +
+      '  /target must NOT have additional properties (password)\n' +
+      '  /target/port must be >= 1\n' +
+      '  /smoke_test/samples must be >= 1',
+    );
+  });
+});
