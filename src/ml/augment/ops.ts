@@ -1,9 +1,10 @@
 // The augmentation kernels on raw uint8 RGB HWC square images (size x size x 3). Each takes
 // its parameters explicitly (drawn by plan.ts) and writes a new buffer or works in place.
 //
-// Why raw buffers and not one sharp call per op: at 64 px a sharp round trip costs
-// 0.25-1.4 ms (bench/augment-ops.ts), OpenCV does the whole chain in ~0.3 ms; sharp stays
-// where it earns its keep (decode, resize, PNG). Semantics follow OpenCV/albumentations.
+// Why raw buffers and not one sharp call per op: a sharp round trip costs ~1.2 ms of CPU
+// whatever the size (bench/augment-ops.ts) while OpenCV does the whole chain at 64 px in
+// ~0.3-0.7 ms; sharp stays where it wins (decode, resize, PNG, and the blur from 96 px up,
+// see sharp-ops.ts). Semantics follow OpenCV/albumentations.
 
 /** np.rot90(img, k): k quarter turns counter-clockwise. */
 export function rotate90(src: Uint8Array, size: number, k: number): Uint8Array {
