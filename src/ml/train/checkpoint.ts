@@ -48,8 +48,10 @@ export async function writeCheckpoint(stateDir: string, model: tf.LayersModel, o
   await rm(join(stateDir, name), { recursive: true, force: true });
   await rename(tmp, join(stateDir, name));
   // Older epochs are no longer needed once the new one is complete.
+  // Leftovers of a run killed mid-write (temporary dirs) go too.
   for (const entry of await readdir(stateDir)) {
-    if (EPOCH_DIR.test(entry) && entry !== name) await rm(join(stateDir, entry), { recursive: true, force: true });
+    const stale = (EPOCH_DIR.test(entry) && entry !== name) || /\.tmp-\d+$/.test(entry);
+    if (stale) await rm(join(stateDir, entry), { recursive: true, force: true });
   }
 }
 

@@ -4,6 +4,8 @@
  * stopping on val part top-1, and a checkpoint per finished epoch so a rerun resumes.
  */
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { AdamW } from './adamw.ts';
 import { imageBatch, targetBatch, type SampleWeighting, type TrainingSplit } from './batch.ts';
 import { bestModelDir, copyWeights, readLatestCheckpoint, writeCheckpoint, type LoopState } from './checkpoint.ts';
@@ -144,7 +146,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     }
   }
   optimizer.dispose();
-  if (state.bestEpoch > 0) {
+  if (state.bestEpoch > 0 && !existsSync(join(bestModelDir(o.stateDir), 'model.json'))) {
+    // Only when a kill landed between the two renames of saving `best/`.
+    log(`${bestModelDir(o.stateDir)} is missing: keeping the last epoch's weights, not epoch ${state.bestEpoch}'s`);
+  } else if (state.bestEpoch > 0) {
     const best = await loadModel(bestModelDir(o.stateDir));
     copyWeights(best, o.model);
     best.dispose();
