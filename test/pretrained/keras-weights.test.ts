@@ -65,6 +65,18 @@ describe('loadKerasWeights', () => {
     expect(await layerWeights(model, 'part_logits')).toEqual(headBefore); // the heads are not the file's business
   });
 
+  it("loads the same file into both of option B's prefixed backbones", async () => {
+    const two = buildClassifier({ inputSize: 32, widthCoefficient: 1, depthCoefficient: 1, dropConnectRate: 0.2, headUnits: 16, headDropout: 0.3, nParts: 5, nColors: 4, architecture: 'two_models' });
+    for (const prefix of ['part_', 'color_']) {
+      const result = await loadKerasWeights(two.model, file, { prefix });
+      expect(result.ok ? result.params : result.message).toBe(4_049_564);
+    }
+    const expected = Array.from(written.get('block2a_se_reduce/kernel')!.values);
+    for (const layer of ['part_block2a_se_reduce', 'color_block2a_se_reduce']) {
+      expect(Array.from((await layerWeights(two, layer))[0]!), layer).toEqual(expected);
+    }
+  });
+
   it('lists missing, left-over and mis-shaped weights, and loads nothing', async () => {
     const bad = join(dir, 'bad.h5');
     await writeKerasWeights(model.model, bad, {
