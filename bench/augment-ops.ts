@@ -1,4 +1,4 @@
-// Benchmark: milliseconds per image of each augmentation kernel on raw buffers, beside a
+// Benchmark: CPU milliseconds per image of each augmentation kernel on raw buffers, beside a
 // sharp round trip doing the same op where sharp has one (why the kernels are raw).
 //
 //   node --import tsx bench/augment-ops.ts [--sizes 64,224]
@@ -11,12 +11,15 @@ import {
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '64,224' } } });
 sharp.concurrency(1);
 
+/** CPU milliseconds per call (process-wide, so sharp's pool threads count; steadier than wall time on a shared machine). */
 async function msPer(f: () => unknown, budgetMs = 400): Promise<number> {
   await f();
   let runs = 0;
   const t = performance.now();
+  const c = process.cpuUsage();
   while (performance.now() - t < budgetMs) { await f(); runs++; }
-  return (performance.now() - t) / runs;
+  const u = process.cpuUsage(c);
+  return (u.user + u.system) / 1000 / runs;
 }
 
 for (const s of values.sizes.split(',').map(Number)) {
@@ -33,7 +36,7 @@ for (const s of values.sizes.split(',').map(Number)) {
     ['gaussian_blur k5', () => gaussianBlur(img.slice(), s, 5), viaSharp((x) => x.blur(1.1))],
     ['coarse_dropout', () => coarseDropout(img.slice(), s, [{ y: 3, x: 3, side: 6 }, { y: 20, x: 9, side: 6 }]), undefined],
   ];
-  console.log(`\n${s}x${s}: ms per image (raw kernel | sharp round trip, 1 thread)`);
+  console.log(`\n${s}x${s}: CPU ms per image (raw kernel | sharp round trip, 1 thread)`);
   for (const [name, ours, theirs] of rows) {
     const a = await msPer(ours);
     const b = theirs ? (await msPer(theirs)).toFixed(3) : '-';
