@@ -16,6 +16,7 @@ import { selectBackend } from '../src/ml/backend/select-backend.ts';
 import { estimateDeviceLatency, timeCalls, type LatencyStats } from '../src/ml/latency.ts';
 import { buildClassifier } from '../src/ml/model/classifier.ts';
 import { loadModel } from '../src/ml/model/model-io.ts';
+import { hostReferenceLatency } from '../src/ml/onnx/device-estimate.ts';
 import { openSession } from '../src/ml/onnx/ort-session.ts';
 import { exportToOnnx } from '../src/ml/onnx/tfjs-to-onnx.ts';
 import { runTorchBench } from './train-throughput-torch.ts';
@@ -80,6 +81,8 @@ if (!a['no-torch']) {
     console.log(`  tfjs-wasm / ${torch.engine} forward throughput: ${(tfImgS / torch.forwardImgS).toFixed(2)}x`);
   } else console.log(`  torch: not run (${torch.reason})`);
 }
-console.log(`\nRaspberry Pi 5 estimate (x${a['slowdown-factor']}, config/export.yaml): ${estimateDeviceLatency(ortAllLat.p50, Number(a['slowdown-factor']))} ms from the all-threads p50`);
+const host224 = await hostReferenceLatency(1);
+const calibrated = 63 / host224.p50;
+console.log(`\nRaspberry Pi 5 estimate from the 1-thread p50 (config/export.yaml): fixed x${a['slowdown-factor']} -> ${estimateDeviceLatency(ort1Lat.p50, Number(a['slowdown-factor']))} ms; calibrated x${calibrated.toFixed(3)} (63 ms / B0@224 here ${host224.p50} ms) -> ${estimateDeviceLatency(ort1Lat.p50, calibrated)} ms`);
 await ort1.release();
 await ortAll.release();

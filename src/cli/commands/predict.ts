@@ -1,18 +1,19 @@
 // `pipeline predict IMG...`: part and color of each image with the exported ONNX model.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { defaultModelDir } from '../../serve/model-dir.ts';
 
 export const summary = 'predict part and color of image files with the exported model (artifacts/onnx)';
 
 const USAGE = `usage: pipeline predict IMG... [--model DIR] [--json] [--threads N]
-  --model DIR    the exported model folder (default artifacts/onnx)
+  --model DIR    the exported model folder (default: artifacts/onnx of the project)
   --json         one JSON object per image instead of text
   --threads N    onnxruntime threads (default 0 = all cores)`;
 
 export async function run(argv: string[]): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, allowPositionals: true, options: { model: { type: 'string', default: 'artifacts/onnx' }, json: { type: 'boolean', default: false }, threads: { type: 'string', default: '0' }, help: { type: 'boolean', short: 'h' } } });
+    args = parseArgs({ args: argv, allowPositionals: true, options: { model: { type: 'string' }, json: { type: 'boolean', default: false }, threads: { type: 'string', default: '0' }, help: { type: 'boolean', short: 'h' } } });
   } catch (e) {
     console.error(`pipeline predict: ${(e as Error).message}\n${USAGE}`);
     return 2;
@@ -28,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   // Heavy imports (onnxruntime, sharp) only once we know there is work.
   const { ClassifierLoader } = await import('../../ml/inference.ts');
-  const loaded = await ClassifierLoader.load(args.values.model, { threads });
+  const loaded = await ClassifierLoader.load(args.values.model ?? defaultModelDir(), { threads });
   if (!loaded.ok) {
     console.error(`pipeline predict: ${loaded.message}`);
     return 1;

@@ -1,12 +1,13 @@
 // `pipeline serve`: the HTTP prediction service for the sorter app, on localhost unless told otherwise.
 import { parseArgs } from 'node:util';
+import { defaultModelDir } from '../../serve/model-dir.ts';
 
 export const summary = 'serve the exported model over HTTP (POST /predict, GET /health), on 127.0.0.1:8080 by default';
 
 const USAGE = `usage: pipeline serve [--port N] [--host ADDR] [--model DIR] [--max-bytes N] [--threads N] [--quiet]
   --port N        default 8080 (0 = any free port)
   --host ADDR     default 127.0.0.1; 0.0.0.0 exposes the service to the network
-  --model DIR     the exported model folder (default artifacts/onnx)
+  --model DIR     the exported model folder (default: artifacts/onnx of the project)
   --max-bytes N   largest image accepted (default 10485760)
   --threads N     onnxruntime threads (default 0 = all cores)`;
 
@@ -23,7 +24,7 @@ export async function run(argv: string[]): Promise<number> {
       options: {
         port: { type: 'string', default: '8080' },
         host: { type: 'string', default: '127.0.0.1' },
-        model: { type: 'string', default: 'artifacts/onnx' },
+        model: { type: 'string' },
         'max-bytes': { type: 'string', default: String(10 * 1024 * 1024) },
         threads: { type: 'string', default: '0' },
         quiet: { type: 'boolean', default: false },
@@ -48,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   const { ClassifierLoader } = await import('../../ml/inference.ts');
   const { createPredictServer, listen } = await import('../../serve/predict-server.ts');
-  const loaded = await ClassifierLoader.load(args.values.model, { threads: threads as number });
+  const loaded = await ClassifierLoader.load(args.values.model ?? defaultModelDir(), { threads: threads as number });
   if (!loaded.ok) {
     console.error(`pipeline serve: ${loaded.message}`);
     return 1;
