@@ -16,7 +16,10 @@ export interface Shot {
   supersample: number;
 }
 
-/** A float image ready for encoding, plus the blur (sigma, 0 = none) the encoder should apply. */
+/**
+ * A float image ready for encoding, plus the blur (sigma, 0 = none) the encoder should apply.
+ * `image.size` may be below the shot's size (a small crop): the encoder scales it up first.
+ */
 export interface StyledImage {
   image: Image;
   blurSigma: number;
@@ -85,9 +88,18 @@ function b200c(shot: Shot, rng: Rng): StyledImage {
   return { image, blurSigma: 0 };
 }
 
+/**
+ * The capture tool crops a square around each detected part, so every part fills a similar
+ * share of its crop, but a small part's crop has fewer sensor pixels and is scaled up: its
+ * image is softer. This is the bounding radius (mm, about a 2 x 4 brick) whose crop needs no
+ * upscaling; smaller parts are captured at a proportionally smaller size (down to 40%).
+ */
+const FULL_CROP_RADIUS_MM = 20;
+
 /** real: camera over an off-white belt: ring light, white-balance tint, exposure drift, vignette, blur, sensor noise, JPEG. */
 function real(shot: Shot, rng: Rng): StyledImage {
-  const big = shot.size * shot.supersample;
+  const sensor = Math.max(16, Math.round(shot.size * Math.min(1, Math.max(0.4, shot.mesh.bounds().radius / FULL_CROP_RADIUS_MM))));
+  const big = sensor * shot.supersample;
   const cam = frameFor(shot.mesh, big, rng.range(0.5, 0.8));
   const r = cam.radius;
   const part: SceneObject = {
@@ -100,8 +112,8 @@ function real(shot: Shot, rng: Rng): StyledImage {
   const dir: Vec3 = normalize([rng.range(-0.3, 0.3), 1, rng.range(0.4, 0.8)]);
   const lights: Light[] = [{ dir, color: grey(rng.range(0.7, 0.9)) }];
   const frame = downsample(rasterize([part], { size: big, distance: cam.distance, focal: cam.focal }, lights, grey(0.4)), shot.supersample);
-  const bg = beltTexture(shot.size, rng);
-  dropShadow(bg, frame.coverage, 0, shot.size * 0.02, Math.max(1, Math.round(shot.size / 24)), 0.3);
+  const bg = beltTexture(sensor, rng);
+  dropShadow(bg, frame.coverage, 0, sensor * 0.02, Math.max(1, Math.round(sensor / 24)), 0.3);
   const image = composite(frame, bg);
   const tint: Rgb = [rng.range(0.92, 1.08), 1, rng.range(0.9, 1.08)];
   cameraEffects(image, tint, rng.range(0.8, 1.15), rng.range(0.15, 0.35), rng.range(0.01, 0.03), rng);

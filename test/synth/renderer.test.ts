@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { join } from 'node:path';
 import { buildPartMesh, PART_CATALOGUE } from '../../src/synth/parts.ts';
 import { rasterize } from '../../src/synth/rasterizer.ts';
@@ -76,6 +77,13 @@ describe('renderer', () => {
       edgeMiddle += lum(size / 2, 1) + lum(1, size / 2) + lum(size - 2, size / 2) + lum(size / 2, size - 2);
     }
     expect(corner).toBeLessThan(edgeMiddle * 0.97);
+  });
+
+  it('captures small real parts on fewer sensor pixels (an upscaled crop) but writes every file at the configured size', async () => {
+    expect(renderPixels(job('real', 1, '3001')).size).toBe(96);
+    expect(renderPixels(job('real', 1, '3024')).size).toBeLessThan(60);
+    const meta = await sharp(await renderImage(job('real', 1, '3024'))).metadata();
+    expect([meta.width, meta.height]).toEqual([96, 96]);
   });
 
   it('draws every part with its own silhouette (no two parts overlap by 95% or more from the same view)', () => {
