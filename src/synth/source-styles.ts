@@ -94,7 +94,7 @@ function b200c(shot: Shot, rng: Rng): StyledImage {
  * image is softer. This is the bounding radius (mm, about a 2 x 4 brick) whose crop needs no
  * upscaling; smaller parts are captured at a proportionally smaller size (down to 40%).
  */
-const FULL_CROP_RADIUS_MM = 20;
+const FULL_CROP_RADIUS_MM = 18;
 
 /** real: camera over an off-white belt: ring light, white-balance tint, exposure drift, vignette, blur, sensor noise, JPEG. */
 function real(shot: Shot, rng: Rng): StyledImage {
