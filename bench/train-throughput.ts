@@ -64,7 +64,9 @@ async function measure(backend: string, size: number, batch: number, steps: numb
     return JSON.parse(line.slice(7)) as WorkerResult;
   } catch (e) {
     const err = e as { stderr?: string; message?: string };
-    return { error: (err.stderr ?? err.message ?? String(e)).trim().split('\n').filter((l) => /Error/.test(l))[0] ?? 'failed' };
+    // The last short line naming an error (the wasm glue prints whole minified source lines too).
+    const lines = (err.stderr ?? err.message ?? String(e)).trim().split('\n').filter((l) => l.length < 400 && /Error|abort|memory/i.test(l));
+    return { error: lines.pop()?.trim() ?? 'failed' };
   }
 }
 
