@@ -1,10 +1,10 @@
 // Stage augment-cache: artifacts/dataset -> artifacts/augment-cache (K augmented variants per
 // training image, val/test resized), at config/training.yaml's model.input_size.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { readStageContext, findProjectRoot, type StageContext } from '../src/engine/stage-context.ts';
-import { buildAugmentCache } from '../src/ml/augment/build-cache.ts';
+import { buildAugmentCache, type BuildSummary } from '../src/ml/augment/build-cache.ts';
 import { parseAugmentConfig } from '../src/ml/augment/config.ts';
 import { DatasetFormatError } from '../src/ml/augment/dataset-input.ts';
 
@@ -12,7 +12,7 @@ const AUGMENT_FILE = 'config/augment.yaml';
 const TRAINING_FILE = 'config/training.yaml';
 const DEFAULT_INPUT_SIZE = 64;
 
-interface StageInputs { root: string; augment: unknown; inputSize: unknown; datasetDir: string; cacheDir: string }
+interface StageInputs { root: string; augment: unknown; inputSize: unknown; datasetDir: string; cacheDir: string; metricsFile: string | undefined }
 
 /**
  * The engine's context; when started by hand before config/training.yaml exists (the
@@ -33,6 +33,7 @@ function stageInputs(): StageInputs {
       inputSize: model['input_size'],
       datasetDir: ctx.abs(ctx.deps.find((d) => d.endsWith('dataset')) ?? 'artifacts/dataset'),
       cacheDir: ctx.abs(ctx.outs[0] ?? 'artifacts/augment-cache'),
+      metricsFile: ctx.metrics ? ctx.abs(ctx.metrics) : undefined,
     };
   }
   const root = process.env['PIPELINE_ROOT'] ?? findProjectRoot(process.cwd());
@@ -43,6 +44,7 @@ function stageInputs(): StageInputs {
     inputSize: (read(TRAINING_FILE)['model'] as Record<string, unknown> | undefined)?.['input_size'],
     datasetDir: join(root, 'artifacts/dataset'),
     cacheDir: join(root, 'artifacts/augment-cache'),
+    metricsFile: undefined,
   };
 }
 
@@ -56,12 +58,23 @@ async function main(): Promise<number> {
     return 2;
   }
   try {
-    await buildAugmentCache({ datasetDir: inputs.datasetDir, cacheDir: inputs.cacheDir, root: inputs.root, size, config: parsed.config });
+    const summary = await buildAugmentCache({ datasetDir: inputs.datasetDir, cacheDir: inputs.cacheDir, root: inputs.root, size, config: parsed.config });
+    if (inputs.metricsFile) writeMetrics(inputs.metricsFile, summary);
   } catch (err) {
     if (err instanceof DatasetFormatError) { console.error(err.message); return 1; }
     throw err;
   }
   return 0;
+}
+
+/** This run's figures (flat numbers, as the metrics contract asks), when the stage declares a metrics file. */
+function writeMetrics(file: string, s: BuildSummary): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({
+    images: s.images, made: s.made, reused: s.reused, removed_blobs: s.removedBlobs, bad_files: s.bad.length,
+    train_samples: s.samples.train, val_samples: s.samples.val, test_samples: s.samples.test,
+    seconds: s.seconds, threads: s.threads, phases: s.phases,
+  }, null, 1));
 }
 
 process.exitCode = await main();

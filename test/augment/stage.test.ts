@@ -47,7 +47,7 @@ function runStage(root: string, augment: unknown = AUGMENT, inputSize: number = 
       PIPELINE_PARAMS: JSON.stringify({ 'config/augment.yaml': { augment }, 'config/training.yaml': { model: { input_size: inputSize } } }),
       PIPELINE_DEPS: JSON.stringify(['artifacts/dataset']),
       PIPELINE_OUTS: JSON.stringify(['artifacts/augment-cache']),
-      PIPELINE_METRICS: '',
+      PIPELINE_METRICS: 'artifacts/metrics/augment-cache.json',
     },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -55,8 +55,15 @@ function runStage(root: string, augment: unknown = AUGMENT, inputSize: number = 
 
 const cacheDir = (root: string) => join(root, 'artifacts/augment-cache');
 const report = (root: string) => JSON.parse(readFileSync(join(cacheDir(root), 'report.json'), 'utf8')) as {
-  made: number; reused: number; removedBlobs: number; bad_files: { path: string; reason: string }[];
+  bad_files: { path: string; reason: string }[];
 };
+const metrics = (root: string) => JSON.parse(readFileSync(join(root, 'artifacts/metrics/augment-cache.json'), 'utf8')) as {
+  made: number; reused: number; removed_blobs: number;
+};
+/** The cache folder's files and their bytes (blobs aside), to compare two runs. */
+function cacheContents(root: string): Map<string, string> {
+  return new Map(readdirSync(cacheDir(root)).filter((f) => f !== 'blobs').map((f) => [f, readFileSync(join(cacheDir(root), f), 'base64')]));
+}
 function blobFiles(root: string): Map<string, number> {
   const files = new Map<string, number>();
   const dir = join(cacheDir(root), 'blobs');
@@ -100,12 +107,17 @@ describe('augment-cache stage', () => {
     const root = project();
     expect(runStage(root).code).toBe(0);
     const first = blobFiles(root);
+    const contents = cacheContents(root);
+    // A rerun with nothing new leaves every file of the cache byte-identical (downstream stays fresh).
+    expect(runStage(root, { ...AUGMENT, workers: 0 }).code).toBe(0);
+    expect(metrics(root)).toMatchObject({ made: 0, reused: 28 });
+    expect(cacheContents(root)).toEqual(contents);
 
     // Add two training images (10% of 20): only they are made; the old blobs stay untouched.
     return makeImages(root, { train: 2, val: 0, test: 0, startAt: 100 }).then((added) => {
       writeManifest(root, [...baseImages, ...added]);
       expect(runStage(root).code).toBe(0);
-      expect(report(root)).toMatchObject({ made: 2, reused: 28, removedBlobs: 0 });
+      expect(metrics(root)).toMatchObject({ made: 2, reused: 28, removed_blobs: 0 });
       const second = blobFiles(root);
       for (const [f, mtime] of first) expect(second.get(f)).toBe(mtime);
       expect(readAugmentCache(cacheDir(root)).train.n).toBe(22 * K);
@@ -114,17 +126,17 @@ describe('augment-cache stage', () => {
       const gone = baseImages.find((im) => im.split === 'train')!;
       writeManifest(root, [...baseImages.filter((im) => im !== gone), ...added]);
       expect(runStage(root).code).toBe(0);
-      expect(report(root)).toMatchObject({ made: 0, removedBlobs: 1 });
+      expect(metrics(root)).toMatchObject({ made: 0, removed_blobs: 1 });
       expect(blobFiles(root).size).toBe(second.size - 1);
       expect(readAugmentCache(cacheDir(root)).train.path).not.toContain(gone.path);
 
       // A changed augmentation parameter remakes every training blob, not val/test.
       const changed = { ...AUGMENT, ops: { gauss_noise: { p: 0.9 } } };
       expect(runStage(root, changed).code).toBe(0);
-      expect(report(root)).toMatchObject({ made: 21, reused: 8, removedBlobs: 21 });
+      expect(metrics(root)).toMatchObject({ made: 21, reused: 8, removed_blobs: 21 });
       // A changed resolution remakes everything.
       expect(runStage(root, changed, 24).code).toBe(0);
-      expect(report(root)).toMatchObject({ made: 29, reused: 0 });
+      expect(metrics(root)).toMatchObject({ made: 29, reused: 0 });
       expect(readAugmentCache(cacheDir(root)).train.height).toBe(24);
     });
   });

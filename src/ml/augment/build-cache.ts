@@ -135,8 +135,9 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
     samples: { train: splits.train.n, val: splits.val.n, test: splits.test.n }, threads, seconds: (Date.now() - started) / 1000,
     phases: { make: makeSeconds, pack: packSeconds, sheet: (Date.now() - sheetStart) / 1000 },
   };
-  const { bad: badFiles, ...counts } = summary;
-  writeFileAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ ...counts, bad_files: badFiles }, null, 1));
+  // Only what the inputs decide goes in the cache folder (run counts and timings would make
+  // every rerun look like new data to the stages downstream); those are the caller's to log.
+  writeFileAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ images: summary.images, samples: summary.samples, bad_files: bad }, null, 1));
   for (const b of bad) log(`augment-cache: skipped ${b.path}: ${b.reason}`);
   log(`augment-cache: made ${summary.made}, reused ${summary.reused}, removed ${removedBlobs} stale blob(s), ${bad.length} bad; ` +
     `train ${splits.train.n} / val ${splits.val.n} / test ${splits.test.n} samples in ${summary.seconds.toFixed(1)} s`);
