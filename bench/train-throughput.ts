@@ -111,6 +111,7 @@ async function main(): Promise<void> {
   if (!backends.includes('cpu')) rows.push('| all | tfjs cpu | 1 | not measured (--backends wasm,cpu; ~0.1 img/s at 96 per issue 10) | | |');
   const rounds = Number(values.rounds);
   const modelNotes: string[] = [];
+  const batchFor = new Map<number, number>(); // sizes whose batch had to shrink to fit the wasm heap
   for (const size of sizes) {
     const best = new Map<string, WorkerResult | { error: string; backend: string } | { skipped: string; backend: string }>();
     const torch = new Map<number, TorchResult>();
@@ -120,9 +121,15 @@ async function main(): Promise<void> {
           if (!best.has(b)) best.set(b, { backend: b, skipped: 'minutes per step; --cpu-all to measure' });
           continue;
         }
-        process.stdout.write(`  round ${round}: tfjs ${b} at ${size}...`);
-        const r = await measure(b, size, batch, b === 'cpu' ? 1 : steps, values.model);
-        process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s`}\n`);
+        // A wasm heap is at most 4 GB: when a batch does not fit, halve it (and compare torch at that batch too).
+        let r: WorkerResult | { error: string } = { error: 'not run' };
+        for (let b2 = batchFor.get(size) ?? batch; b2 >= 2; b2 /= 2) {
+          process.stdout.write(`  round ${round}: tfjs ${b} at ${size}, batch ${b2}...`);
+          r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model);
+          process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s`}\n`);
+          if (!('error' in r) || !/Aborted|memory/i.test(r.error)) break;
+          batchFor.set(size, b2 / 2);
+        }
         if ('model' in r) modelNotes.push(r.model);
         const prev = best.get(b);
         if (!prev || !('trainImgS' in prev) || ('trainImgS' in r && r.trainImgS > prev.trainImgS)) best.set(b, 'error' in r ? { ...r, backend: b } : r);
@@ -132,7 +139,7 @@ async function main(): Promise<void> {
       const threadCounts = [...new Set([...best.values()].flatMap((r) => ('threads' in r ? [r.threads] : [])))].sort();
       for (const t of threadCounts.length ? threadCounts : [1]) {
         process.stdout.write(`  round ${round}: torch at ${size}, ${t} thread(s)...`);
-        const r = await runTorchBench(size, batch, t, steps);
+        const r = await runTorchBench(size, batchFor.get(size) ?? batch, t, steps);
         process.stdout.write(` ${r.ok ? `${fmt(r.trainImgS)} img/s` : r.reason}\n`);
         const prev = torch.get(t);
         if (!prev || !prev.ok || (r.ok && r.trainImgS > prev.trainImgS)) torch.set(t, r);
@@ -146,7 +153,8 @@ async function main(): Promise<void> {
       } else {
         const peer = torch.get(r.threads);
         const ratio = peer?.ok ? `${(r.trainImgS / peer.trainImgS).toFixed(2)}x` : 'n/a';
-        rows.push(`| ${size} | tfjs ${r.backend} | ${r.threads} | ${fmt(r.trainImgS)} | ${peer?.ok ? fmt(peer.trainImgS) : 'n/a'} | ${ratio} |`);
+        const shrunk = r.batch !== batch ? ` (batch ${r.batch}: ${batch} exceeds the 4 GB wasm heap)` : '';
+        rows.push(`| ${size} | tfjs ${r.backend} | ${r.threads} | ${fmt(r.trainImgS)}${shrunk} | ${peer?.ok ? fmt(peer.trainImgS) : 'n/a'} | ${ratio} |`);
       }
     }
     for (const [t, p] of torch) if (!p.ok) rows.push(`| ${size} | torch | ${t} | ${p.reason} | | |`);
