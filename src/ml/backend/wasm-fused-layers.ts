@@ -83,31 +83,32 @@ function batchNormTrainGrad(args: { inputs: tf.NamedTensorInfoMap; backend: Back
   const invStd = new Float32Array(C);
   for (let c = 0; c < C; c++) invStd[c] = 1 / Math.sqrt(variance[c]! + args.attrs.epsilon);
   const sumDy = new Float64Array(C);
-  const sumDyXc = new Float64Array(C); // sum(dy * (x - mean))
+  const sumDyX = new Float64Array(C); // sum(dy * x); sum(dy * (x - mean)) = sumDyX - mean * sumDy
   for (let p = 0, o = 0; p < P; p++, o += C) {
     for (let c = 0; c < C; c++) {
       const g = dy[o + c]!;
       sumDy[c]! += g;
-      sumDyXc[c]! += g * (x[o + c]! - mean[c]!);
+      sumDyX[c]! += g * x[o + c]!;
     }
   }
   const dgamma = f32(backend, dgI);
   const dbeta = f32(backend, dbI);
-  // dx = k * dy + u * (x - mean) + w per channel
+  // dx = k * dy + u * x + v per channel
   const k = new Float32Array(C);
   const u = new Float32Array(C);
-  const w = new Float32Array(C);
+  const v = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     const is = invStd[c]!;
-    dgamma[c] = sumDyXc[c]! * is;
+    const sumDyXc = sumDyX[c]! - mean[c]! * sumDy[c]!;
+    dgamma[c] = sumDyXc * is;
     dbeta[c] = sumDy[c]!;
     k[c] = gamma[c]! * is;
-    u[c] = (-gamma[c]! * is * is * is * sumDyXc[c]!) / P;
-    w[c] = (-gamma[c]! * is * sumDy[c]!) / P;
+    u[c] = (-gamma[c]! * is * is * is * sumDyXc) / P;
+    v[c] = (-gamma[c]! * is * sumDy[c]!) / P - u[c]! * mean[c]!;
   }
   const dx = f32(backend, dxI);
   for (let p = 0, o = 0; p < P; p++, o += C) {
-    for (let c = 0; c < C; c++) dx[o + c] = k[c]! * dy[o + c]! + u[c]! * (x[o + c]! - mean[c]!) + w[c]!;
+    for (let c = 0; c < C; c++) dx[o + c] = k[c]! * dy[o + c]! + u[c]! * x[o + c]! + v[c]!;
   }
   return [dxI, dgI, dbI];
 }
