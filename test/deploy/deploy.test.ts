@@ -285,6 +285,22 @@ describe.concurrent('deploy stage', () => {
     }
   });
 
+  it('refuses to deploy while another deploy holds the device lock', async () => {
+    const p = await makeProject();
+    mkdirSync(p.remoteDir, { recursive: true });
+    // Another deploy, as the device sees it: a process holding flock on .deploy.lock.
+    const holder = spawn('flock', [join(p.remoteDir, '.deploy.lock'), '-c', 'echo held; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    await new Promise((r) => holder.stdout.once('data', r));
+    try {
+      const r = await deploy(p);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`deploy: failed (device-busy): another deploy or rollback is running on root@127.0.0.1:${rig.port}: it holds ${p.remoteDir}/.deploy.lock`);
+      expect(existsSync(join(p.remoteDir, 'versions'))).toBe(false);
+    } finally {
+      process.kill(-holder.pid!, 'SIGKILL'); // flock and the sleep that inherited the lock
+    }
+  });
+
   it('refuses a device whose host key differs from known_hosts, printing the fingerprint it presented', async () => {
     const fakeKey = join(rig.dir, 'impostor');
     if (!existsSync(fakeKey)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', fakeKey]);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { buildBundle } from './bundle.ts';
 import type { DeployTarget, SmokeTestSettings } from './deploy-config.ts';
 import { HEALTH, LIST, PREPARE, PROMOTE, REMOVE, RESTART, SMOKE, SWITCH, parseList, versionsToPrune } from './remote-layout.ts';
+import { lockDevice } from './device-lock.ts';
 import { fail, ok, type Result } from './result.ts';
 import { buildSmokeSamples, compareOutputs, type SmokeComparison } from './smoke-samples.ts';
 import { hostLabel, openSharedConnection, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
@@ -49,7 +50,14 @@ export async function deployModel(target: DeployTarget, smoke: SmokeTestSettings
   if (!existsSync(join(onnxDir, 'model.onnx'))) return fail({ reason: 'bad-model', message: `${onnxDir}/model.onnx does not exist: run the export stage first` });
   const connection = openSharedConnection(target);
   try {
-    return await deployOver(connection.target, smoke, onnxDir, log);
+    const lock = await lockDevice(connection.target);
+    if (!lock.ok) return lock;
+    if (!lock.value.held) log.info('flock(1) is missing on the device: going on without the deploy lock');
+    try {
+      return await deployOver(connection.target, smoke, onnxDir, log);
+    } finally {
+      await lock.value.release();
+    }
   } finally {
     await connection.close();
   }

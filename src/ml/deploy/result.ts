@@ -6,6 +6,7 @@ export type DeployFailure =
   | { reason: 'unknown-host-key'; message: string; fingerprints: string[] }
   | { reason: 'host-key-mismatch'; message: string; fingerprints: string[] }
   | { reason: 'unreachable'; message: string }
+  | { reason: 'device-busy'; message: string }
   | { reason: 'auth-failed'; message: string }
   | { reason: 'remote-failed'; message: string }
   | { reason: 'upload-failed'; message: string }

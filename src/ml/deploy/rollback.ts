@@ -2,6 +2,7 @@
 import type { DeployTarget } from './deploy-config.ts';
 import { restartService, type DeployLog } from './deployer.ts';
 import { LIST, SWITCH, parseList, rollbackTarget, type RemoteState } from './remote-layout.ts';
+import { lockDevice } from './device-lock.ts';
 import { fail, ok, type Result } from './result.ts';
 import { hostLabel, openSharedConnection, runRemoteChecked } from './ssh-client.ts';
 
@@ -14,7 +15,14 @@ export async function listVersions(target: DeployTarget): Promise<Result<RemoteS
 export async function rollback(target: DeployTarget, log: DeployLog, to?: string): Promise<Result<{ from: string | undefined; to: string }>> {
   const connection = openSharedConnection(target);
   try {
-    return await rollbackOver(connection.target, log, to);
+    const lock = await lockDevice(connection.target);
+    if (!lock.ok) return lock;
+    if (!lock.value.held) log.info('flock(1) is missing on the device: going on without the deploy lock');
+    try {
+      return await rollbackOver(connection.target, log, to);
+    } finally {
+      await lock.value.release();
+    }
   } finally {
     await connection.close();
   }

@@ -116,7 +116,7 @@ function lastLines(text: string, n = 3): string {
 }
 
 /** Turns ssh's exit-255 stderr into a failure that says what to do. */
-async function explainSshFailure(target: DeployTarget, stderr: string): Promise<import('./result.ts').DeployFailure> {
+export async function explainSshFailure(target: DeployTarget, stderr: string): Promise<import('./result.ts').DeployFailure> {
   const where = hostLabel(target);
   if (/Host key verification failed|host key .*not known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr)) {
     const changed = /REMOTE HOST IDENTIFICATION HAS CHANGED|does not match|key for .* has changed/i.test(stderr);
