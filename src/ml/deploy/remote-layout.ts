@@ -4,6 +4,7 @@
 //   versions/.incoming-<v>/      an upload in progress (never pointed at; removed when stale)
 //   current -> versions/<v>      the live version, switched by rename(2) of a new symlink
 //   history.log                  "<UTC time> deploy|rollback <version>" per switch
+//   .deploy.lock                 flock'ed by the running deploy/rollback (device-lock.ts)
 //
 // A version folder only gets its final name after `sha256sum -c` passes, and `current` only
 // ever names final folders, so an interrupted upload can never become live.
