@@ -65,8 +65,9 @@ async function measure(backend: string, size: number, batch: number, steps: numb
   } catch (e) {
     const err = e as { stderr?: string; message?: string };
     // The last short line naming an error (the wasm glue prints whole minified source lines too).
-    const lines = (err.stderr ?? err.message ?? String(e)).trim().split('\n').filter((l) => l.length < 400 && /Error|abort|memory/i.test(l));
-    return { error: lines.pop()?.trim() ?? 'failed' };
+    const lines = (err.stderr ?? err.message ?? String(e)).trim().split('\n').filter((l) => l.length < 400);
+    const error = lines.find((l) => /^\w*Error\b/.test(l)) ?? lines.filter((l) => /abort|memory/i.test(l)).pop();
+    return { error: error?.trim() ?? 'failed' };
   }
 }
 
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
           process.stdout.write(`  round ${round}: tfjs ${b} at ${size}, batch ${b2}...`);
           r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model);
           process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s`}\n`);
-          if (!('error' in r) || !/Aborted|memory/i.test(r.error)) break;
+          if (!('error' in r) || !/abort|memory/i.test(r.error)) break;
           batchFor.set(size, b2 / 2);
         }
         if ('model' in r) modelNotes.push(r.model);
