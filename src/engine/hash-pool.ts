@@ -1,7 +1,7 @@
 // Stats and hashes many files at once on worker threads, so syscalls and sha256 use every
 // core and small files do not each pay a round trip through the event loop.
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { openSync, readSync, closeSync, statSync } = require('node:fs');
+const { openSync, readSync, closeSync, statSync, fstatSync } = require('node:fs');
 const buf = Buffer.allocUnsafe(1 << 20);
 function statKeyOf(f) {
   const st = statSync(f, { bigint: true, throwIfNoEntry: false });
@@ -30,8 +30,21 @@ function hashFileSync(f) {
     return h.digest('hex');
   } catch (e) { return 'error:' + (e.code || 'EIO'); }
 }
+function statAndHash(f) {
+  let fd;
+  try {
+    fd = openSync(f, 'r');
+    const st = fstatSync(fd, { bigint: true });
+    if (st.isDirectory()) return 'dir';
+    const h = createHash('sha256');
+    let n; while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+    return st.dev + ':' + st.ino + ':' + st.size + ':' + st.mtimeNs + '\t' + h.digest('hex');
+  } catch (e) { return e.code === 'ENOENT' ? '' : 'error:' + (e.code || 'EIO'); }
+  finally { if (fd !== undefined) closeSync(fd); }
+}
+const OPS = { stat: statKeyOf, hash: hashFileSync, statAndHash };
 parentPort.on('message', ({ id, op, files }) => {
-  parentPort.postMessage({ id, out: files.map(op === 'stat' ? statKeyOf : hashFileSync) });
+  parentPort.postMessage({ id, out: files.map(OPS[op]) });
 });
 `;
 
@@ -60,11 +73,33 @@ export function hashFileSync(file: string, buf: Buffer): string {
   }
 }
 
+/**
+ * Stat key and hash of a file read once (fstat on the open file): `key \t hash`; '' if
+ * missing, 'dir' for a folder, `error:CODE` if unreadable. For files seen the first time.
+ */
+export function statAndHash(file: string, buf: Buffer): string {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const st = fstatSync(fd, { bigint: true });
+    if (st.isDirectory()) return 'dir';
+    const h = createHash('sha256');
+    let n: number;
+    while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}\t${h.digest('hex')}`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? '' : `error:${code ?? 'EIO'}`;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 /** Below this many files, starting threads costs more than it saves. */
 const PARALLEL_THRESHOLD = 2000;
 const BATCH = 512;
 
-type Op = 'stat' | 'hash';
+type Op = 'stat' | 'hash' | 'statAndHash';
 
 /** A few worker threads for one command; `close()` when done. Small jobs stay on the main thread. */
 export class HashPool {
@@ -74,6 +109,11 @@ export class HashPool {
   /** Stat keys of `files` (absolute), in order. */
   stat(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
     return this.map('stat', files, onProgress);
+  }
+
+  /** `key \t hash` of files never seen before, read once (see statAndHash). */
+  statAndHash(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
+    return this.map('statAndHash', files, onProgress);
   }
 
   /** Content hashes of `files` (absolute), in order. */
@@ -89,7 +129,8 @@ export class HashPool {
 
   private async map(op: Op, files: string[], onProgress?: (done: number) => void): Promise<string[]> {
     if (files.length < PARALLEL_THRESHOLD) {
-      return op === 'stat' ? files.map(statKeyOf) : files.map((f) => hashFileSync(f, this.buf));
+      if (op === 'stat') return files.map(statKeyOf);
+      return files.map((f) => (op === 'hash' ? hashFileSync(f, this.buf) : statAndHash(f, this.buf)));
     }
     this.workers ??= Array.from(
       { length: Math.max(1, Math.min(availableParallelism(), 8)) },

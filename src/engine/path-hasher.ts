@@ -51,9 +51,32 @@ export class PathHasher {
     const pool = new HashPool();
     try {
       const targets = rels.map((rel) => this.list(rel));
-      const all = targets.flatMap((t) => t.files);
-      const keys = await pool.stat(all.map((f) => join(this.root, f.rel)));
-      all.forEach((f, i) => (f.key = keys[i]!));
+      // Paths hashed before: stat first, most files will be unchanged. Paths never seen:
+      // read each file once, taking its stat key from the open file.
+      const seen = targets.filter((t) => this.cache.hasTarget(t.rel));
+      const fresh = targets.filter((t) => !this.cache.hasTarget(t.rel));
+      const seenFiles = seen.flatMap((t) => t.files);
+      const keys = await pool.stat(seenFiles.map((f) => join(this.root, f.rel)));
+      seenFiles.forEach((f, i) => (f.key = keys[i]!));
+      const freshFiles = fresh.flatMap((t) => t.files);
+      const both = await pool.statAndHash(
+        freshFiles.map((f) => join(this.root, f.rel)),
+        this.onProgress ? (done) => this.onProgress!(done, freshFiles.length) : undefined,
+      );
+      freshFiles.forEach((f, i) => {
+        const r = both[i]!;
+        const tab = r.indexOf('\t');
+        if (tab < 0 && !r.startsWith('error:')) {
+          f.key = r; // '' (gone) or 'dir'
+          return;
+        }
+        // An unreadable file gets a hash that never matches, and is not cached.
+        f.key = tab < 0 ? r : r.slice(0, tab);
+        f.hash = tab < 0 ? r : r.slice(tab + 1);
+        if (tab >= 0) this.cache.set(f.rel, f.key, f.hash as Hash);
+        this.stats.filesRead++;
+        this.stats.bytesRead += Number(f.key.split(':')[2] ?? 0);
+      });
       for (const t of targets) this.settle(t);
 
       const misses: FileEntry[] = [];
@@ -66,6 +89,7 @@ export class PathHasher {
           continue;
         }
         for (const f of t.files) {
+          if (f.hash) continue; // read just now
           f.hash = this.cache.get(f.rel, f.key);
           if (f.hash) this.stats.cacheHits++;
           else misses.push(f);
@@ -147,9 +171,9 @@ export class PathHasher {
       kept.push(f);
     }
     t.files = kept;
-    const digest = createHash('sha256');
-    for (const f of kept) digest.update(`${f.rel}\0${f.key}\n`);
-    t.statDigest = digest.digest('hex');
+    t.statDigest = createHash('sha256')
+      .update(kept.map((f) => `${f.rel}\0${f.key}\n`).join(''))
+      .digest('hex');
   }
 }
 
@@ -158,7 +182,5 @@ function manifestHash(t: Target): Hash {
   const prefix = t.rel.length + 1;
   const lines = t.files.map((f) => `${f.rel.slice(prefix)}\0${f.hash}\n`);
   lines.sort();
-  const h = createHash('sha256');
-  for (const l of lines) h.update(l);
-  return h.digest('hex') as Hash;
+  return createHash('sha256').update(lines.join('')).digest('hex') as Hash;
 }

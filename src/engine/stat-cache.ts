@@ -45,6 +45,11 @@ export class StatCache {
     return e && e.statDigest === statDigest ? e.hash : undefined;
   }
 
+  /** Whether `path` was ever hashed (if not, its files are read without a separate stat pass). */
+  hasTarget(path: string): boolean {
+    return this.dirTable()[path] !== undefined;
+  }
+
   setTarget(path: string, statDigest: string, hash: Hash): void {
     const table = this.dirTable();
     const e = table[path];
