@@ -9,7 +9,7 @@ import type { DeployTarget, SmokeTestSettings } from './deploy-config.ts';
 import { HEALTH, LIST, PREPARE, PROMOTE, REMOVE, RESTART, SMOKE, SWITCH, parseList, versionsToPrune } from './remote-layout.ts';
 import { lockDevice } from './device-lock.ts';
 import { fail, ok, type Result } from './result.ts';
-import { buildSmokeSamples, compareOutputs, type SmokeComparison } from './smoke-samples.ts';
+import { buildSmokeSamples, compareOutputs, type SmokeComparison, type SmokeSamples } from './smoke-samples.ts';
 import { hostLabel, openSharedConnection, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
 
 export interface DeviceLatency {
@@ -95,20 +95,14 @@ async function deployOver(target: DeployTarget, smoke: SmokeTestSettings, onnxDi
     log.info(`checksums verified on the device; running the smoke test there (${smoke.latencyRuns} timed runs)`);
 
     const smokeRun = await runSmoke(target, bundle.version, smoke);
-    const comparison = smokeRun.ok ? compareOutputs(samples, smokeRun.value.outputs) : undefined;
-    const smokeProblem = !smokeRun.ok
-      ? smokeRun.failure.message
-      : comparison!.maxAbsDiff > smoke.maxAbsDiff || comparison!.top1Agreement < 1
-        ? `device predictions differ from the host's: max |diff| ${comparison!.maxAbsDiff.toExponential(2)} (limit ${smoke.maxAbsDiff}), ` +
-          `top-1 agreement ${(comparison!.top1Agreement * 100).toFixed(1)}%${comparison!.disagreements.length ? `\n  ${comparison!.disagreements.slice(0, 5).join('\n  ')}` : ''}`
-        : undefined;
-    if (smokeProblem !== undefined || !smokeRun.ok) {
+    const judged = smokeRun.ok ? judgeSmoke(samples, smokeRun.value, smoke) : smokeRun;
+    if (!judged.ok) {
       // The failed version never went live; delete it so it cannot be rolled forward to.
       await runRemoteScript(target, REMOVE, [root, bundle.version]);
-      return fail({ reason: 'smoke-test-failed', message: `smoke test of ${bundle.version} on ${where} failed, current left at ${previous ?? '(none)'}: ${smokeProblem}` });
+      return fail({ reason: 'smoke-test-failed', message: `smoke test of ${bundle.version} on ${where} failed, current left at ${previous ?? '(none)'}: ${judged.failure.message}` });
     }
-    const { latency, device } = smokeRun.value;
-    log.info(`smoke test passed: max |diff| ${comparison!.maxAbsDiff.toExponential(2)}, latency p50 ${latency.p50_ms.toFixed(2)} ms, p95 ${latency.p95_ms.toFixed(2)} ms`);
+    const { comparison, latency, device } = judged.value;
+    log.info(`smoke test passed: max |diff| ${comparison.maxAbsDiff.toExponential(2)}, latency p50 ${latency.p50_ms.toFixed(2)} ms, p95 ${latency.p95_ms.toFixed(2)} ms`);
 
     const switched = await runRemoteChecked(target, `switching current to ${bundle.version}`, SWITCH, [root, bundle.version, 'deploy']);
     if (!switched.ok) return switched;
@@ -142,7 +136,7 @@ async function deployOver(target: DeployTarget, smoke: SmokeTestSettings, onnxDi
       uploadSeconds,
       samples: samples.names.length,
       sampleOrigin: samples.origin,
-      comparison: comparison!,
+      comparison,
       latency,
       device,
       removedVersions,
@@ -150,6 +144,17 @@ async function deployOver(target: DeployTarget, smoke: SmokeTestSettings, onnxDi
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** The device passes when every argmax agrees with the host's and no logit differs by more than the limit. */
+function judgeSmoke(samples: SmokeSamples, run: SmokeOutput, smoke: SmokeTestSettings): Result<SmokeOutput & { comparison: SmokeComparison }> {
+  const comparison = compareOutputs(samples, run.outputs);
+  if (comparison.maxAbsDiff <= smoke.maxAbsDiff && comparison.top1Agreement === 1) return ok({ ...run, comparison });
+  const listed = comparison.disagreements.length > 0 ? `\n  ${comparison.disagreements.slice(0, 5).join('\n  ')}` : '';
+  return fail({
+    reason: 'smoke-test-failed',
+    message: `device predictions differ from the host's: max |diff| ${comparison.maxAbsDiff.toExponential(2)} (limit ${smoke.maxAbsDiff}), top-1 agreement ${(comparison.top1Agreement * 100).toFixed(1)}%${listed}`,
+  });
 }
 
 async function runSmoke(target: DeployTarget, version: string, smoke: SmokeTestSettings): Promise<Result<SmokeOutput>> {
