@@ -7,12 +7,16 @@ import type { Project } from '../engine/project.ts';
 import { describeReason } from '../engine/staleness.ts';
 import { assessStages } from '../engine/status.ts';
 import { formatTable } from '../engine/table.ts';
-import type { Output } from '../engine/console-reporter.ts';
+import { consoleReporter, type Output } from '../engine/console-reporter.ts';
+import { PathHasher } from '../engine/path-hasher.ts';
 import type { CliOptions } from './options.ts';
 import { EXIT } from './run-command.ts';
 
 export async function statusCommand(project: Project, opts: CliOptions, output: Output): Promise<number> {
-  const statuses = await assessStages(project, readLock(project.lockFile), project.graph.order);
+  // Progress of a long (cold) hash goes to stderr, so --json output stays clean.
+  const progress = consoleReporter({ ...output, out: output.err }, project.root, project.logsDir);
+  const hasher = new PathHasher(project.root, project.cache, (done, total) => progress({ type: 'hashing', done, total }));
+  const statuses = await assessStages(project, readLock(project.lockFile), project.graph.order, { hasher });
   if (opts.json) {
     const json = statuses.map((s) =>
       s.freshness.fresh
