@@ -1,13 +1,17 @@
-import { mkdtempSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { codeFiles } from '../../src/engine/code-deps.ts';
 import { PathHasher } from '../../src/engine/path-hasher.ts';
 import { StatCache } from '../../src/engine/stat-cache.ts';
 
+const made: string[] = [];
+afterAll(() => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), 'hash-'));
+  made.push(root);
   for (const [rel, text] of Object.entries(files)) {
     mkdirSync(join(root, rel, '..'), { recursive: true });
     writeFileSync(join(root, rel), text);

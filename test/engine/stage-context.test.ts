@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -35,5 +35,6 @@ describe('readStageContext', () => {
     expect(ctx.outs).toEqual(['o', 'p']);
     expect(ctx.deps).toEqual(['d']);
     expect(ctx.metrics).toBeUndefined();
+    rmSync(root, { recursive: true, force: true });
   });
 });
