@@ -7,6 +7,9 @@ const samples: SmokeSamples = {
   inputName: 'image',
   sampleShape: [1, 3, 2, 2],
   inputs: new Float32Array(24),
+  pixels: new Uint8Array(24),
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
   hostOutputs: { part_logits: [[0.1, 0.9, 0.2], [0.7, 0.1, 0.2]], color_logits: [[1, 0], [0, 1]] },
   origin: 'images',
 };

@@ -26,10 +26,13 @@ export function buildBundle(onnxDir: string, samples: SmokeSamples, dir: string,
   mkdirSync(join(dir, 'device'), { recursive: true });
   cpSync(deviceScript, join(dir, 'device', 'onnx-smoke.mjs'), { preserveTimestamps: true });
   mkdirSync(join(dir, 'samples'), { recursive: true });
-  writeFileSync(join(dir, 'samples', 'inputs.bin'), new Uint8Array(samples.inputs.buffer, samples.inputs.byteOffset, samples.inputs.byteLength));
+  writeFileSync(join(dir, 'samples', 'pixels.bin'), samples.pixels);
   writeFileSync(
     join(dir, 'samples', 'samples.json'),
-    JSON.stringify({ inputName: samples.inputName, sampleShape: samples.sampleShape, count: samples.names.length, names: samples.names, origin: samples.origin }, null, 2),
+    JSON.stringify({
+      inputName: samples.inputName, sampleShape: samples.sampleShape, count: samples.names.length, names: samples.names, origin: samples.origin,
+      pixels: 'uint8 RGB HWC', mean: samples.mean, std: samples.std,
+    }, null, 2),
   );
   const modelSha256 = sha256(join(dir, 'model.onnx'));
   const version = `${now.toISOString().replace(/[-:]/g, '').replace('.', '')}-${modelSha256.slice(0, 12)}`;

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { normalize, resizeImage } from '../preprocess.ts';
+import { IMAGENET_MEAN, IMAGENET_STD, normalize, resizeImage } from '../preprocess.ts';
 
 export interface SmokeSamples {
   /** Names of the samples (image file names, or `synthetic-<i>`). */
@@ -11,8 +11,13 @@ export interface SmokeSamples {
   inputName: string;
   /** Shape of one sample's tensor, batch 1: [1, 3, H, W]. */
   sampleShape: number[];
-  /** All samples back to back, float32, already normalised. */
+  /** All samples back to back, float32, normalised and laid out as the model takes them (host side). */
   inputs: Float32Array;
+  /** The same samples as uint8 RGB HWC at the input size: what ships (4x smaller than `inputs`). */
+  pixels: Uint8Array;
+  /** The normalisation the device applies to `pixels` (preprocess.ts's, with the same arithmetic). */
+  mean: number[];
+  std: number[];
   /** Output name -> one logit vector per sample, from the host's onnxruntime. */
   hostOutputs: Record<string, number[][]>;
   /** Where the inputs came from, for the report. */
@@ -47,8 +52,10 @@ export async function buildSmokeSamples(onnxDir: string, count: number): Promise
   const names = origin === 'images' ? files : Array.from({ length: count }, (_, i) => `synthetic-${i}`);
   const perSample = 3 * size * size;
   const inputs = new Float32Array(names.length * perSample);
+  const pixels = new Uint8Array(names.length * perSample);
   for (let i = 0; i < names.length; i++) {
     const rgb = origin === 'images' ? await resizeImage(join(sampleDir, files[i]!), size) : syntheticRgb(size, i);
+    pixels.set(rgb, i * perSample);
     const hwc = normalize(rgb);
     inputs.set(channelsFirst ? toChannelsFirst(hwc, size) : hwc, i * perSample);
   }
@@ -61,7 +68,7 @@ export async function buildSmokeSamples(onnxDir: string, count: number): Promise
     for (const name of session.outputNames) hostOutputs[name]!.push(Array.from(result[name]!.data as Float32Array));
   }
   await session.release();
-  return { names, inputName: inputMeta.name, sampleShape, inputs, hostOutputs, origin };
+  return { names, inputName: inputMeta.name, sampleShape, inputs, pixels, mean: [...IMAGENET_MEAN], std: [...IMAGENET_STD], hostOutputs, origin };
 }
 
 function readSidecar(onnxDir: string): Sidecar {

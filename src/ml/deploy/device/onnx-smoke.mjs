@@ -20,6 +20,29 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length, rank) - 1];
 }
 
+/**
+ * uint8 RGB HWC -> float32 `(pixel / 255 - mean) / std`, computed as pixel * scale + shift
+ * like the host's src/ml/preprocess.ts so both sides feed bit-identical inputs, then laid
+ * out as sampleShape says ([1, 3, H, W] = channels first).
+ */
+function toModelInput(pixels, meta) {
+  const scale = meta.std.map((s) => 1 / (255 * s));
+  const shift = meta.mean.map((m, c) => -m / meta.std[c]);
+  const channelsFirst = meta.sampleShape[1] === 3;
+  const plane = pixels.length / meta.count / 3;
+  const out = new Float32Array(pixels.length);
+  for (let i = 0; i < meta.count; i++) {
+    const base = i * plane * 3;
+    for (let p = 0; p < plane; p++) {
+      for (let c = 0; c < 3; c++) {
+        const v = pixels[base + p * 3 + c] * scale[c] + shift[c];
+        out[channelsFirst ? base + c * plane + p : base + p * 3 + c] = v;
+      }
+    }
+  }
+  return out;
+}
+
 async function main() {
   const modules = option('modules', join(process.cwd(), 'node_modules'));
   const warmup = Number(option('warmup', '5'));
@@ -33,8 +56,8 @@ async function main() {
     throw new Error(`cannot load onnxruntime-node from ${modules}: ${err.message}`);
   }
   const meta = JSON.parse(readFileSync('samples/samples.json', 'utf8'));
-  const raw = readFileSync('samples/inputs.bin');
-  const all = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  const pixels = new Uint8Array(readFileSync('samples/pixels.bin'));
+  const all = toModelInput(pixels, meta);
   const perSample = meta.sampleShape.reduce((a, b) => a * b, 1);
   const threads = Number(option('threads', '0'));
   const session = await ort.InferenceSession.create('model.onnx', threads > 0 ? { intraOpNumThreads: threads } : {});
