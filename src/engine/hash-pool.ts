@@ -134,7 +134,8 @@ export class HashPool {
     }
     this.workers ??= Array.from(
       { length: Math.max(1, Math.min(availableParallelism(), 8)) },
-      () => new Worker(WORKER_SOURCE, { eval: true }),
+      // No execArgv: a worker must not load the TypeScript loader the parent may run under.
+      () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }),
     );
     const result = new Array<string>(files.length);
     let next = 0;
