@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, isRunning, stagesRan, TestProject, waitFor } from '../helpers/project-rig.ts';
+import { collect, isRunning, killProcessGroupOf, stagesRan, TestProject, waitFor } from '../helpers/project-rig.ts';
 
 // The stage's behaviour is steered by mode.txt: ok (writes out), fail (writes a partial out
 // and exits 1), hang (writes a partial out, says so, and sleeps until killed).
@@ -67,7 +67,7 @@ describe('outs and the lock survive failures', () => {
     await waitFor(() => p.exists('stage.pid'));
     child.kill('SIGKILL');
     await done;
-    process.kill(Number(p.read('stage.pid')), 'SIGKILL'); // the orphaned stage, as an operator would
+    killProcessGroupOf(Number(p.read('stage.pid'))); // the orphaned stage, as an operator would
     expect(p.read('out/result.txt')).toBe('partial\n');
     expect(p.exists('.pipeline/run.lock')).toBe(true);
 

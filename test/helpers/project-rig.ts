@@ -112,3 +112,10 @@ export function isRunning(pid: number): boolean {
     return false;
   }
 }
+
+/** SIGKILLs the whole process group of `pid` (a stage's shell and what it started). */
+export function killProcessGroupOf(pid: number): void {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  process.kill(-pgid, 'SIGKILL');
+}
