@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { installWasmFusedLayers } from './wasm-fused-layers.ts';
+import { broadcastBatchNormGradConfig } from './batchnorm-gradient.ts';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type NativeFn = (...args: number[]) => void;
@@ -499,6 +500,7 @@ export function registerWasmTrainingKernels(): void {
   if (registered) return;
   registered = true;
   if (process.env.BRICKFLOW_WASM_FUSED !== '0') installWasmFusedLayers();
+  if (process.env.BRICKFLOW_WASM_BN_GRAD !== '0') tf.registerGradient(broadcastBatchNormGradConfig);
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
