@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { loadPipeline } from '../src/engine/pipeline-config.ts';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { AugmentCacheError, readAugmentCache, sampleImage, type Labels } from '../src/ml/augment-cache-reader.ts';
-import { Progress } from '../src/ml/augment/progress.ts';
+import { Progress } from '../src/ml/progress.ts';
 import { selectBackend } from '../src/ml/backend/select-backend.ts';
 import { ModelOutputError } from '../src/ml/metrics/collect-logits.ts';
 import { defaultEvaluationOptions, type EvaluationOptions } from '../src/ml/metrics/evaluate-classifier.ts';

@@ -14,7 +14,7 @@ import { writeContactSheet } from './contact-sheet.ts';
 import { classIndexer, readDatasetInput, SPLITS, type ManifestEntry, type Split } from './dataset-input.ts';
 import type { BlobTask } from './make-blob.ts';
 import { packSplit } from './pack.ts';
-import { Progress } from './progress.ts';
+import { Progress } from '../progress.ts';
 import { BlobPool } from './worker-pool.ts';
 
 export interface BuildOptions {

@@ -2,7 +2,7 @@
 import type { ColorEntry, FilterRules, SourceConfig, SplitConfig } from './data-config.ts';
 import { inspectImage } from './inspect-image.ts';
 import { UNKNOWN_COLOR, type Labels, type TargetPart } from './labels.ts';
-import { Progress } from './progress.ts';
+import { Progress } from '../progress.ts';
 import { scanSource, type BadFile, type Candidate } from './scan-source.ts';
 import { assignSplit, type Split } from './split.ts';
 
