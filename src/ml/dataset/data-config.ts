@@ -28,14 +28,19 @@ export interface SynthConfig {
 
 export interface SourceConfig {
   name: string;
-  /** Project-relative (or absolute) folder. */
-  path: string;
+  /** Project-relative (or absolute) folder, or several read as one source (see sourceFolders). */
+  path: string | string[];
   /** `part_color`: <path>/<part>/<color>/<image>; `part`: <path>/<part>/<image> (color unknown). */
   layout: 'part_color' | 'part';
   /** `train`: every image goes to train; `split`: train/val/test by the split rules. */
   use: 'train' | 'split';
-  /** index.csv relative to the source root; default: index.csv when it exists. */
+  /** index.csv relative to the source root; default: index.csv when it exists. Single-folder sources only. */
   index?: string;
+}
+
+/** The folders of a source, in the order configured: `path` as given, or a one-folder list. */
+export function sourceFolders(source: Pick<SourceConfig, 'path'>): string[] {
+  return typeof source.path === 'string' ? [source.path] : source.path;
 }
 
 export interface SplitConfig {
@@ -80,7 +85,7 @@ export function parseDataConfig<K extends keyof DataConfig>(
   required: readonly K[],
   displayName = file,
 ): DataConfigResult<DataConfig & Required<Pick<DataConfig, K>>> {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true });
+  const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true });
   const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
   const value = structuredClone(raw ?? {}) as DataConfig;
   const problems: string[] = [];
@@ -95,6 +100,9 @@ export function parseDataConfig<K extends keyof DataConfig>(
     const first = names.get(source.name);
     if (first !== undefined) problems.push(`${at(file, displayName, ['sources', String(i), 'name'])}: sources.${i}.name "${source.name}" is already used by sources.${first}`);
     else names.set(source.name, i);
+    // One configured index cannot label several folders; each folder's own index.csv still works.
+    if (source.index !== undefined && Array.isArray(source.path) && source.path.length > 1)
+      problems.push(`${at(file, displayName, ['sources', String(i), 'index'])}: sources.${i}.index needs a single path (this source lists ${source.path.length}); put an index.csv at the root of each folder instead`);
   }
   if (value.capture_plan && !(value.capture_plan.default_tier in value.capture_plan.tiers))
     problems.push(`${at(file, displayName, ['capture_plan', 'default_tier'])}: capture_plan.default_tier "${value.capture_plan.default_tier}" is not one of the tiers`);
@@ -107,6 +115,8 @@ function describe(e: ErrorObject, file: string, displayName: string): string {
   const key = path.join('.') || '(top level)';
   let detail = e.message ?? 'is invalid';
   if (e.keyword === 'additionalProperties') detail = `has an unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
+  if (e.keyword === 'type' && /^sources\.\d+\.path$/.test(key)) detail = 'must be a folder (a string) or a list of folders';
+  else if (e.keyword === 'type' && Array.isArray((e.params as { type: unknown }).type)) detail = `must be ${((e.params as { type: string[] }).type).join(' or ')}`;
   if (e.keyword === 'enum') detail = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
   return `${at(file, displayName, path)}: ${key} ${detail}`;
 }

@@ -1,7 +1,7 @@
-// Lists the labelled images of one source: from its folders (<part>/<color>/<img> or <part>/<img>) or from its index.csv.
+// Lists the labelled images of one source: from its folders (<part>/<color>/<img> or <part>/<img>) or from each folder's index.csv.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { SourceConfig } from './data-config.ts';
+import { sourceFolders, type SourceConfig } from './data-config.ts';
 import { UNKNOWN_COLOR } from './labels.ts';
 
 /** An image file with the labels its place (or index.csv) gives it, not yet opened. */
@@ -44,9 +44,23 @@ export function displayPath(projectRoot: string, abs: string): string {
   return rel.split(sep).join('/');
 }
 
-/** Scans `source`; an index.csv (configured or at the source root) replaces the folder labels. */
+/**
+ * Scans every folder of `source`, in the order configured; in each, an index.csv (configured,
+ * or at that folder's root) replaces the folder labels. Every folder must exist: a missing one
+ * is reported (kind missing-source), the others are still read.
+ */
 export function scanSource(source: SourceConfig, opts: ScanOptions): ScanResult {
-  const root = resolve(opts.projectRoot, source.path);
+  const out: ScanResult = { candidates: [], bad: [] };
+  for (const folder of sourceFolders(source)) {
+    const scan = scanFolder(source, folder, opts);
+    out.candidates.push(...scan.candidates);
+    out.bad.push(...scan.bad);
+  }
+  return out;
+}
+
+function scanFolder(source: SourceConfig, folder: string, opts: ScanOptions): ScanResult {
+  const root = resolve(opts.projectRoot, folder);
   if (!existsSync(root) || !statSync(root).isDirectory())
     return { candidates: [], bad: [{ path: displayPath(opts.projectRoot, root), reason: `source "${source.name}": folder does not exist`, kind: 'missing-source' }] };
   const index = source.index !== undefined ? resolve(root, source.index) : join(root, 'index.csv');
@@ -56,6 +70,8 @@ export function scanSource(source: SourceConfig, opts: ScanOptions): ScanResult 
 }
 
 const isHidden = (name: string): boolean => name.startsWith('.');
+/** A README at a folder's root documents the layout for the operator (data/captures has one); it is not data. */
+const isReadme = (name: string): boolean => /^readme(\.(md|txt))?$/i.test(name);
 
 function scanFolders(source: SourceConfig, root: string, opts: ScanOptions): ScanResult {
   const out: ScanResult = { candidates: [], bad: [] };
@@ -64,7 +80,7 @@ function scanFolders(source: SourceConfig, root: string, opts: ScanOptions): Sca
   const layoutText = source.layout === 'part_color' ? '<part>/<color>/<image>' : '<part>/<image>';
   for (const partEntry of sortedEntries(root)) {
     const partDir = join(root, partEntry.name);
-    if (isHidden(partEntry.name)) continue;
+    if (isHidden(partEntry.name) || (isReadme(partEntry.name) && partEntry.isFile())) continue;
     if (!partEntry.isDirectory()) {
       out.bad.push({ path: show(partDir), reason: `not in the ${layoutText} layout of source "${source.name}"`, kind: 'layout' });
       continue;
