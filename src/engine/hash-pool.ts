@@ -1,5 +1,6 @@
-// Stats and hashes many files at once on worker threads, so syscalls and sha256 use every
-// core and small files do not each pay a round trip through the event loop.
+// Hashes many files at once on worker threads, so reads and sha256 use every core and
+// small files do not each pay a round trip through the event loop. (Stat alone is cheaper
+// on the calling thread: see PathHasher.)
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -7,20 +8,14 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * The worker body, plain JS (eval) so it needs no TypeScript loader in the thread; it
- * mirrors statKeyOf and hashFileSync below. `stat` answers each file's stat key, `hash`
- * its sha256 hex or `error:CODE`.
+ * mirrors hashFileSync and statAndHash below: `hash` answers a file's sha256 hex or
+ * `error:CODE`, `statAndHash` its stat key and hash read once.
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { openSync, readSync, closeSync, statSync, fstatSync } = require('node:fs');
+const { openSync, readSync, closeSync, fstatSync } = require('node:fs');
 const buf = Buffer.allocUnsafe(1 << 20);
-function statKeyOf(f) {
-  const st = statSync(f, { bigint: true, throwIfNoEntry: false });
-  if (!st) return '';
-  if (st.isDirectory()) return 'dir';
-  return st.dev + ':' + st.ino + ':' + st.size + ':' + st.mtimeNs;
-}
 function hashFileSync(f) {
   try {
     const h = createHash('sha256');
@@ -42,7 +37,7 @@ function statAndHash(f) {
   } catch (e) { return e.code === 'ENOENT' ? '' : 'error:' + (e.code || 'EIO'); }
   finally { if (fd !== undefined) closeSync(fd); }
 }
-const OPS = { stat: statKeyOf, hash: hashFileSync, statAndHash };
+const OPS = { hash: hashFileSync, statAndHash };
 parentPort.on('message', ({ id, op, files }) => {
   parentPort.postMessage({ id, out: files.map(OPS[op]) });
 });
@@ -99,17 +94,12 @@ export function statAndHash(file: string, buf: Buffer): string {
 const PARALLEL_THRESHOLD = 2000;
 const BATCH = 512;
 
-type Op = 'stat' | 'hash' | 'statAndHash';
+type Op = 'hash' | 'statAndHash';
 
 /** A few worker threads for one command; `close()` when done. Small jobs stay on the main thread. */
 export class HashPool {
   private workers: Worker[] | undefined;
   private readonly buf = Buffer.allocUnsafe(1 << 20);
-
-  /** Stat keys of `files` (absolute), in order. */
-  stat(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
-    return this.map('stat', files, onProgress);
-  }
 
   /** `key \t hash` of files never seen before, read once (see statAndHash). */
   statAndHash(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
@@ -129,7 +119,6 @@ export class HashPool {
 
   private async map(op: Op, files: string[], onProgress?: (done: number) => void): Promise<string[]> {
     if (files.length < PARALLEL_THRESHOLD) {
-      if (op === 'stat') return files.map(statKeyOf);
       return files.map((f) => (op === 'hash' ? hashFileSync(f, this.buf) : statAndHash(f, this.buf)));
     }
     this.workers ??= Array.from(

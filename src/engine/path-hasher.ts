@@ -33,7 +33,7 @@ export interface HashStats {
 
 /**
  * Hashes project paths; one instance may serve a whole command. Three steps, each cheap
- * when nothing changed: stat every file (in parallel for big folders); if the digest of
+ * when nothing changed: stat every file while listing it; if the digest of
  * all stat keys of a path matches the cache, its hash is known; otherwise look each file
  * up in the per-file cache and read only the misses.
  */
@@ -50,14 +50,11 @@ export class PathHasher {
   async hashMany(rels: readonly string[]): Promise<Map<string, Hash | null>> {
     const pool = new HashPool();
     try {
-      const targets = rels.map((rel) => this.list(rel));
-      // Paths hashed before: stat first, most files will be unchanged. Paths never seen:
-      // read each file once, taking its stat key from the open file.
-      const seen = targets.filter((t) => this.cache.hasTarget(t.rel));
+      // Paths hashed before: stat each file while listing (most will be unchanged), on this
+      // thread: ~2.5 us a file, less than starting workers and posting them 100k paths.
+      // Paths never seen: read each file once, taking its stat key from the open file.
+      const targets = rels.map((rel) => this.list(rel, this.cache.hasTarget(rel)));
       const fresh = targets.filter((t) => !this.cache.hasTarget(t.rel));
-      const seenFiles = seen.flatMap((t) => t.files);
-      const keys = await pool.stat(seenFiles.map((f) => join(this.root, f.rel)));
-      seenFiles.forEach((f, i) => (f.key = keys[i]!));
       const freshFiles = fresh.flatMap((t) => t.files);
       const both = await pool.statAndHash(
         freshFiles.map((f) => join(this.root, f.rel)),
@@ -130,27 +127,29 @@ export class PathHasher {
     return (await this.hashMany([rel])).get(rel)!;
   }
 
-  /** The files under `rel` (itself if a file), without stat keys yet. */
-  private list(rel: string): Target {
+  /** The files under `rel` (itself if a file), with their stat keys if `withKeys`. */
+  private list(rel: string, withKeys: boolean): Target {
     const files: FileEntry[] = [];
     let kind: Target['kind'] = 'dir';
     try {
-      this.walk(rel, files);
+      this.walk(rel, files, withKeys);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR') kind = 'file';
       else if (code === 'ENOENT') kind = 'missing';
       else throw err;
-      if (kind === 'file') files.push({ rel, key: '' });
+      if (kind === 'file') files.push({ rel, key: withKeys ? statKeyOfSync(join(this.root, rel)) : '' });
     }
     return { rel, kind, files, statDigest: '' };
   }
 
-  private walk(dirRel: string, files: FileEntry[]): void {
-    for (const d of readdirSync(join(this.root, dirRel), { withFileTypes: true })) {
+  private walk(dirRel: string, files: FileEntry[], withKeys: boolean): void {
+    const dir = join(this.root, dirRel);
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
       const rel = `${dirRel}/${d.name}`;
-      if (d.isDirectory()) this.walk(rel, files);
-      else files.push({ rel, key: '' });
+      if (d.isDirectory()) this.walk(rel, files, withKeys);
+      // `dir` is normalised and d.name has no slash: plain concatenation, no join per file
+      else files.push({ rel, key: withKeys ? statKeyOfSync(`${dir}/${d.name}`) : '' });
     }
   }
 
@@ -161,9 +160,8 @@ export class PathHasher {
     for (const f of t.files) {
       if (f.key === '') continue; // vanished while listing, or a dangling symlink
       if (f.key === 'dir') {
-        const sub = this.list(f.rel); // a symlink to a folder: small, so stat here
+        const sub = this.list(f.rel, true); // a symlink to a folder: small, so stat here
         for (const s of sub.files) {
-          s.key = statKeyOfSync(join(this.root, s.rel));
           if (s.key !== '' && s.key !== 'dir') kept.push(s);
         }
         continue;
