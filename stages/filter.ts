@@ -29,7 +29,8 @@ async function main(): Promise<number> {
   writeDataset(outDir, dataset, plan);
 
   const s = dataset.summary;
-  const perSource = Object.entries(s.per_source).map(([name, c]) => `${name} ${c['total']}`).join(', ');
+  // In config order, not manifest (path) order: data/captures would otherwise put `real` first.
+  const perSource = sources.filter((src) => s.per_source[src.name]).map((src) => `${src.name} ${s.per_source[src.name]!['total']}`).join(', ');
   console.log(`filter: ${s.images} images kept (${perSource}); train ${s.per_split['train']}, val ${s.per_split['val']}, test ${s.per_split['test']}`);
   if (s.skipped.files > 0) {
     const reasons = Object.entries(s.skipped.by_kind).map(([kind, n]) => `${n} ${kind}`).join(', ');

@@ -45,4 +45,17 @@ describe('capture plan', () => {
     const json = JSON.parse(runCli(root, ['capture-plan', '--json']).stdout) as { total_missing: number };
     expect(json.total_missing).toBe(4);
   });
+
+  it('`pipeline capture-plan` counts the captures of every folder of a multi-folder source', async () => {
+    const root = tempProject('capture-plan-multi-');
+    writeFile(root, 'pipeline.yaml', 'stages: {}\n');
+    writeFile(root, 'config/target_parts.json', JSON.stringify({ parts: [{ id: '3001', name: 'Brick 2 x 4' }] }));
+    writeFile(root, 'config/data.yaml', 'sources:\n  - {name: real, path: [demo, data/captures], layout: part_color, use: split}\nfilter: {}\ncapture_plan: {tiers: {B: {angles: 4, colors: 1}}}\n');
+    await writeImage(root, 'demo/3001/4/0.jpg', 1);
+    writeFile(root, 'data/captures/README.md', 'layout: <part_id>/<color_id>/<image>\n');
+    for (let i = 0; i < 2; i++) await writeImage(root, `data/captures/3001/4/${i}.jpg`, 10 + i);
+    const r = runCli(root, ['capture-plan']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/3001 +Brick 2 x 4 +B +3\/4 +1 +Red 3\/4/);
+  });
 });
