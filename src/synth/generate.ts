@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ColorEntry, SynthConfig } from '../ml/dataset/data-config.ts';
-import { Progress } from '../ml/dataset/progress.ts';
+import { Progress } from '../ml/progress.ts';
 import { planSynth } from './plan.ts';
 import { renderAll } from './render-pool.ts';
 
