@@ -12,6 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { simdKernels, type SimdKernels } from './simd-kernels.ts';
 
 const BN_TRAIN = 'BrickflowBatchNormTrain';
 const BN_TRAIN_GRAD = 'BrickflowBatchNormTrainGrad';
@@ -31,6 +32,11 @@ function batchNormTrain(args: { inputs: tf.NamedTensorInfoMap; backend: BackendW
   const yI = backend.makeOutput(xI.shape, 'float32');
   const meanI = backend.makeOutput([C], 'float32');
   const varI = backend.makeOutput([C], 'float32');
+  const simd = C % 4 === 0 ? simdKernels(backend) : null;
+  if (simd) {
+    batchNormTrainSimd(simd, xI, gI, bI, yI, meanI, varI, P, C, args.attrs.epsilon);
+    return [yI, meanI, varI];
+  }
   // Views after every allocation: an allocation can grow (and detach) the heap.
   const x = f32(backend, xI);
   const gamma = f32(backend, gI);
@@ -63,6 +69,40 @@ function batchNormTrain(args: { inputs: tf.NamedTensorInfoMap; backend: BackendW
   return [yI, meanI, varI];
 }
 
+/** batchNormTrain's two passes as SIMD loops: per-channel sums (f32 in blocks of 64 pixels, then f64), then y = x * a + b. */
+function batchNormTrainSimd(
+  simd: SimdKernels, xI: tf.TensorInfo, gI: tf.TensorInfo, bI: tf.TensorInfo,
+  yI: tf.TensorInfo, meanI: tf.TensorInfo, varI: tf.TensorInfo, P: number, C: number, epsilon: number,
+): void {
+  // One block: [sum f64 C][sumSq f64 C][scratch f32 2C][a f32 C][b f32 C]
+  const block = simd.alloc(32 * C);
+  const sumP = block;
+  const sumSqP = block + 8 * C;
+  const scrP = block + 16 * C;
+  const aP = block + 24 * C;
+  const bP = block + 28 * C;
+  simd.f64(block, 2 * C).fill(0);
+  simd.fns.sum2(simd.ptr(xI), simd.ptr(xI), P, C, sumP, sumSqP, scrP);
+  const sum = simd.f64(sumP, C);
+  const sumSq = simd.f64(sumSqP, C);
+  const gamma = simd.f32(simd.ptr(gI), C);
+  const beta = simd.f32(simd.ptr(bI), C);
+  const mean = simd.f32(simd.ptr(meanI), C);
+  const variance = simd.f32(simd.ptr(varI), C);
+  const a = simd.f32(aP, C);
+  const b = simd.f32(bP, C);
+  for (let c = 0; c < C; c++) {
+    const m = sum[c]! / P;
+    const v = Math.max(0, sumSq[c]! / P - m * m);
+    mean[c] = m;
+    variance[c] = v;
+    a[c] = gamma[c]! / Math.sqrt(v + epsilon);
+    b[c] = beta[c]! - m * a[c]!;
+  }
+  simd.fns.affine(simd.ptr(xI), simd.ptr(yI), P, C, aP, bP);
+  simd.free(block);
+}
+
 /**
  * The gradient of batchNormTrain through the batch statistics:
  * dx = gamma * invStd / P * (P * dy - sum(dy) - xhat * sum(dy * xhat)), dgamma = sum(dy * xhat), dbeta = sum(dy).
@@ -75,6 +115,11 @@ function batchNormTrainGrad(args: { inputs: tf.NamedTensorInfoMap; backend: Back
   const dxI = backend.makeOutput(xI!.shape, 'float32');
   const dgI = backend.makeOutput([C], 'float32');
   const dbI = backend.makeOutput([C], 'float32');
+  const simd = C % 4 === 0 ? simdKernels(backend) : null;
+  if (simd) {
+    batchNormTrainGradSimd(simd, { dy: dyI!, x: xI!, gamma: gI!, mean: mI!, variance: vI!, dx: dxI, dgamma: dgI, dbeta: dbI }, P, C, args.attrs.epsilon);
+    return [dxI, dgI, dbI];
+  }
   const dy = f32(backend, dyI!);
   const x = f32(backend, xI!);
   const gamma = f32(backend, gI!);
@@ -113,11 +158,54 @@ function batchNormTrainGrad(args: { inputs: tf.NamedTensorInfoMap; backend: Back
   return [dxI, dgI, dbI];
 }
 
+/** batchNormTrainGrad's two passes as SIMD loops: sum(dy) and sum(dy * x) per channel, then dx = k * dy + u * x + v. */
+function batchNormTrainGradSimd(
+  simd: SimdKernels, t: Record<'dy' | 'x' | 'gamma' | 'mean' | 'variance' | 'dx' | 'dgamma' | 'dbeta', tf.TensorInfo>,
+  P: number, C: number, epsilon: number,
+): void {
+  // One block: [sumDy f64 C][sumDyX f64 C][scratch f32 2C][k f32 C][u f32 C][v f32 C]
+  const block = simd.alloc(36 * C);
+  const sumDyP = block;
+  const sumDyXP = block + 8 * C;
+  const scrP = block + 16 * C;
+  const kP = block + 24 * C;
+  const uP = block + 28 * C;
+  const vP = block + 32 * C;
+  simd.f64(block, 2 * C).fill(0);
+  simd.fns.sum2(simd.ptr(t.dy), simd.ptr(t.x), P, C, sumDyP, sumDyXP, scrP);
+  const sumDy = simd.f64(sumDyP, C);
+  const sumDyX = simd.f64(sumDyXP, C);
+  const gamma = simd.f32(simd.ptr(t.gamma), C);
+  const mean = simd.f32(simd.ptr(t.mean), C);
+  const variance = simd.f32(simd.ptr(t.variance), C);
+  const dgamma = simd.f32(simd.ptr(t.dgamma), C);
+  const dbeta = simd.f32(simd.ptr(t.dbeta), C);
+  const k = simd.f32(kP, C);
+  const u = simd.f32(uP, C);
+  const v = simd.f32(vP, C);
+  for (let c = 0; c < C; c++) {
+    const is = 1 / Math.sqrt(variance[c]! + epsilon);
+    const sumDyXc = sumDyX[c]! - mean[c]! * sumDy[c]!;
+    dgamma[c] = sumDyXc * is;
+    dbeta[c] = sumDy[c]!;
+    k[c] = gamma[c]! * is;
+    u[c] = (-gamma[c]! * is * is * is * sumDyXc) / P;
+    v[c] = (-gamma[c]! * is * sumDy[c]!) / P - u[c]! * mean[c]!;
+  }
+  simd.fns.affine2(simd.ptr(t.dy), simd.ptr(t.x), simd.ptr(t.dx), P, C, kP, uP, vP);
+  simd.free(block);
+}
+
 /** d/dx of x * s with s = sigmoid(x) is s * (1 + x * (1 - s)); s comes from the forward pass, so no exp here. */
 function swishGrad(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
   const { backend } = args;
   const { dy: dyI, x: xI, s: sI } = args.inputs as Record<string, tf.TensorInfo>;
   const dxI = backend.makeOutput(xI!.shape, 'float32');
+  const simd = simdKernels(backend);
+  if (simd) {
+    simd.fns.swishGrad(simd.ptr(dyI!), simd.ptr(xI!), simd.ptr(sI!), simd.ptr(dxI), tf.util.sizeFromShape(xI!.shape));
+    return dxI;
+  }
   const x = f32(backend, xI!);
   const sg = f32(backend, sI!);
   const dy = f32(backend, dyI!);

@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { installWasmFusedLayers } from './wasm-fused-layers.ts';
 import { broadcastBatchNormGradConfig } from './batchnorm-gradient.ts';
+import { simdKernels, type SimdKernels } from './simd-kernels.ts';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
 type NativeFn = (...args: number[]) => void;
@@ -313,8 +314,13 @@ function depthwiseBackpropFilter(args: {
   const M = CM / C;
   const PT = info.padInfo.top;
   const PL = info.padInfo.left;
-  const acc = new Float64Array(KH * KW * CM); // the sums run over N*OH*OW terms: accumulate in f64
   const dw = backend.makeOutput(attrs.filterShape, 'float32');
+  const simd = M === 1 && C % 4 === 0 ? simdKernels(backend) : null;
+  if (simd) {
+    depthwiseBackpropFilterSimd(simd, xInfo, dyInfo, dw, info);
+    return dw;
+  }
+  const acc = new Float64Array(KH * KW * CM); // the sums run over N*OH*OW terms: accumulate in f64
   const x = backend.typedArrayFromHeap(xInfo) as Float32Array;
   const dy = backend.typedArrayFromHeap(dyInfo) as Float32Array;
   for (let n = 0; n < N; n++) {
@@ -344,6 +350,44 @@ function depthwiseBackpropFilter(args: {
   }
   (backend.typedArrayFromHeap(dw) as Float32Array).set(acc);
   return dw;
+}
+
+/**
+ * The channel-multiplier-1 depthwise filter gradient with the channel loop in SIMD: one
+ * wasm call per (image, output row, kernel row) accumulates that row's taps in f32, and
+ * each output row's partial sums are added into f64 (so no f32 sum runs over more than
+ * OW * KW terms).
+ */
+function depthwiseBackpropFilterSimd(simd: SimdKernels, xInfo: tf.TensorInfo, dyInfo: tf.TensorInfo, dwInfo: tf.TensorInfo, info: Conv2DInfo): void {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const taps = KH * KW * C;
+  const acc64 = simd.alloc(8 * taps);
+  const acc32 = simd.alloc(4 * taps);
+  simd.f64(acc64, taps).fill(0);
+  simd.f32(acc32, taps).fill(0);
+  const x = simd.ptr(xInfo);
+  const dy = simd.ptr(dyInfo);
+  const rowBytes = 4 * W * C;
+  const dyRowBytes = 4 * OW * C;
+  const kernelRowBytes = 4 * KW * C;
+  const { depthwiseFilterRow, flush } = simd.fns;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const dyRow = dy + (n * OH + oh) * dyRowBytes;
+      for (let i = 0; i < KH; i++) {
+        const ih = oh * SH + i * DH - PT;
+        if (ih < 0 || ih >= H) continue;
+        depthwiseFilterRow(x + (n * H + ih) * rowBytes, dyRow, acc32 + i * kernelRowBytes, OW, W, C, KW, SW, DW, PL);
+      }
+      flush(acc32, acc64, taps);
+    }
+  }
+  simd.f32(simd.ptr(dwInfo), taps).set(simd.f64(acc64, taps));
+  simd.free(acc32);
+  simd.free(acc64);
 }
 
 /** dx[n,ih,iw,c] = sum over the taps that read it of dy * w, scattered in one pass over dy. */

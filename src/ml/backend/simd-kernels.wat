@@ -1,0 +1,195 @@
+;; The hot per-element loops of a wasm training step (BatchNorm statistics and its
+;; gradient, the swish gradient, the depthwise filter gradient) as WebAssembly SIMD, run on
+;; the tfjs wasm backend's own heap: the module imports that backend's memory, so every
+;; pointer below is a tensor's byte offset there. Channel loops take 4 floats at a time,
+;; so callers pass C % 4 == 0 (they fall back to JS otherwise). Sums over many pixels
+;; are kept in f32 for at most 64 terms, then added into f64 accumulators.
+;; Build: node --import tsx src/ml/backend/build-simd-kernels.ts (writes simd-kernels.wasm beside this file).
+(module
+  (import "env" "memory" (memory 1))
+
+  ;; Stores zeros over n bytes at p (n % 16 == 0).
+  (func $zero (param $p i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $p) (local.get $n)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (v128.store (local.get $p) (v128.const i32x4 0 0 0 0))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $l))))
+
+  ;; acc64[i] += acc32[i] for i < n (n % 4 == 0), then acc32 = 0.
+  (func $flush (export "flush") (param $acc32 i32) (param $acc64 i32) (param $n i32)
+    (local $end i32) (local $v v128)
+    (local.set $end (i32.add (local.get $acc32) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $acc32) (local.get $end)))
+        (local.set $v (v128.load (local.get $acc32)))
+        (v128.store (local.get $acc64)
+          (f64x2.add (v128.load (local.get $acc64)) (f64x2.promote_low_f32x4 (local.get $v))))
+        (v128.store offset=16 (local.get $acc64)
+          (f64x2.add (v128.load offset=16 (local.get $acc64))
+            (f64x2.promote_low_f32x4
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))
+        (v128.store (local.get $acc32) (v128.const i32x4 0 0 0 0))
+        (local.set $acc32 (i32.add (local.get $acc32) (i32.const 16)))
+        (local.set $acc64 (i32.add (local.get $acc64) (i32.const 32)))
+        (br $l))))
+
+  ;; Per channel c of [P, C] tensors a and b: accA[c] += sum_p a[p,c], accB[c] += sum_p a[p,c] * b[p,c].
+  ;; accA, accB: C f64 each (the caller zeroes them); scr: 2*C f32 of scratch.
+  (func (export "sum2") (param $a i32) (param $b i32) (param $P i32) (param $C i32)
+                        (param $accA i32) (param $accB i32) (param $scr i32)
+    (local $cb i32) (local $sB i32) (local $p i32) (local $k i32) (local $i i32) (local $va v128)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $sB (i32.add (local.get $scr) (local.get $cb)))
+    (call $zero (local.get $scr) (i32.shl (local.get $cb) (i32.const 1)))
+    (block $end
+      (loop $pix
+        (br_if $end (i32.ge_u (local.get $p) (local.get $P)))
+        (local.set $i (i32.const 0))
+        (block $ce
+          (loop $ch
+            (br_if $ce (i32.ge_u (local.get $i) (local.get $cb)))
+            (local.set $va (v128.load (i32.add (local.get $a) (local.get $i))))
+            (v128.store (i32.add (local.get $scr) (local.get $i))
+              (f32x4.add (v128.load (i32.add (local.get $scr) (local.get $i))) (local.get $va)))
+            (v128.store (i32.add (local.get $sB) (local.get $i))
+              (f32x4.add (v128.load (i32.add (local.get $sB) (local.get $i)))
+                (f32x4.mul (local.get $va) (v128.load (i32.add (local.get $b) (local.get $i))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $ch)))
+        (local.set $a (i32.add (local.get $a) (local.get $cb)))
+        (local.set $b (i32.add (local.get $b) (local.get $cb)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (if (i32.ge_u (local.get $k) (i32.const 64))
+          (then
+            (call $flush (local.get $scr) (local.get $accA) (local.get $C))
+            (call $flush (local.get $sB) (local.get $accB) (local.get $C))
+            (local.set $k (i32.const 0))))
+        (br $pix)))
+    (call $flush (local.get $scr) (local.get $accA) (local.get $C))
+    (call $flush (local.get $sB) (local.get $accB) (local.get $C)))
+
+  ;; y[p,c] = x[p,c] * a[c] + b[c] over [P, C] (a, b: C f32).
+  (func (export "affine") (param $x i32) (param $y i32) (param $P i32) (param $C i32) (param $a i32) (param $b i32)
+    (local $cb i32) (local $end i32) (local $i i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $P) (local.get $cb))))
+    (block $done
+      (loop $pix
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $i (i32.const 0))
+        (block $ce
+          (loop $ch
+            (br_if $ce (i32.ge_u (local.get $i) (local.get $cb)))
+            (v128.store (i32.add (local.get $y) (local.get $i))
+              (f32x4.add
+                (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $a) (local.get $i))))
+                (v128.load (i32.add (local.get $b) (local.get $i)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $ch)))
+        (local.set $x (i32.add (local.get $x) (local.get $cb)))
+        (local.set $y (i32.add (local.get $y) (local.get $cb)))
+        (br $pix))))
+
+  ;; dx[p,c] = k[c] * dy[p,c] + u[c] * x[p,c] + v[c] over [P, C] (k, u, v: C f32).
+  (func (export "affine2") (param $dy i32) (param $x i32) (param $dx i32) (param $P i32) (param $C i32)
+                           (param $k i32) (param $u i32) (param $v i32)
+    (local $cb i32) (local $end i32) (local $i i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $end (i32.add (local.get $x) (i32.mul (local.get $P) (local.get $cb))))
+    (block $done
+      (loop $pix
+        (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+        (local.set $i (i32.const 0))
+        (block $ce
+          (loop $ch
+            (br_if $ce (i32.ge_u (local.get $i) (local.get $cb)))
+            (v128.store (i32.add (local.get $dx) (local.get $i))
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $i))) (v128.load (i32.add (local.get $k) (local.get $i))))
+                  (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $u) (local.get $i)))))
+                (v128.load (i32.add (local.get $v) (local.get $i)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $ch)))
+        (local.set $x (i32.add (local.get $x) (local.get $cb)))
+        (local.set $dy (i32.add (local.get $dy) (local.get $cb)))
+        (local.set $dx (i32.add (local.get $dx) (local.get $cb)))
+        (br $pix))))
+
+  ;; dx = dy * s * (1 + x * (1 - s)) over n floats (any n), s = sigmoid(x) saved by the forward pass.
+  (func (export "swishGrad") (param $dy i32) (param $x i32) (param $s i32) (param $dx i32) (param $n i32)
+    (local $i i32) (local $vecEnd i32) (local $end i32) (local $sv v128) (local $sf f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $vecEnd)))
+        (local.set $sv (v128.load (i32.add (local.get $s) (local.get $i))))
+        (v128.store (i32.add (local.get $dx) (local.get $i))
+          (f32x4.mul
+            (f32x4.mul (v128.load (i32.add (local.get $dy) (local.get $i))) (local.get $sv))
+            (f32x4.add (v128.const f32x4 1 1 1 1)
+              (f32x4.mul (v128.load (i32.add (local.get $x) (local.get $i)))
+                (f32x4.sub (v128.const f32x4 1 1 1 1) (local.get $sv))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l)))
+    (block $tdone
+      (loop $t
+        (br_if $tdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $sf (f32.load (i32.add (local.get $s) (local.get $i))))
+        (f32.store (i32.add (local.get $dx) (local.get $i))
+          (f32.mul
+            (f32.mul (f32.load (i32.add (local.get $dy) (local.get $i))) (local.get $sf))
+            (f32.add (f32.const 1)
+              (f32.mul (f32.load (i32.add (local.get $x) (local.get $i)))
+                (f32.sub (f32.const 1) (local.get $sf))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $t))))
+
+  ;; One output row of the depthwise filter gradient (channel multiplier 1): for every
+  ;; ow < OW and tap j < KW whose input column iw = ow*SW + j*DW - PL lies in [0, W),
+  ;; acc[j, c] += xRow[iw, c] * dyRow[ow, c]. xRow is the input row the kernel row reads,
+  ;; acc the f32 accumulators of that kernel row ([KW, C]).
+  (func (export "depthwiseFilterRow") (param $xRow i32) (param $dyRow i32) (param $acc i32)
+        (param $OW i32) (param $W i32) (param $C i32) (param $KW i32) (param $SW i32) (param $DW i32) (param $PL i32)
+    (local $cb i32) (local $ow i32) (local $j i32) (local $iw i32) (local $i i32)
+    (local $xb i32) (local $wb i32) (local $dyb i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $dyb (local.get $dyRow))
+    (block $owDone
+      (loop $owL
+        (br_if $owDone (i32.ge_s (local.get $ow) (local.get $OW)))
+        (local.set $j (i32.const 0))
+        (block $jDone
+          (loop $jL
+            (br_if $jDone (i32.ge_s (local.get $j) (local.get $KW)))
+            (local.set $iw
+              (i32.sub
+                (i32.add (i32.mul (local.get $ow) (local.get $SW)) (i32.mul (local.get $j) (local.get $DW)))
+                (local.get $PL)))
+            (if (i32.and (i32.ge_s (local.get $iw) (i32.const 0)) (i32.lt_s (local.get $iw) (local.get $W)))
+              (then
+                (local.set $xb (i32.add (local.get $xRow) (i32.mul (local.get $iw) (local.get $cb))))
+                (local.set $wb (i32.add (local.get $acc) (i32.mul (local.get $j) (local.get $cb))))
+                (local.set $i (i32.const 0))
+                (block $ce
+                  (loop $ch
+                    (br_if $ce (i32.ge_u (local.get $i) (local.get $cb)))
+                    (v128.store (i32.add (local.get $wb) (local.get $i))
+                      (f32x4.add (v128.load (i32.add (local.get $wb) (local.get $i)))
+                        (f32x4.mul (v128.load (i32.add (local.get $xb) (local.get $i)))
+                                   (v128.load (i32.add (local.get $dyb) (local.get $i))))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 16)))
+                    (br $ch)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jL)))
+        (local.set $dyb (i32.add (local.get $dyb) (local.get $cb)))
+        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+        (br $owL))))
+)
