@@ -60,6 +60,9 @@ try {
   const mb = bytes / 1e6;
   console.log(`${FILES} files, ${mb.toFixed(1)} MB, generated in ${gen.toFixed(1)} s (in the page cache for both tools)`);
 
+  // The first engine command after a source edit bundles src/cli (bin/pipeline.js): done
+  // here, outside the timings, so they show the steady state.
+  const bundle = pipeline(root, 'dag');
   const load0 = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const sha = timed(root, 'sh', ['-c', 'find data -type f -print0 | xargs -0 sha256sum > /dev/null']);
   const cold = pipeline(root, 'status');
@@ -71,7 +74,8 @@ try {
   const noops = [0, 1, 2].map(() => pipeline(root, 'run'));
   const best = noops.reduce((a, b) => (a.wall < b.wall ? a : b));
   console.log(`no-op pipeline run:        ${noops.map(fmt).join('; ')} (best ${best.wall.toFixed(2)} s wall; goal < 1 s)`);
-  console.log(`for scale, startup alone (\`pipeline --help\`): ${fmt(pipeline(root, '--help'))}`);
+  console.log(`for scale, startup alone (\`pipeline dag\`, bundled): ${fmt(pipeline(root, 'dag'))}; first run after a source edit (bundling): ${fmt(bundle)}`);
+  console.log(`for scale, startup through tsx (\`pipeline --help\`): ${fmt(pipeline(root, '--help'))}`);
   console.log(`load average before / after: ${load0} / ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${availableParallelism()} cores`);
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 // Hashes many files at once on worker threads, so reads and sha256 use every core and
 // small files do not each pay a round trip through the event loop. (Stat alone is cheaper
 // on the calling thread: see PathHasher.)
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
  */
 const WORKER_SOURCE = `
 const { parentPort } = require('node:worker_threads');
-const { createHash } = require('node:crypto');
+const { createHash, hash } = require('node:crypto');
 const { openSync, readSync, closeSync, fstatSync } = require('node:fs');
 const buf = Buffer.allocUnsafe(1 << 20);
 function hashFileSync(f) {
@@ -31,9 +31,15 @@ function statAndHash(f) {
     fd = openSync(f, 'r');
     const st = fstatSync(fd, { bigint: true });
     if (st.isDirectory()) return 'dir';
-    const h = createHash('sha256');
-    let n; while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-    return st.dev + ':' + st.ino + ':' + st.size + ':' + st.mtimeNs + '\t' + h.digest('hex');
+    let n = readSync(fd, buf, 0, buf.length, null);
+    let digest;
+    if (n === Number(st.size) && n < buf.length) digest = hash('sha256', buf.subarray(0, n), 'hex');
+    else {
+      const h = createHash('sha256');
+      for (; n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
+      digest = h.digest('hex');
+    }
+    return st.dev + ':' + st.ino + ':' + st.size + ':' + st.mtimeNs + '\t' + digest;
   } catch (e) { return e.code === 'ENOENT' ? '' : 'error:' + (e.code || 'EIO'); }
   finally { if (fd !== undefined) closeSync(fd); }
 }
@@ -78,10 +84,16 @@ export function statAndHash(file: string, buf: Buffer): string {
     fd = openSync(file, 'r');
     const st = fstatSync(fd, { bigint: true });
     if (st.isDirectory()) return 'dir';
-    const h = createHash('sha256');
-    let n: number;
-    while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}\t${h.digest('hex')}`;
+    let n = readSync(fd, buf, 0, buf.length, null);
+    let digest: string;
+    // The whole file in one read (most are small): one-shot hash, no second read for EOF.
+    if (n === Number(st.size) && n < buf.length) digest = hash('sha256', buf.subarray(0, n), 'hex');
+    else {
+      const h = createHash('sha256');
+      for (; n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
+      digest = h.digest('hex');
+    }
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}\t${digest}`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' ? '' : `error:${code ?? 'EIO'}`;
@@ -92,7 +104,7 @@ export function statAndHash(file: string, buf: Buffer): string {
 
 /** Below this many files, starting threads costs more than it saves. */
 const PARALLEL_THRESHOLD = 2000;
-const BATCH = 512;
+const BATCH = 1024;
 
 type Op = 'hash' | 'statAndHash';
 

@@ -1,4 +1,5 @@
-import { mkdtempSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,6 +46,32 @@ describe('content hashing with the stat cache', () => {
     expect(hasher.stats.filesRead).toBe(1);
     renameSync(join(root, 'd/a.txt'), join(root, 'd/z.txt'));
     expect(await new PathHasher(root, cache).hashOne('d')).not.toBe(h1);
+  });
+
+  it('a big folder read on worker threads hashes to sha256 of its sorted path/hash manifest, files over the read buffer and empty ones included', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 2100; i++) files[`big/d${i % 3}/f${i}.txt`] = `content ${i}`;
+    files['big/empty.txt'] = '';
+    files['big/large.bin'] = 'x'.repeat(3 * (1 << 20) + 17); // three 1 MiB reads and a bit
+    const root = tree(files);
+    const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
+    const manifest = Object.keys(files)
+      .map((rel) => `${rel.slice('big/'.length)}\0${sha(readFileSync(join(root, rel)))}\n`)
+      .sort()
+      .join('');
+    const cache = new StatCache(join(root, '.pipeline'));
+    const cold = new PathHasher(root, cache);
+    expect(await cold.hashOne('big')).toBe(sha(manifest));
+    expect(cold.stats.filesRead).toBe(2102);
+    // every file edited: the changed-files pass (hash only, no fstat) agrees with the cold one
+    for (const rel of Object.keys(files)) writeFileSync(join(root, rel), `${files[rel]}!`);
+    const edited = Object.keys(files)
+      .map((rel) => `${rel.slice('big/'.length)}\0${sha(`${files[rel]}!`)}\n`)
+      .sort()
+      .join('');
+    const warm = new PathHasher(root, cache);
+    expect(await warm.hashOne('big')).toBe(sha(edited));
+    expect(warm.stats.filesRead).toBe(2102);
   });
 
   it('a missing path hashes to null', async () => {
