@@ -103,7 +103,7 @@ export function statAndHash(file: string, buf: Buffer): string {
 }
 
 /** Below this many files, starting threads costs more than it saves. */
-const PARALLEL_THRESHOLD = 2000;
+export const PARALLEL_THRESHOLD = 2000;
 const BATCH = 1024;
 
 type Op = 'hash' | 'statAndHash';
@@ -123,6 +123,15 @@ export class HashPool {
     return this.map('hash', files, onProgress);
   }
 
+  /** Starts the threads now, e.g. while still listing files known to be many. */
+  start(): void {
+    this.workers ??= Array.from(
+      { length: Math.max(1, Math.min(availableParallelism(), 8)) },
+      // No execArgv: a worker must not load the TypeScript loader the parent may run under.
+      () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }),
+    );
+  }
+
   async close(): Promise<void> {
     const ws = this.workers ?? [];
     this.workers = undefined;
@@ -133,19 +142,18 @@ export class HashPool {
     if (files.length < PARALLEL_THRESHOLD) {
       return files.map((f) => (op === 'hash' ? hashFileSync(f, this.buf) : statAndHash(f, this.buf)));
     }
-    this.workers ??= Array.from(
-      { length: Math.max(1, Math.min(availableParallelism(), 8)) },
-      // No execArgv: a worker must not load the TypeScript loader the parent may run under.
-      () => new Worker(WORKER_SOURCE, { eval: true, execArgv: [] }),
-    );
+    this.start();
+    const workers = this.workers!;
     const result = new Array<string>(files.length);
     let next = 0;
     let done = 0;
     await Promise.all(
-      this.workers.map(
+      workers.map(
         (worker) =>
           new Promise<void>((resolveAll, reject) => {
+            let inFlight = 0;
             const onMessage = ({ id, out }: { id: number; out: string[] }): void => {
+              inFlight--;
               for (let i = 0; i < out.length; i++) result[id + i] = out[i]!;
               done += out.length;
               onProgress?.(done);
@@ -158,13 +166,20 @@ export class HashPool {
               else resolveAll();
             };
             const sendNext = (): void => {
-              if (next >= files.length) return finish();
+              if (next >= files.length) {
+                if (inFlight === 0) finish();
+                return;
+              }
               const start = next;
               next = Math.min(files.length, next + BATCH);
+              inFlight++;
               worker.postMessage({ id: start, op, files: files.slice(start, next) });
             };
             worker.on('message', onMessage);
             worker.on('error', finish);
+            // Two batches queued per worker: it starts the second while this thread (maybe
+            // descheduled on a busy machine) handles the first's answer.
+            sendNext();
             sendNext();
           }),
       ),

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { HashPool, statKeyOf as statKeyOfSync } from './hash-pool.ts';
+import { HashPool, PARALLEL_THRESHOLD, statKeyOf as statKeyOfSync } from './hash-pool.ts';
 import type { Hash, StatCache } from './stat-cache.ts';
 
 interface FileEntry {
@@ -55,7 +55,7 @@ export class PathHasher {
       // Paths hashed before: stat each file while listing (most will be unchanged), on this
       // thread: ~2.5 us a file, less than starting workers and posting them 100k paths.
       // Paths never seen: read each file once, taking its stat key from the open file.
-      const targets = rels.map((rel) => this.list(rel, this.cache.hasTarget(rel)));
+      const targets = rels.map((rel) => this.list(rel, this.cache.hasTarget(rel), pool));
       const fresh = targets.filter((t) => !this.cache.hasTarget(t.rel));
       const freshFiles = fresh.flatMap((t) => t.files);
       const both = await pool.statAndHash(
@@ -129,12 +129,15 @@ export class PathHasher {
     return (await this.hashMany([rel])).get(rel)!;
   }
 
-  /** The files under `rel` (itself if a file), with their stat keys if `withKeys`. */
-  private list(rel: string, withKeys: boolean): Target {
+  /**
+   * The files under `rel` (itself if a file), with their stat keys if `withKeys`; else they
+   * will be read, and once they are many `pool` starts its threads while listing goes on.
+   */
+  private list(rel: string, withKeys: boolean, pool?: HashPool): Target {
     const files: FileEntry[] = [];
     let kind: Target['kind'] = 'dir';
     try {
-      this.walk(rel, files, withKeys);
+      this.walk(rel, files, withKeys, withKeys ? undefined : pool);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR') kind = 'file';
@@ -146,17 +149,18 @@ export class PathHasher {
     return { rel, kind, files, statDigest: '' };
   }
 
-  private walk(dirRel: string, files: FileEntry[], withKeys: boolean): void {
+  private walk(dirRel: string, files: FileEntry[], withKeys: boolean, pool: HashPool | undefined): void {
     const dir = join(this.root, dirRel);
     const prefix = dir.endsWith('/') ? dir : `${dir}/`; // '/' is the one normalised path ending in '/'
     for (const d of readdirSync(dir, { withFileTypes: true })) {
       const rel = `${dirRel}/${d.name}`;
-      if (d.isDirectory()) this.walk(rel, files, withKeys);
+      if (d.isDirectory()) this.walk(rel, files, withKeys, pool);
       else {
         // `dir` is normalised and a name from readdir has no slash, no `.` or `..`: plain
         // concatenation equals join(root, rel).
         const abs = prefix + d.name;
         files.push({ rel, abs, key: withKeys ? statKeyOfSync(abs) : '' });
+        if (files.length === PARALLEL_THRESHOLD) pool?.start();
       }
     }
   }
