@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { installWasmFusedLayers } from './wasm-fused-layers.ts';
 import { broadcastBatchNormGradConfig } from './batchnorm-gradient.ts';
+import { broadcastMeanGradConfig } from './mean-gradient.ts';
 import { simdKernels, type SimdKernels } from './simd-kernels.ts';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
@@ -526,9 +527,28 @@ export const WASM_TRAINING_KERNELS: Record<string, tf.KernelFunc> = {
   DepthwiseConv2dNativeBackpropInput: depthwiseBackpropInput as unknown as tf.KernelFunc,
 };
 
+/**
+ * Identity without a copy: the new tensor shares the input's heap memory (reference
+ * counted, as the backend's own Reshape does). tfjs tensors are immutable, so sharing is
+ * safe; wasm's Identity copies, and the engine clones every tensor a gradient saves (customGrad's
+ * save, saveTensorsForBackwardMode), which made those copies ~8% of a step at 96 px.
+ */
+function identityShared(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
+  const x = args.inputs.x!;
+  if (x.dtype === 'string') {
+    if (!builtInIdentity) throw new Error('Identity: the wasm backend has no kernel to fall back to');
+    return builtInIdentity(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  args.backend.incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
+}
+
+let builtInIdentity: tf.KernelFunc | undefined;
+
 /** Kernels wasm has but that are slow for training's shapes; ours handle the fast cases and delegate the rest. */
 export const WASM_KERNEL_OVERRIDES: Record<string, tf.KernelFunc> = {
   Conv2DBackpropInput: conv2DBackpropInput as unknown as tf.KernelFunc,
+  Identity: identityShared as unknown as tf.KernelFunc,
 };
 
 let registered = false;
@@ -545,15 +565,18 @@ export function registerWasmTrainingKernels(): void {
   registered = true;
   if (process.env.BRICKFLOW_WASM_FUSED !== '0') installWasmFusedLayers();
   if (process.env.BRICKFLOW_WASM_BN_GRAD !== '0') tf.registerGradient(broadcastBatchNormGradConfig);
+  if (process.env.BRICKFLOW_WASM_MEAN_GRAD !== '0') tf.registerGradient(broadcastMeanGradConfig);
   for (const [kernelName, kernelFunc] of Object.entries(WASM_TRAINING_KERNELS)) {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
   }
-  const builtIn = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  if (builtIn) {
-    builtInConv2DBackpropInput = builtIn.kernelFunc;
-    tf.unregisterKernel('Conv2DBackpropInput', 'wasm');
+  for (const [kernelName, override] of Object.entries(WASM_KERNEL_OVERRIDES)) {
+    const builtIn = tf.getKernel(kernelName, 'wasm');
+    if (!builtIn) continue;
+    if (kernelName === 'Conv2DBackpropInput') builtInConv2DBackpropInput = builtIn.kernelFunc;
+    if (kernelName === 'Identity') builtInIdentity = builtIn.kernelFunc;
+    tf.unregisterKernel(kernelName, 'wasm');
     // The backend's setup for its own kernel has already run if the backend was initialised; keep it for the fallback.
-    tf.registerKernel({ ...builtIn, kernelFunc: WASM_KERNEL_OVERRIDES.Conv2DBackpropInput! });
+    tf.registerKernel({ ...builtIn, kernelFunc: override });
   }
 }

@@ -1,0 +1,51 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { registerWasmTrainingKernels } from '../../src/ml/backend/wasm-training-kernels.ts';
+
+beforeAll(async () => {
+  registerWasmTrainingKernels();
+  await tf.setBackend('wasm');
+});
+
+describe('wasm Identity shares memory', () => {
+  it('a clone points at the same heap memory and keeps its values after the original is disposed', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+    const y = x.clone();
+    expect(backend.dataIdMap.get(y.dataId)!.memoryOffset).toBe(backend.dataIdMap.get(x.dataId)!.memoryOffset);
+    x.dispose();
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(y.shape).toEqual([2, 3]);
+    y.dispose();
+  });
+});
+
+describe('Mean gradient', () => {
+  /** Gradient of a weighted mean over `axes`, on one backend. */
+  async function meanGrad(backend: 'cpu' | 'wasm', shape: number[], axes: number[]): Promise<Float32Array> {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.sin(tf.reshape(tf.range(0, tf.util.sizeFromShape(shape)), shape));
+      const g = tf.grad((x: tf.Tensor) => {
+        const m = tf.mean(x, axes);
+        return tf.sum(tf.mul(m, tf.cos(tf.reshape(tf.range(0, m.size), m.shape))));
+      })(x);
+      return g.dataSync() as Float32Array;
+    });
+  }
+
+  it.each([
+    { shape: [3, 5, 7, 4], axes: [1, 2] }, // global average pool: the wasm kernel
+    { shape: [2, 3, 4, 5, 6], axes: [1, 2, 3] },
+    { shape: [3, 5, 7, 4], axes: [2] }, // other axes: tfjs-core's formula
+    { shape: [6, 4], axes: [0] },
+  ])('on wasm equals the cpu backend for shape $shape over axes $axes', async ({ shape, axes }) => {
+    const cpu = await meanGrad('cpu', shape, axes);
+    const wasm = await meanGrad('wasm', shape, axes);
+    expect(wasm.length).toBe(cpu.length);
+    cpu.forEach((v, i) => expect(wasm[i]).toBeCloseTo(v, 6));
+  });
+});
