@@ -41,7 +41,7 @@ function bundleIsCurrent() {
  */
 async function buildBundle() {
   const esbuild = createRequire(import.meta.url)('esbuild');
-  const inputs = {};
+  const inputs = { 'bin/pipeline.js': stamp(fileURLToPath(import.meta.url)) }; // how it is built, too
   const keepOwnUrl = {
     name: 'keep-import-meta-url',
     setup(build) {
