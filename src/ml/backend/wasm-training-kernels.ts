@@ -273,7 +273,12 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
     attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad,
     attrs.dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
   );
-  if (!isPointwise(info) || info.dataFormat !== 'channelsLast' || dy.dtype !== 'float32' || filter.dtype !== 'float32') {
+  const plainFloat = info.dataFormat === 'channelsLast' && dy.dtype === 'float32' && filter.dtype === 'float32';
+  const colsBytes = 4 * info.batchSize * info.outHeight * info.outWidth * info.filterHeight * info.filterWidth * info.inChannels;
+  if (plainFloat && !isPointwise(info) && info.dilationHeight === 1 && info.dilationWidth === 1 && colsBytes <= IM2COL_MAX_BYTES) {
+    return conv2DBackpropInputCol2im(backend, dy, filter, info);
+  }
+  if (!isPointwise(info) || !plainFloat) {
     if (!builtInConv2DBackpropInput) throw new Error('Conv2DBackpropInput: the wasm backend has no kernel to fall back to');
     return builtInConv2DBackpropInput(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
@@ -284,6 +289,50 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
   const dx = nativeConv1x1(backend, dy, dy.shape, wt, CO, CI);
   backend.disposeData(wt.dataId);
   return dx;
+}
+
+/**
+ * Any kernel size and stride: cols = dy . W^T ([pixels, KH*KW*CI], one XNNPACK GEMM as a
+ * 1x1 conv), then each column added back onto the input pixel its tap read (col2im).
+ * wasm's own deconvolution took ~6% of a 96 px step for the stem conv alone, whose input
+ * gradient tfjs' fused conv computes even though nothing uses it.
+ */
+function conv2DBackpropInputCol2im(backend: BackendWasm, dyInfo: tf.TensorInfo, wInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW } = info;
+  const PT = info.padInfo.top;
+  const PL = info.padInfo.left;
+  const K = KH * KW * CI;
+  const wt = backend.makeOutput([1, 1, CO, K], 'float32');
+  transposeInto(backend.typedArrayFromHeap(wInfo) as Float32Array, K, CO, backend.typedArrayFromHeap(wt) as Float32Array);
+  const colsInfo = nativeConv1x1(backend, dyInfo, [N, OH, OW], wt, CO, K); // [N, OH, OW, K]
+  backend.disposeData(wt.dataId);
+  const dxInfo = backend.makeOutput(info.inShape, 'float32');
+  const dx = backend.typedArrayFromHeap(dxInfo) as Float32Array;
+  const cols = backend.typedArrayFromHeap(colsInfo) as Float32Array;
+  dx.fill(0);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        let c = ((n * OH + oh) * OW + ow) * K;
+        for (let i = 0; i < KH; i++) {
+          const ih = oh * SH + i - PT;
+          if (ih < 0 || ih >= H) {
+            c += KW * CI;
+            continue;
+          }
+          for (let j = 0; j < KW; j++, c += CI) {
+            const iw = ow * SW + j - PL;
+            if (iw < 0 || iw >= W) continue;
+            const o = ((n * H + ih) * W + iw) * CI;
+            for (let ci = 0; ci < CI; ci++) dx[o + ci]! += cols[c + ci]!;
+          }
+        }
+      }
+    }
+  }
+  backend.disposeData(colsInfo.dataId);
+  return dxInfo;
 }
 
 // ---------------------------------------------------------------------------------------
