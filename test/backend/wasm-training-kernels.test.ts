@@ -42,6 +42,8 @@ describe('wasm training kernels', () => {
   for (const k of [1, 3, 5]) for (const s of [1, 2]) for (const pad of ['same', 'valid'] as const) {
     convCases.push({ k, s, pad, ci: 5, co: 7 }, { k, s, pad, ci: 9, co: 4 });
   }
+  // 1x1 convs with ci % 4 == 0 and co % 8 == 0 take the SIMD x^T.dy filter gradient (162 pixels: two 128-pixel chunks).
+  convCases.push({ k: 1, s: 1, pad: 'same', ci: 8, co: 16 }, { k: 1, s: 1, pad: 'valid', ci: 12, co: 24 });
   it.each(convCases)('conv2d gradients match the cpu backend: k=$k stride=$s $pad ci=$ci co=$co', async (c) => {
     const f = (): tf.Tensor[] => {
       const x = tf.randomNormal([2, 9, 9, c.ci], 0, 1, 'float32', 1);

@@ -135,6 +135,16 @@ function conv2DBackpropFilterPointwise(backend: BackendWasm, xInfo: tf.TensorInf
   const P = info.batchSize * info.outHeight * info.outWidth;
   const CI = info.inChannels;
   const CO = info.outChannels;
+  // Many pixels per weight (the early, wide layers): x^T dy straight from the NHWC tensors, with no
+  // transpose and no XNNPACK packing of a pixels-long "filter". Few pixels: XNNPACK's GEMM measured faster.
+  const tall = P >= 4 * Math.max(CI, CO);
+  const simd = tall && CI % 4 === 0 && CO % 8 === 0 ? simdKernels(backend) : null;
+  if (simd) {
+    const dw = backend.makeOutput(info.filterShape, 'float32');
+    simd.f32(simd.ptr(dw), CI * CO).fill(0);
+    simd.fns.gemmAtB(simd.ptr(xInfo), simd.ptr(dyInfo), simd.ptr(dw), P, CI, CO);
+    return dw;
+  }
   const transposeX = CI <= CO; // move the fewer floats
   const [narrow, narrowC, wide, wideC] = transposeX ? [xInfo, CI, dyInfo, CO] : [dyInfo, CO, xInfo, CI];
   const t = backend.makeOutput([narrowC, P], 'float32');
