@@ -52,4 +52,12 @@ describe('SIMD kernels on the wasm heap', () => {
       expect(Math.abs(sumAB[c]! - eab)).toBeLessThan(1e-2);
     }
   });
+
+  it('transpose a matrix of 8 x 12 floats in 4 x 4 blocks', () => {
+    const simd = simdKernels(tf.backend() as BackendWasm)!;
+    const a = tf.reshape(tf.range(0, 96, 1, 'float32'), [8, 12]);
+    const out = tf.zeros([12, 8]);
+    simd.fns.transpose(simd.ptr(a), 8, 12, simd.ptr(out));
+    expect(Array.from(out.dataSync())).toEqual(Array.from(tf.transpose(a).dataSync()));
+  });
 });

@@ -23,6 +23,28 @@ describe('wasm Identity shares memory', () => {
   });
 });
 
+describe('Mean on wasm', () => {
+  it.each([
+    { shape: [3, 5, 7, 8], axes: [1, 2], keepDims: false }, // global average pool: the SIMD kernel
+    { shape: [2, 9, 9, 12], axes: [2, 1], keepDims: true },
+    { shape: [2, 3, 4, 5, 8], axes: [1, 2, 3], keepDims: false },
+    { shape: [3, 5, 7, 6], axes: [1, 2], keepDims: false }, // 6 channels: wasm's own kernel
+    { shape: [3, 5, 7, 8], axes: [3], keepDims: false },
+  ])('equals the cpu backend for shape $shape over axes $axes (keepDims $keepDims)', async ({ shape, axes, keepDims }) => {
+    const run = async (backend: 'cpu' | 'wasm'): Promise<{ values: Float32Array; shape: number[] }> => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const m = tf.mean(tf.sin(tf.reshape(tf.range(0, tf.util.sizeFromShape(shape)), shape)), axes, keepDims);
+        return { values: m.dataSync() as Float32Array, shape: m.shape };
+      });
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm.shape).toEqual(cpu.shape);
+    cpu.values.forEach((v, i) => expect(wasm.values[i]).toBeCloseTo(v, 6));
+  });
+});
+
 describe('Mean gradient', () => {
   /** Gradient of a weighted mean over `axes`, on one backend. */
   async function meanGrad(backend: 'cpu' | 'wasm', shape: number[], axes: number[]): Promise<Float32Array> {

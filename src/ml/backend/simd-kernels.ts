@@ -16,6 +16,8 @@ export interface SimdExports {
   affine(x: number, y: number, P: number, C: number, a: number, b: number): void;
   affine2(dy: number, x: number, dx: number, P: number, C: number, k: number, u: number, v: number): void;
   swishGrad(dy: number, x: number, s: number, dx: number, n: number): void;
+  sum1(a: number, P: number, C: number, accA: number, scratch: number): void;
+  transpose(input: number, rows: number, cols: number, out: number): void;
   gemmAtB(x: number, dy: number, dw: number, P: number, CI: number, CO: number): void;
   depthwiseFilterRow(xRow: number, dyRow: number, acc: number, OW: number, W: number, C: number, KW: number, SW: number, DW: number, PL: number): void;
 }

@@ -268,4 +268,68 @@
             (br $ciL)))
         (local.set $p0 (i32.add (local.get $p0) (local.get $pn)))
         (br $chunks))))
+
+  ;; accA[c] += sum_p a[p, c] for a [P, C] (the caller zeroes accA: C f64; scr: C f32 of scratch).
+  (func (export "sum1") (param $a i32) (param $P i32) (param $C i32) (param $accA i32) (param $scr i32)
+    (local $cb i32) (local $p i32) (local $k i32) (local $i i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (call $zero (local.get $scr) (local.get $cb))
+    (block $end
+      (loop $pix
+        (br_if $end (i32.ge_u (local.get $p) (local.get $P)))
+        (local.set $i (i32.const 0))
+        (block $ce
+          (loop $ch
+            (br_if $ce (i32.ge_u (local.get $i) (local.get $cb)))
+            (v128.store (i32.add (local.get $scr) (local.get $i))
+              (f32x4.add (v128.load (i32.add (local.get $scr) (local.get $i))) (v128.load (i32.add (local.get $a) (local.get $i)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $ch)))
+        (local.set $a (i32.add (local.get $a) (local.get $cb)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (if (i32.ge_u (local.get $k) (i32.const 64))
+          (then
+            (call $flush (local.get $scr) (local.get $accA) (local.get $C))
+            (local.set $k (i32.const 0))))
+        (br $pix)))
+    (call $flush (local.get $scr) (local.get $accA) (local.get $C)))
+
+  ;; out[c, r] = in[r, c] for a [rows, cols] matrix (rows % 4 == 0, cols % 4 == 0), in 4 x 4 blocks.
+  (func (export "transpose") (param $in i32) (param $rows i32) (param $cols i32) (param $out i32)
+    (local $r i32) (local $c i32) (local $rb i32) (local $cb i32) (local $src i32) (local $dst i32)
+    (local $a v128) (local $b v128) (local $cc v128) (local $d v128) (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $rb (i32.shl (local.get $rows) (i32.const 2)))
+    (local.set $cb (i32.shl (local.get $cols) (i32.const 2)))
+    (block $rDone
+      (loop $rL
+        (br_if $rDone (i32.ge_u (local.get $r) (local.get $rows)))
+        (local.set $c (i32.const 0))
+        (block $cDone
+          (loop $cL
+            (br_if $cDone (i32.ge_u (local.get $c) (local.get $cols)))
+            (local.set $src (i32.add (local.get $in)
+              (i32.shl (i32.add (i32.mul (local.get $r) (local.get $cols)) (local.get $c)) (i32.const 2))))
+            (local.set $a (v128.load (local.get $src)))
+            (local.set $b (v128.load (i32.add (local.get $src) (local.get $cb))))
+            (local.set $cc (v128.load (i32.add (local.get $src) (i32.shl (local.get $cb) (i32.const 1)))))
+            (local.set $d (v128.load (i32.add (local.get $src) (i32.mul (local.get $cb) (i32.const 3)))))
+            ;; t0 = a0 b0 a1 b1, t1 = a2 b2 a3 b3, t2 = c0 d0 c1 d1, t3 = c2 d2 c3 d3
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $a) (local.get $b)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $a) (local.get $b)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $cc) (local.get $d)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $cc) (local.get $d)))
+            (local.set $dst (i32.add (local.get $out)
+              (i32.shl (i32.add (i32.mul (local.get $c) (local.get $rows)) (local.get $r)) (i32.const 2))))
+            (v128.store (local.get $dst) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $dst) (local.get $rb))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $dst) (i32.shl (local.get $rb) (i32.const 1)))
+              (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store (i32.add (local.get $dst) (i32.mul (local.get $rb) (i32.const 3)))
+              (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $c (i32.add (local.get $c) (i32.const 4)))
+            (br $cL)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $rL))))
 )

@@ -101,8 +101,15 @@ function isPointwise(info: Conv2DInfo): boolean {
   );
 }
 
-/** out[c, r] = a[r, c] for a [rows, cols] block of floats, in cache-sized tiles. */
-function transposeInto(a: Float32Array, rows: number, cols: number, out: Float32Array): void {
+/** out[c, r] = a[r, c] for a [rows, cols] tensor: SIMD 4 x 4 blocks when both are multiples of 4, else JS in cache-sized tiles. */
+function transposeInto(backend: BackendWasm, aInfo: tf.TensorInfo, rows: number, cols: number, outInfo: tf.TensorInfo): void {
+  const simd = rows % 4 === 0 && cols % 4 === 0 ? simdKernels(backend) : null;
+  if (simd) {
+    simd.fns.transpose(simd.ptr(aInfo), rows, cols, simd.ptr(outInfo));
+    return;
+  }
+  const a = backend.typedArrayFromHeap(aInfo) as Float32Array;
+  const out = backend.typedArrayFromHeap(outInfo) as Float32Array;
   const T = 32;
   for (let r0 = 0; r0 < rows; r0 += T) {
     const r1 = Math.min(rows, r0 + T);
@@ -148,7 +155,7 @@ function conv2DBackpropFilterPointwise(backend: BackendWasm, xInfo: tf.TensorInf
   const transposeX = CI <= CO; // move the fewer floats
   const [narrow, narrowC, wide, wideC] = transposeX ? [xInfo, CI, dyInfo, CO] : [dyInfo, CO, xInfo, CI];
   const t = backend.makeOutput([narrowC, P], 'float32');
-  transposeInto(backend.typedArrayFromHeap(narrow) as Float32Array, P, narrowC, backend.typedArrayFromHeap(t) as Float32Array);
+  transposeInto(backend, narrow, P, narrowC, t);
   const prod = nativeConv1x1(backend, t, [1, 1, narrowC], wide, P, wideC); // [1, 1, narrowC, wideC]
   backend.disposeData(t.dataId);
   if (transposeX) {
@@ -156,7 +163,7 @@ function conv2DBackpropFilterPointwise(backend: BackendWasm, xInfo: tf.TensorInf
     return prod;
   }
   const dw = backend.makeOutput(info.filterShape, 'float32'); // prod is dW^T [CO, CI]
-  transposeInto(backend.typedArrayFromHeap(prod) as Float32Array, CO, CI, backend.typedArrayFromHeap(dw) as Float32Array);
+  transposeInto(backend, prod, CO, CI, dw);
   backend.disposeData(prod.dataId);
   return dw;
 }
@@ -295,7 +302,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
   const CI = info.inChannels;
   const CO = info.outChannels;
   const wt = backend.makeOutput([1, 1, CO, CI], 'float32');
-  transposeInto(backend.typedArrayFromHeap(filter) as Float32Array, CI, CO, backend.typedArrayFromHeap(wt) as Float32Array);
+  transposeInto(backend, filter, CI, CO, wt);
   const dx = nativeConv1x1(backend, dy, dy.shape, wt, CO, CI);
   backend.disposeData(wt.dataId);
   return dx;
@@ -314,7 +321,7 @@ function conv2DBackpropInputCol2im(backend: BackendWasm, dyInfo: tf.TensorInfo, 
   const PL = info.padInfo.left;
   const K = KH * KW * CI;
   const wt = backend.makeOutput([1, 1, CO, K], 'float32');
-  transposeInto(backend.typedArrayFromHeap(wInfo) as Float32Array, K, CO, backend.typedArrayFromHeap(wt) as Float32Array);
+  transposeInto(backend, wInfo, K, CO, wt);
   const colsInfo = nativeConv1x1(backend, dyInfo, [N, OH, OW], wt, CO, K); // [N, OH, OW, K]
   backend.disposeData(wt.dataId);
   const dxInfo = backend.makeOutput(info.inShape, 'float32');
@@ -604,10 +611,46 @@ function identityShared(args: { inputs: tf.NamedTensorInfoMap; backend: BackendW
 
 let builtInIdentity: tf.KernelFunc | undefined;
 
+/**
+ * Mean over the middle axes of a float32 [N, ..., C] tensor (global average pooling, in
+ * every squeeze-excitation block) as one SIMD pass per image; wasm's own Mean first
+ * transposes the whole input to put those axes last. Other means go to wasm's kernel.
+ */
+function meanPool(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: { axis: number | number[]; keepDims: boolean } }): tf.TensorInfo {
+  const { backend, attrs } = args;
+  const x = args.inputs.x!;
+  const axes = tf.util.parseAxisParam(attrs.axis, x.shape);
+  const middle = x.shape.length >= 3 && axes.length === x.shape.length - 2 && [...axes].sort((a, b) => a - b).every((a, i) => a === i + 1);
+  const N = x.shape[0]!;
+  const C = x.shape[x.shape.length - 1]!;
+  const simd = middle && x.dtype === 'float32' && C % 4 === 0 && tf.util.sizeFromShape(x.shape) > 0 ? simdKernels(backend) : null;
+  if (!simd) {
+    if (!builtInMean) throw new Error('Mean: the wasm backend has no kernel to fall back to');
+    return builtInMean(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  const inner = tf.util.sizeFromShape(x.shape) / (N * C);
+  const outShape = attrs.keepDims ? x.shape.map((d, i) => (i === 0 || i === x.shape.length - 1 ? d : 1)) : [N, C];
+  const out = backend.makeOutput(outShape, 'float32');
+  const acc = simd.alloc(12 * C); // [sums f64 C][scratch f32 C]
+  const xp = simd.ptr(x);
+  for (let n = 0; n < N; n++) {
+    simd.f64(acc, C).fill(0);
+    simd.fns.sum1(xp + 4 * n * inner * C, inner, C, acc, acc + 8 * C);
+    const sums = simd.f64(acc, C);
+    const o = simd.f32(simd.ptr(out), N * C);
+    for (let c = 0; c < C; c++) o[n * C + c] = sums[c]! / inner;
+  }
+  simd.free(acc);
+  return out;
+}
+
+let builtInMean: tf.KernelFunc | undefined;
+
 /** Kernels wasm has but that are slow for training's shapes; ours handle the fast cases and delegate the rest. */
 export const WASM_KERNEL_OVERRIDES: Record<string, tf.KernelFunc> = {
   Conv2DBackpropInput: conv2DBackpropInput as unknown as tf.KernelFunc,
   Identity: identityShared as unknown as tf.KernelFunc,
+  Mean: meanPool as unknown as tf.KernelFunc,
 };
 
 let registered = false;
@@ -634,6 +677,7 @@ export function registerWasmTrainingKernels(): void {
     if (!builtIn) continue;
     if (kernelName === 'Conv2DBackpropInput') builtInConv2DBackpropInput = builtIn.kernelFunc;
     if (kernelName === 'Identity') builtInIdentity = builtIn.kernelFunc;
+    if (kernelName === 'Mean') builtInMean = builtIn.kernelFunc;
     tf.unregisterKernel(kernelName, 'wasm');
     // The backend's setup for its own kernel has already run if the backend was initialised; keep it for the fallback.
     tf.registerKernel({ ...builtIn, kernelFunc: override });
