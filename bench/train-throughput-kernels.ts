@@ -40,3 +40,15 @@ for (const [N, H, C] of [[16, 48, 96], [16, 24, 144], [16, 12, 240]] as const) {
     tf.engine().runKernel('DepthwiseConv2dNativeBackpropFilter', { x, dy }, { strides: 1, dilations: 1, pad: 'same', filterShape: [3, 3, C, 1] }) as tf.Tensor);
   tf.dispose([x, dy]);
 }
+for (const [N, H, C] of [[16, 48, 96], [16, 12, 480], [16, 3, 1152]] as const) {
+  const x = tf.randomNormal([N, H, H, C]);
+  time(`Mean over H, W (global average pool) [${N},${H},${H},${C}]`, () => tf.mean(x, [1, 2]));
+  tf.dispose(x);
+}
+for (const [N, H, CI, CO] of [[16, 12, 480, 80], [16, 3, 1152, 320]] as const) {
+  const dy = tf.randomNormal([N, H, H, CO]);
+  const w = tf.randomNormal([1, 1, CI, CO]);
+  time(`Conv2DBackpropInput 1x1 [${N},${H},${H},${CO}] -> ${CI}`, () =>
+    tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: [N, H, H, CI] }) as tf.Tensor);
+  tf.dispose([dy, w]);
+}
