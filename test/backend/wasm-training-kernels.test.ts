@@ -38,15 +38,17 @@ describe('wasm training kernels', () => {
     registerWasmTrainingKernels(); // a second call is harmless
   });
 
-  const convCases: { k: number; s: number; pad: 'same' | 'valid'; ci: number; co: number }[] = [];
+  const convCases: { k: number; s: number; pad: 'same' | 'valid'; ci: number; co: number; h?: number }[] = [];
   for (const k of [1, 3, 5]) for (const s of [1, 2]) for (const pad of ['same', 'valid'] as const) {
     convCases.push({ k, s, pad, ci: 5, co: 7 }, { k, s, pad, ci: 9, co: 4 });
   }
   // 1x1 convs with ci % 4 == 0 and co % 8 == 0 take the SIMD x^T.dy filter gradient (162 pixels: two 128-pixel chunks).
   convCases.push({ k: 1, s: 1, pad: 'same', ci: 8, co: 16 }, { k: 1, s: 1, pad: 'valid', ci: 12, co: 24 });
-  it.each(convCases)('conv2d gradients match the cpu backend: k=$k stride=$s $pad ci=$ci co=$co', async (c) => {
+  // ... and with few pixels per channel (2 x 4 x 4 = 32 < 4 x 16), the input gradient dy.W^T takes the SIMD GEMM.
+  convCases.push({ k: 1, s: 1, pad: 'same', ci: 16, co: 12, h: 4 }, { k: 1, s: 1, pad: 'valid', ci: 24, co: 8, h: 4 });
+  it.each(convCases)('conv2d gradients match the cpu backend: k=$k stride=$s $pad ci=$ci co=$co h=$h', async (c) => {
     const f = (): tf.Tensor[] => {
-      const x = tf.randomNormal([2, 9, 9, c.ci], 0, 1, 'float32', 1);
+      const x = tf.randomNormal([2, c.h ?? 9, c.h ?? 9, c.ci], 0, 1, 'float32', 1);
       const w = tf.randomNormal([c.k, c.k, c.ci, c.co], 0, 1, 'float32', 2);
       return tf.grads((x: tf.Tensor, w: tf.Tensor) => weightedSum(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad)))([x, w]);
     };

@@ -303,7 +303,18 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
   const CO = info.outChannels;
   const wt = backend.makeOutput([1, 1, CO, CI], 'float32');
   transposeInto(backend, filter, CI, CO, wt);
-  const dx = nativeConv1x1(backend, dy, dy.shape, wt, CO, CI);
+  const P = info.batchSize * info.outHeight * info.outWidth;
+  // Few pixels per weight (the late, wide layers): dy . W^T in our own GEMM, since XNNPACK would first
+  // re-transpose and pack W^T (new every step) for little arithmetic. Many pixels: XNNPACK measured faster.
+  const fewPixels = P < 4 * Math.max(CI, CO);
+  const simd = fewPixels && P % 4 === 0 && CI % 8 === 0 ? simdKernels(backend) : null;
+  let dx: tf.TensorInfo;
+  if (simd) {
+    dx = backend.makeOutput(info.inShape, 'float32');
+    simd.fns.gemmAB(simd.ptr(dy), simd.ptr(wt), simd.ptr(dx), P, CO, CI);
+  } else {
+    dx = nativeConv1x1(backend, dy, dy.shape, wt, CO, CI);
+  }
   backend.disposeData(wt.dataId);
   return dx;
 }
