@@ -2,11 +2,12 @@
  * Where one training step's time goes, per kernel (tf.profile), on the chosen backend.
  *
  *   node --import tsx bench/train-throughput-profile.ts [--size 64] [--batch 16] [--backend wasm] [--model auto|real|standin]
+ *        [--optimizer adamw|adamw-fused|adam]
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { selectBackend, type BackendPreference } from '../src/ml/backend/select-backend.ts';
-import { loadBenchModel, makeTrainStep, type ModelSource } from './train-throughput-step.ts';
+import { loadBenchModel, makeTrainStep, type BenchOptimizer, type ModelSource } from './train-throughput-step.ts';
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     model: { type: 'string', default: 'auto' },
     top: { type: 'string', default: '20' },
+    optimizer: { type: 'string', default: 'adamw' },
   },
 });
 const size = Number(values.size);
@@ -22,7 +24,7 @@ const batch = Number(values.batch);
 await selectBackend(values.backend as BackendPreference);
 const bm = await loadBenchModel(size, values.model as ModelSource | 'auto');
 console.log(`model: ${bm.note}; ${bm.model.countParams()} parameters; ${size}x${size}, batch ${batch}`);
-const { step } = makeTrainStep(bm.model, batch, size);
+const { step } = makeTrainStep(bm.model, batch, size, values.optimizer as BenchOptimizer);
 await step(); // warm-up: kernels set up, weights of the optimizer created
 const t0 = performance.now();
 const info = await tf.profile(() => step());

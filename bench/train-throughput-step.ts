@@ -6,6 +6,41 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { buildStandInClassifier } from './train-throughput-model.ts';
+import { AdamW, decays } from '../src/ml/train/adamw.ts';
+import { adamWStep } from '../src/ml/backend/fused-adamw.ts';
+
+/**
+ * adamw: the project's AdamW (src/ml/train/adamw.ts) as training runs it, the peer of torch_bench.py's
+ * torch.optim.AdamW; adamw-fused: the same update through src/ml/backend/fused-adamw.ts (one op per
+ * variable); adam: tfjs' own tf.train.adam.
+ */
+export type BenchOptimizer = 'adamw' | 'adamw-fused' | 'adam';
+export const BENCH_OPTIMIZERS: readonly BenchOptimizer[] = ['adamw', 'adamw-fused', 'adam'];
+
+const LR = 1e-4;
+const ADAMW = { weightDecay: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
+
+/** AdamW's update applied through adamWStep, with AdamW's slots and bias correction. */
+function fusedAdamW(): { apply: (vars: tf.Variable[], grads: tf.NamedTensorMap) => void; dispose: () => void } {
+  const slots = new Map<string, [tf.Variable, tf.Variable]>();
+  let t = 0;
+  return {
+    apply(vars, grads) {
+      t++;
+      for (const w of vars) {
+        const g = grads[w.name];
+        if (!g) continue;
+        let s = slots.get(w.name);
+        if (!s) slots.set(w.name, (s = [tf.variable(tf.zerosLike(w), false), tf.variable(tf.zerosLike(w), false)]));
+        adamWStep(w, g, s[0], s[1], {
+          lr: LR, beta1: ADAMW.beta1, beta2: ADAMW.beta2, epsilon: ADAMW.epsilon,
+          c1: 1 - ADAMW.beta1 ** t, c2: 1 - ADAMW.beta2 ** t, decay: decays(w) ? 1 - LR * ADAMW.weightDecay : 1,
+        });
+      }
+    },
+    dispose: () => tf.dispose([...slots.values()].flat()),
+  };
+}
 
 export type ModelSource = 'real' | 'standin';
 
@@ -45,21 +80,37 @@ export async function loadBenchModel(size: number, want: ModelSource | 'auto' = 
 }
 
 /** Returns a function that runs one training step and resolves when its numbers are computed. */
-export function makeTrainStep(model: tf.LayersModel, batch: number, size: number): { step: () => Promise<number>; dispose: () => void } {
+export function makeTrainStep(model: tf.LayersModel, batch: number, size: number, optimizer: BenchOptimizer = 'adamw'): { step: () => Promise<number>; dispose: () => void } {
   const x = tf.randomNormal([batch, size, size, 3], 0, 1, 'float32', 7);
   const yp = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 37) % N_PARTS), 'int32'), N_PARTS);
   const yc = tf.oneHot(tf.tensor1d(Array.from({ length: batch }, (_, i) => (i * 11) % N_COLORS), 'int32'), N_COLORS);
-  const opt = tf.train.adam(1e-4);
+  const lossFn = (): tf.Scalar => {
+    const [p, c] = model.apply(x, { training: true }) as tf.Tensor[];
+    const lp = tf.losses.softmaxCrossEntropy(yp, p!, undefined, 0.1);
+    const lc = tf.losses.softmaxCrossEntropy(yc, c!, undefined, 0.1);
+    return tf.add(lp, tf.mul(0.5, lc)) as tf.Scalar;
+  };
+  if (optimizer === 'adam') {
+    const opt = tf.train.adam(LR);
+    const step = async (): Promise<number> => {
+      const loss = opt.minimize(lossFn, true);
+      const v = (await loss!.data())[0]!;
+      loss!.dispose();
+      return v;
+    };
+    return { step, dispose: () => { tf.dispose([x, yp, yc]); opt.dispose(); } };
+  }
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const adamw = new AdamW(ADAMW);
+  const fused = fusedAdamW();
   const step = async (): Promise<number> => {
-    const loss = opt.minimize(() => {
-      const [p, c] = model.apply(x, { training: true }) as tf.Tensor[];
-      const lp = tf.losses.softmaxCrossEntropy(yp, p!, undefined, 0.1);
-      const lc = tf.losses.softmaxCrossEntropy(yc, c!, undefined, 0.1);
-      return tf.add(lp, tf.mul(0.5, lc)) as tf.Scalar;
-    }, true);
-    const v = (await loss!.data())[0]!;
-    loss!.dispose();
+    const { value, grads } = tf.variableGrads(lossFn, vars);
+    if (optimizer === 'adamw') adamw.apply(vars, grads, LR);
+    else fused.apply(vars, grads);
+    tf.dispose(Object.values(grads));
+    const v = (await value.data())[0]!;
+    value.dispose();
     return v;
   };
-  return { step, dispose: () => { tf.dispose([x, yp, yc]); opt.dispose(); } };
+  return { step, dispose: () => { tf.dispose([x, yp, yc]); adamw.dispose(); fused.dispose(); } };
 }

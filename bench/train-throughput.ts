@@ -5,6 +5,7 @@
  *
  *   node --import tsx bench/train-throughput.ts [--sizes 64,96,224] [--batch 16] [--steps 3]
  *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|standin] [--no-torch] [--rounds 2]
+ *        [--optimizer adamw|adamw-fused|adam]   (adamw, as training runs it, is torch_bench.py's peer)
  *
  * On a shared machine other work slows each run by a different amount, so tfjs and torch
  * are measured alternately `rounds` times and each reports its best round (the run least
@@ -34,12 +35,12 @@ interface WorkerResult {
 }
 
 /** In the child: pick the backend, build the model, time `steps` steps after one warm-up. */
-async function worker(backend: string, size: number, batch: number, steps: number, model: string): Promise<void> {
+async function worker(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string): Promise<void> {
   const { selectBackend } = await import('../src/ml/backend/select-backend.ts');
   const { loadBenchModel, makeTrainStep } = await import('./train-throughput-step.ts');
   const choice = await selectBackend(backend as 'wasm' | 'cpu' | 'tensorflow', { log: null, env: {} });
   const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'standin');
-  const { step } = makeTrainStep(bm.model, batch, size);
+  const { step } = makeTrainStep(bm.model, batch, size, optimizer as 'adamw' | 'adamw-fused' | 'adam');
   await step();
   const stepMs: number[] = [];
   for (let i = 0; i < steps; i++) {
@@ -52,11 +53,11 @@ async function worker(backend: string, size: number, batch: number, steps: numbe
   console.log(`RESULT ${JSON.stringify(r)}`);
 }
 
-async function measure(backend: string, size: number, batch: number, steps: number, model: string): Promise<WorkerResult | { error: string }> {
+async function measure(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string): Promise<WorkerResult | { error: string }> {
   try {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', self, '--worker', '--backends', backend, '--sizes', String(size), '--batch', String(batch), '--steps', String(steps), '--model', model],
+      ['--import', 'tsx', self, '--worker', '--backends', backend, '--sizes', String(size), '--batch', String(batch), '--steps', String(steps), '--model', model, '--optimizer', optimizer],
       { maxBuffer: 16 << 20, timeout: 60 * 60_000 },
     );
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -98,17 +99,19 @@ async function main(): Promise<void> {
       'cpu-all': { type: 'boolean', default: false },
       rounds: { type: 'string', default: '2' },
       worker: { type: 'boolean', default: false },
+      optimizer: { type: 'string', default: 'adamw' },
     },
   });
   const sizes = values.sizes.split(',').map(Number);
   const batch = Number(values.batch);
   const steps = Number(values.steps);
-  if (values.worker) return worker(values.backends, sizes[0]!, batch, steps, values.model);
+  if (!['adamw', 'adamw-fused', 'adam'].includes(values.optimizer)) throw new Error(`--optimizer ${values.optimizer}: expected adamw, adamw-fused or adam`);
+  if (values.worker) return worker(values.backends, sizes[0]!, batch, steps, values.model, values.optimizer);
 
   const backends = values.backends === 'auto' ? await availableBackends() : values.backends.split(',');
   const rows: string[] = [];
   const smallest = Math.min(...sizes);
-  console.log(`training step, batch ${batch}, ${steps} timed steps after a warm-up; backends: ${backends.join(', ')}`);
+  console.log(`training step, batch ${batch}, ${steps} timed steps after a warm-up; backends: ${backends.join(', ')}; tfjs optimizer: ${values.optimizer} (torch: AdamW)`);
   if (!backends.includes('cpu')) rows.push('| all | tfjs cpu | 1 | not measured (--backends wasm,cpu; ~0.1 img/s at 96 per issue 10) | | |');
   const rounds = Number(values.rounds);
   const modelNotes: string[] = [];
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
         let r: WorkerResult | { error: string } = { error: 'not run' };
         for (let b2 = batchFor.get(size) ?? batch; b2 >= 2; b2 /= 2) {
           process.stdout.write(`  round ${round}: tfjs ${b} at ${size}, batch ${b2}...`);
-          r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model);
+          r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model, values.optimizer);
           process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s`}\n`);
           if (!('error' in r) || !/abort|memory/i.test(r.error)) break;
           batchFor.set(size, b2 / 2);

@@ -18,6 +18,8 @@ export interface SimdExports {
   swishGrad(dy: number, x: number, s: number, dx: number, n: number): void;
   sum1(a: number, P: number, C: number, accA: number, scratch: number): void;
   transpose(input: number, rows: number, cols: number, out: number): void;
+  adamw(w: number, g: number, m: number, v: number, wOut: number, mOut: number, vOut: number, n: number,
+    b1: number, oneMinusB1: number, b2: number, oneMinusB2: number, c1: number, c2: number, eps: number, lr: number, decay: number): void;
   gemmAB(a: number, b: number, out: number, P: number, K: number, N: number): void;
   gemmAtB(x: number, dy: number, dw: number, P: number, CI: number, CO: number): void;
   depthwiseFilterRow(xRow: number, dyRow: number, acc: number, OW: number, W: number, C: number, KW: number, SW: number, DW: number, PL: number): void;

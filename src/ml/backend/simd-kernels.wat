@@ -404,4 +404,55 @@
             (br $nL)))
         (local.set $pc (local.get $pe))
         (br $chunks))))
+
+  ;; One AdamW step over n floats (any n), into new buffers (tensors stay immutable):
+  ;; m' = b1 m + (1-b1) g, v' = b2 v + (1-b2) g^2, w' = w decay - lr (m'/c1) / (sqrt(v'/c2) + eps),
+  ;; in the same order of operations as src/ml/train/adamw.ts.
+  (func (export "adamw") (param $w i32) (param $g i32) (param $m i32) (param $v i32)
+        (param $wo i32) (param $mo i32) (param $vo i32) (param $n i32)
+        (param $b1 f32) (param $ob1 f32) (param $b2 f32) (param $ob2 f32) (param $c1 f32) (param $c2 f32)
+        (param $eps f32) (param $lr f32) (param $decay f32)
+    (local $i i32) (local $end i32) (local $vecEnd i32)
+    (local $gv v128) (local $mv v128) (local $vv v128)
+    (local $gs f32) (local $ms f32) (local $vs f32)
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecEnd (i32.and (local.get $end) (i32.const -16)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $vecEnd)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $mv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $m) (local.get $i))) (f32x4.splat (local.get $b1)))
+                                  (f32x4.mul (local.get $gv) (f32x4.splat (local.get $ob1)))))
+        (local.set $vv (f32x4.add (f32x4.mul (v128.load (i32.add (local.get $v) (local.get $i))) (f32x4.splat (local.get $b2)))
+                                  (f32x4.mul (f32x4.mul (local.get $gv) (local.get $gv)) (f32x4.splat (local.get $ob2)))))
+        (v128.store (i32.add (local.get $mo) (local.get $i)) (local.get $mv))
+        (v128.store (i32.add (local.get $vo) (local.get $i)) (local.get $vv))
+        (v128.store (i32.add (local.get $wo) (local.get $i))
+          (f32x4.sub
+            (f32x4.mul (v128.load (i32.add (local.get $w) (local.get $i))) (f32x4.splat (local.get $decay)))
+            (f32x4.mul
+              (f32x4.div (f32x4.div (local.get $mv) (f32x4.splat (local.get $c1)))
+                         (f32x4.add (f32x4.sqrt (f32x4.div (local.get $vv) (f32x4.splat (local.get $c2)))) (f32x4.splat (local.get $eps))))
+              (f32x4.splat (local.get $lr)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $l)))
+    (block $tdone
+      (loop $t
+        (br_if $tdone (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $gs (f32.load (i32.add (local.get $g) (local.get $i))))
+        (local.set $ms (f32.add (f32.mul (f32.load (i32.add (local.get $m) (local.get $i))) (local.get $b1))
+                                (f32.mul (local.get $gs) (local.get $ob1))))
+        (local.set $vs (f32.add (f32.mul (f32.load (i32.add (local.get $v) (local.get $i))) (local.get $b2))
+                                (f32.mul (f32.mul (local.get $gs) (local.get $gs)) (local.get $ob2))))
+        (f32.store (i32.add (local.get $mo) (local.get $i)) (local.get $ms))
+        (f32.store (i32.add (local.get $vo) (local.get $i)) (local.get $vs))
+        (f32.store (i32.add (local.get $wo) (local.get $i))
+          (f32.sub
+            (f32.mul (f32.load (i32.add (local.get $w) (local.get $i))) (local.get $decay))
+            (f32.mul
+              (f32.div (f32.div (local.get $ms) (local.get $c1))
+                       (f32.add (f32.sqrt (f32.div (local.get $vs) (local.get $c2))) (local.get $eps)))
+              (local.get $lr))))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $t))))
 )
