@@ -24,8 +24,8 @@ const config = (epochs: number): TrainLoopConfig => ({
   curriculum: { enabled: true, planEpochs: 30, phases: [{ fromEpoch: 0, toEpoch: 30, mix: { legacy: 0.5, real: 0.5 } }] },
 });
 const quiet = { log: () => {}, progress: { isTTY: false, write: () => {} } };
-const train = syntheticSplit(96, SIZE, 1, { sources: ['legacy', 'real'], unknownColorEvery: 5 });
-const val = syntheticSplit(24, SIZE, 2);
+const train = syntheticSplit(192, SIZE, 1, { sources: ['legacy', 'real'], unknownColorEvery: 5 });
+const val = syntheticSplit(64, SIZE, 2);
 
 describe('train loop', () => {
   it('learns coloured shapes: val part and color accuracy end well above chance (25% / 33%)', async () => {
