@@ -6,6 +6,7 @@
  * The state (m, v, t) can be exported and restored, so a resumed run continues exactly.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adamWStep } from '../backend/fused-adamw.ts';
 
 export interface AdamWConfig {
   weightDecay: number;  // λ, the plan: 0.01
@@ -45,14 +46,10 @@ export class AdamW {
       if (g == null) continue;
       const m = this.slot(this.m, variable);
       const v = this.slot(this.v, variable);
-      tf.tidy(() => {
-        const mNew = m.mul(this.beta1).add(g.mul(1 - this.beta1));
-        const vNew = v.mul(this.beta2).add(g.square().mul(1 - this.beta2));
-        m.assign(mNew);
-        v.assign(vNew);
-        const adam = mNew.div(c1).div(vNew.div(c2).sqrt().add(this.epsilon));
-        const decayed = decays(variable) ? variable.mul(1 - lr * this.cfg.weightDecay) : variable;
-        variable.assign(decayed.sub(adam.mul(lr)));
+      // One op per variable: a SIMD kernel on wasm, the same formula as tf ops elsewhere.
+      adamWStep(variable, g, m, v, {
+        lr, beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, c1, c2,
+        decay: decays(variable) ? 1 - lr * this.cfg.weightDecay : 1,
       });
     }
   }
