@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { buildBundle } from './bundle.ts';
 import type { DeployTarget, SmokeTestSettings } from './deploy-config.ts';
 import { HEALTH, LIST, PREPARE, PROMOTE, REMOVE, RESTART, SMOKE, SWITCH, parseList, versionsToPrune } from './remote-layout.ts';
-import { lockDevice } from './device-lock.ts';
+import { withLockedDevice } from './device-lock.ts';
 import { fail, ok, type Result } from './result.ts';
 import { buildSmokeSamples, compareOutputs, type SmokeComparison, type SmokeSamples } from './smoke-samples.ts';
-import { hostLabel, openSharedConnection, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
+import { hostLabel, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
 
 export interface DeviceLatency {
   runs: number;
@@ -48,19 +48,7 @@ interface SmokeOutput {
 
 export async function deployModel(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, log: DeployLog): Promise<Result<DeployReport>> {
   if (!existsSync(join(onnxDir, 'model.onnx'))) return fail({ reason: 'bad-model', message: `${onnxDir}/model.onnx does not exist: run the export stage first` });
-  const connection = openSharedConnection(target);
-  try {
-    const lock = await lockDevice(connection.target);
-    if (!lock.ok) return lock;
-    if (!lock.value.held) log.info('flock(1) is missing on the device: going on without the deploy lock');
-    try {
-      return await deployOver(connection.target, smoke, onnxDir, log);
-    } finally {
-      await lock.value.release();
-    }
-  } finally {
-    await connection.close();
-  }
+  return withLockedDevice(target, (line) => log.info(line), (t) => deployOver(t, smoke, onnxDir, log));
 }
 
 async function deployOver(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, log: DeployLog): Promise<Result<DeployReport>> {

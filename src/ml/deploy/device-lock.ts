@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import type { DeployTarget } from './deploy-config.ts';
 import { shellQuote } from './process.ts';
 import { fail, ok, type Result } from './result.ts';
-import { explainSshFailure, hostLabel, sshOptions } from './ssh-client.ts';
+import { explainSshFailure, hostLabel, openSharedConnection, sshOptions } from './ssh-client.ts';
 
 export interface DeviceLock {
   /** False when the device has no flock(1): the deploy goes on unlocked (and says so). */
@@ -50,4 +50,24 @@ export function lockDevice(target: DeployTarget): Promise<Result<DeviceLock>> {
       else settle(fail({ reason: 'remote-failed', message: `cannot lock ${target.remoteDir} on ${hostLabel(target)} (exit ${code}): ${stderr.trim()}` }));
     });
   });
+}
+
+/**
+ * Runs `work` over one shared ssh connection while holding the device lock (deploy and
+ * rollback both): the lock is released and the connection closed whatever `work` returns.
+ */
+export async function withLockedDevice<T>(target: DeployTarget, info: (line: string) => void, work: (target: DeployTarget) => Promise<Result<T>>): Promise<Result<T>> {
+  const connection = openSharedConnection(target);
+  try {
+    const lock = await lockDevice(connection.target);
+    if (!lock.ok) return lock;
+    if (!lock.value.held) info('flock(1) is missing on the device: going on without the deploy lock');
+    try {
+      return await work(connection.target);
+    } finally {
+      await lock.value.release();
+    }
+  } finally {
+    await connection.close();
+  }
 }

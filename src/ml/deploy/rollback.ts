@@ -2,9 +2,9 @@
 import type { DeployTarget } from './deploy-config.ts';
 import { restartService, type DeployLog } from './deployer.ts';
 import { LIST, SWITCH, parseList, rollbackTarget, type RemoteState } from './remote-layout.ts';
-import { lockDevice } from './device-lock.ts';
+import { withLockedDevice } from './device-lock.ts';
 import { fail, ok, type Result } from './result.ts';
-import { hostLabel, openSharedConnection, runRemoteChecked } from './ssh-client.ts';
+import { hostLabel, runRemoteChecked } from './ssh-client.ts';
 
 export async function listVersions(target: DeployTarget): Promise<Result<RemoteState>> {
   const listed = await runRemoteChecked(target, 'listing versions', LIST, [target.remoteDir]);
@@ -13,19 +13,7 @@ export async function listVersions(target: DeployTarget): Promise<Result<RemoteS
 
 /** Switches to `to`, or by default to the newest complete version older than current. */
 export async function rollback(target: DeployTarget, log: DeployLog, to?: string): Promise<Result<{ from: string | undefined; to: string }>> {
-  const connection = openSharedConnection(target);
-  try {
-    const lock = await lockDevice(connection.target);
-    if (!lock.ok) return lock;
-    if (!lock.value.held) log.info('flock(1) is missing on the device: going on without the deploy lock');
-    try {
-      return await rollbackOver(connection.target, log, to);
-    } finally {
-      await lock.value.release();
-    }
-  } finally {
-    await connection.close();
-  }
+  return withLockedDevice(target, (line) => log.info(line), (t) => rollbackOver(t, log, to));
 }
 
 async function rollbackOver(target: DeployTarget, log: DeployLog, to?: string): Promise<Result<{ from: string | undefined; to: string }>> {
