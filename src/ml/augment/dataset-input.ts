@@ -2,25 +2,18 @@
 // docs/contracts.md) into the records the augment cache is built from.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ManifestEntry } from '../dataset/build-dataset.ts';
+import { SPLITS } from '../dataset/split.ts';
 
 export interface ColorEntry { id: number; name: string; rgb: string }
 
 /** Head order: the index in these arrays is the class index of the part / color head. */
 export interface Labels { parts: string[]; colors: ColorEntry[] }
 
-export type Split = 'train' | 'val' | 'test';
-export const SPLITS: readonly Split[] = ['train', 'val', 'test'];
-
-export interface ManifestEntry {
-  path: string;
-  sha256: string;
-  source: string;
-  part_id: string;
-  color_id: number;
-  split: Split;
-  width?: number;
-  height?: number;
-}
+// The manifest's types come from the filter stage that writes it, so reader and writer
+// cannot drift apart.
+export type { ManifestEntry } from '../dataset/build-dataset.ts';
+export { SPLITS, type Split } from '../dataset/split.ts';
 
 export interface DatasetInput { labels: Labels; entries: ManifestEntry[] }
 
