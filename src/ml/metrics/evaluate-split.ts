@@ -3,20 +3,12 @@
  * model (collectLogits) and scores it (evaluateClassifier). The evaluate stage's core.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { CachedSplit } from '../augment-cache-reader.ts';
 import { collectLogits } from './collect-logits.ts';
 import { evaluateClassifier, type Evaluation, type EvaluationOptions } from './evaluate-classifier.ts';
 
-/** The fields of docs/contracts.md's CachedSplit that evaluation reads. */
-export interface TestSplit {
-  n: number;
-  height: number;
-  width: number;
-  images: Uint8Array;
-  partIndex: Int32Array;
-  colorIndex: Int32Array;
-  source: string[];
-  path: string[];
-}
+/** The fields of the augment cache's CachedSplit that evaluation reads. */
+export type TestSplit = Pick<CachedSplit, 'n' | 'height' | 'width' | 'images' | 'partIndex' | 'colorIndex' | 'source' | 'path'>;
 
 export interface SplitEvaluation {
   evaluation: Evaluation;
