@@ -21,6 +21,7 @@ export function definitionHash(stage: StageDecl): Hash {
     outs: stage.outs.map((o) => ({ path: o.path, persist: o.persist })),
     params: stage.params.map((p) => ({ file: p.file, keys: p.keys })),
     metrics: stage.metrics?.path ?? null,
+    // `code:` entries are not here: adding one is reported as that code path changing.
   };
   return createHash('sha256').update(JSON.stringify(def)).digest('hex') as Hash;
 }
@@ -42,7 +43,7 @@ export function paramValues(root: string, stage: StageDecl): Record<string, Reco
 }
 
 export async function stageInputs(root: string, stage: StageDecl, hasher: PathHasher): Promise<StageInputs> {
-  const code = stage.run ? codeFiles(root, stage.run) : [];
+  const code = codeFiles(root, ...(stage.run ? [stage.run] : []), ...stage.code.map((c) => c.path));
   const hashes = await hasher.hashMany([...stage.deps.map((d) => d.path), ...code]);
   return {
     definition: definitionHash(stage),
