@@ -40,57 +40,50 @@ writeFileSync('out/load.txt', kernel.length + ' ' + readFileSync(smoke, 'utf8').
     expect(first.code, first.stderr).toBe(0);
   });
   afterAll(() => p.cleanup());
-
-  it('editing a file read via new URL(…, import.meta.url) makes its stage stale, naming it', async () => {
+  /** Runs `check` on a throwaway copy of the project after its first run. */
+  async function inClone(check: (q: TestProject) => Promise<void>): Promise<void> {
     const q = p.clone();
     try {
+      await check(q);
+    } finally {
+      q.cleanup();
+    }
+  }
+
+  it('editing a file read via new URL(…, import.meta.url) makes its stage stale, naming it', () =>
+    inClone(async (q) => {
       q.write('kernels/k.wasm', 'other wasm bytes');
       const r = await q.cli('status');
       expect(r.stdout).toMatch(/load\s+stale: code kernels\/k\.wasm changed/);
       expect(r.stdout).toMatch(/script\s+fresh/);
-    } finally {
-      q.cleanup();
-    }
-  });
+    }));
 
-  it('editing a file joined to the module folder (a script shipped to a device) makes its stage stale, naming it', async () => {
-    const q = p.clone();
-    try {
+  it('editing a file joined to the module folder (a script shipped to a device) makes its stage stale, naming it', () =>
+    inClone(async (q) => {
       q.write('device/smoke.mjs', "console.log('smoke test');\n");
       const r = await q.cli('run');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('> load: running (code device/smoke.mjs changed)');
       expect(stagesRan(r.stdout)).toEqual(['load']);
-    } finally {
-      q.cleanup();
-    }
-  });
+    }));
 
-  it('editing a file listed under code: makes its stage stale, naming it', async () => {
-    const q = p.clone();
-    try {
+  it('editing a file listed under code: makes its stage stale, naming it', () =>
+    inClone(async (q) => {
       q.write('tools/step.sh', 'echo two\n');
       const r = await q.cli('run');
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('> script: running (code tools/step.sh changed)');
       expect(stagesRan(r.stdout)).toEqual(['script']);
       expect(q.read('out/script.txt')).toBe('two\n');
-    } finally {
-      q.cleanup();
-    }
-  });
+    }));
 
-  it('a code: entry that does not exist is a config error at its file:line:col', async () => {
-    const q = p.clone();
-    try {
+  it('a code: entry that does not exist is a config error at its file:line:col', () =>
+    inClone(async (q) => {
       q.write('pipeline.yaml', q.read('pipeline.yaml').replace('code: [tools/step.sh]', 'code: [tools/stpe.sh]'));
       const r = await q.cli('status');
       expect(r.code).toBe(2);
       expect(r.stderr).toContain('pipeline.yaml:7:12: error: code file of stage "script" "tools/stpe.sh" does not exist');
-    } finally {
-      q.cleanup();
-    }
-  });
+    }));
 
   it('a code: entry outside the project is refused like any other path', () => {
     const parsed = parsePipeline('stages:\n  a:\n    cmd: "true"\n    code: [../x.sh]\n', '/proj/pipeline.yaml', 'pipeline.yaml');
