@@ -53,6 +53,36 @@ export async function stageInputs(root: string, stage: StageDecl, hasher: PathHa
   };
 }
 
+/** sha256 of a value as JSON with keys sorted at every depth, so equal values hash equally. */
+function hashValue(value: unknown): Hash {
+  return createHash('sha256').update(JSON.stringify(sortKeys(value))).digest('hex') as Hash;
+}
+
+/**
+ * One hash of everything the lock records a stage was built from (definition, deps, params,
+ * code): state a stage keeps in a `persist: true` out is valid only for this value.
+ */
+export function inputsFingerprint(inputs: StageInputs): Hash {
+  return hashValue({ definition: inputs.definition, deps: inputs.deps, params: inputs.params, code: inputs.code });
+}
+
+/**
+ * Hash of the stage's code alone, for a content-addressed cache (augment-cache's blobs)
+ * whose keys name the data and params but must change when the code that fills it does.
+ */
+export function codeFingerprint(inputs: StageInputs): Hash {
+  return hashValue(inputs.code);
+}
+
+/** The variables that tell a stage which inputs it runs for (docs/contracts.md). */
+export function fingerprintEnv(inputs: StageInputs, forced: boolean): Record<string, string> {
+  return {
+    PIPELINE_STAGE_FINGERPRINT: inputsFingerprint(inputs),
+    PIPELINE_CODE_FINGERPRINT: codeFingerprint(inputs),
+    PIPELINE_FORCE: forced ? '1' : '0',
+  };
+}
+
 export async function stageOuts(stage: StageDecl, hasher: PathHasher): Promise<Record<string, Hash | null>> {
   const paths = writtenPaths(stage).map((o) => o.path);
   const hashes = await hasher.hashMany(paths);
