@@ -38,7 +38,8 @@ function runtimeReferences(file: string, text: string): string[] {
   const found: string[] = [];
   for (const m of text.matchAll(URL_REFERENCE)) {
     const spec = m[2]!;
-    if (spec.startsWith('./') || spec.startsWith('../')) found.push(resolve(dirname(file), spec));
+    // 'k.wasm' and './k.wasm' are beside the module; a scheme ('https:') or '/' is not.
+    if (!/^[a-z][a-z\d+.-]*:/i.test(spec) && !spec.startsWith('/')) found.push(resolve(dirname(file), spec.split(/[?#]/)[0]!));
   }
   for (const m of text.matchAll(DIR_REFERENCE)) {
     const segments = [...m[1]!.matchAll(LITERAL)].map((s) => s[2]!);
