@@ -19,6 +19,8 @@ export interface CliOptions {
   quietMs: number;
   /** `watch --cancel-running`: a change during a run stops it and starts over. */
   cancelRunning: boolean;
+  /** `run --executor local`: run every stage here, whatever its `executor:` says. */
+  executor?: 'local';
   help: boolean;
 }
 
@@ -49,6 +51,7 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'force', flag: '--force', description: 'run the selected stages even if fresh', commands: ['run'] },
   { key: 'dryRun', flag: '--dry-run', alias: '-n', description: 'say what would run and why, run nothing', commands: ['run'] },
   { key: 'jobs', flag: '--jobs', alias: '-j', argument: 'N', description: 'run up to N independent stages at once (default 1)', commands: ['run', 'watch'], transform: positiveInt('--jobs') },
+  { key: 'executor', flag: '--executor', argument: 'local', description: "run every stage here, whatever its executor: says (to debug at home)", commands: ['run'], transform: (raw) => (raw === 'local' ? { value: 'local' } : { error: `--executor takes only "local" (a stage's executor: in pipeline.yaml says where else it runs), got "${raw}"` }) },
   { key: 'json', flag: '--json', description: 'machine-readable output', commands: ['status', 'metrics', 'gates'] },
   { key: 'mermaid', flag: '--mermaid', description: 'print the DAG as a Mermaid flowchart', commands: ['dag'] },
   { key: 'diff', flag: '--diff', argument: 'REV', optionalArgument: { implicit: 'HEAD' }, description: 'compare metrics with git revision REV (default HEAD)', commands: ['metrics'] },

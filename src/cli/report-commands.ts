@@ -4,6 +4,7 @@ import { renderDag } from '../engine/graph.ts';
 import { readLock } from '../engine/lock-file.ts';
 import { diffMetrics, readMetrics } from '../engine/metrics.ts';
 import type { Project } from '../engine/project.ts';
+import { runningSlurmJobs } from '../engine/slurm-executor.ts';
 import { describeReason } from '../engine/staleness.ts';
 import { assessStages } from '../engine/status.ts';
 import { formatTable } from '../engine/table.ts';
@@ -17,9 +18,12 @@ export async function statusCommand(project: Project, opts: CliOptions, output: 
   const progress = consoleReporter({ ...output, out: output.err }, project.root, project.logsDir);
   const hasher = new PathHasher(project.root, project.cache, (done, total) => progress({ type: 'hashing', done, total }));
   const statuses = await assessStages(project, readLock(project.lockFile), project.graph.order, { hasher });
+  const onSlurm = await runningSlurmJobs(project.asideDir);
   if (opts.json) {
     const json = statuses.map((s) =>
-      s.freshness.fresh
+      onSlurm.has(s.stage)
+        ? { stage: s.stage, status: 'running', slurmJob: onSlurm.get(s.stage) }
+        : s.freshness.fresh
         ? { stage: s.stage, status: 'fresh' }
         : { stage: s.stage, status: 'stale', reason: s.freshness.reason, message: describeReason(s.freshness.reason) },
     );
@@ -29,7 +33,10 @@ export async function statusCommand(project: Project, opts: CliOptions, output: 
   output.out(
     `${formatTable(
       ['stage', 'status'],
-      statuses.map((s) => [s.stage, s.freshness.fresh ? 'fresh' : `stale: ${describeReason(s.freshness.reason)}`]),
+      statuses.map((s) => [
+        s.stage,
+        onSlurm.has(s.stage) ? `running on slurm job ${onSlurm.get(s.stage)}` : s.freshness.fresh ? 'fresh' : `stale: ${describeReason(s.freshness.reason)}`,
+      ]),
     )}\n`,
   );
   return EXIT.ok;

@@ -6,11 +6,12 @@ import { consoleReporter, formatSummary, type Output } from '../engine/console-r
 import type { RunEvent } from '../engine/event.ts';
 import { selectStages } from '../engine/graph.ts';
 import { readLock } from '../engine/lock-file.ts';
-import { recoverInterrupted } from '../engine/outs-guard.ts';
+import { journaledSlurmJobs, recoverInterrupted } from '../engine/outs-guard.ts';
 import { writtenPaths } from '../engine/pipeline-config.ts';
 import type { Project } from '../engine/project.ts';
 import { acquireRunLock } from '../engine/run-lock.ts';
 import { runStages, type RunSummary } from '../engine/runner.ts';
+import { cancelSlurmJob } from '../engine/slurm-executor.ts';
 import { describeReason } from '../engine/staleness.ts';
 import { assessStages } from '../engine/status.ts';
 import type { CliOptions } from './options.ts';
@@ -79,7 +80,7 @@ export async function runCommand(project: Project, target: string | undefined, o
 export async function runLocked(
   project: Project,
   stageNames: string[],
-  opts: Pick<CliOptions, 'force' | 'jobs'>,
+  opts: Pick<CliOptions, 'force' | 'jobs' | 'executor'>,
   output: Output,
   signal: AbortSignal,
   extraListener?: (e: RunEvent) => void,
@@ -89,10 +90,14 @@ export async function runLocked(
     report(e);
     extraListener?.(e);
   };
+  // A job a killed runner left on Slurm would write into the outs about to be restored.
+  for (const { stage, jobId } of journaledSlurmJobs(project.asideDir)) {
+    if (await cancelSlurmJob(jobId)) output.err(`cancelled slurm job ${jobId} of stage ${stage} (left running by an interrupted run)\n`);
+  }
   const recovered = recoverInterrupted(project.root, project.asideDir);
   if (recovered.length > 0) onEvent({ type: 'recovered', stages: recovered });
   const stages = project.graph.order.filter((s) => stageNames.includes(s.name));
-  const summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, signal, onEvent });
+  const summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, executor: opts.executor, signal, onEvent });
   output.out(`\n${formatSummary(summary.results)}\n`);
   if (summary.exitCode === EXIT.gateFailed) output.err('x gates failed: see the table above\n');
   return summary;

@@ -9,7 +9,23 @@ export type StageFailure =
   | { reason: 'spawn-failed'; message: string }
   | { reason: 'dep-missing'; path: string }
   | { reason: 'outs-missing'; paths: string[] }
-  | { reason: 'interrupted' };
+  | { reason: 'interrupted' }
+  | SlurmJobFailure;
+
+/** A Slurm job that ended other than COMPLETED, with Slurm's own words for why. */
+export interface SlurmJobFailure {
+  reason: 'slurm-job';
+  jobId: string;
+  /** JobState: FAILED, TIMEOUT, CANCELLED, OUT_OF_MEMORY, NODE_FAIL, … */
+  state: string;
+  /** Slurm's Reason (NonZeroExitCode, TimeLimit, …), empty when it gives none. */
+  slurmReason: string;
+  /** ExitCode=code:signal of the batch script. */
+  exitCode: number;
+  signal: number;
+  /** What the state alone cannot say (the job never reached the project folder). */
+  note?: string;
+}
 
 export type StageResultKind = 'ran' | 'fresh' | 'failed' | 'not-run';
 
@@ -45,6 +61,10 @@ export function describeFailure(f: StageFailure): string {
       return `exited 0 but did not write ${f.paths.join(', ')}`;
     case 'interrupted':
       return 'interrupted; previous outs restored';
+    case 'slurm-job': {
+      const exit = f.signal ? `signal ${f.signal}` : `exit code ${f.exitCode}`;
+      return `slurm job ${f.jobId} ended ${f.state} (${[f.slurmReason, exit].filter(Boolean).join(', ')})${f.note ? `: ${f.note}` : ''}`;
+    }
     default: {
       const never: never = f;
       return String(never);

@@ -1,6 +1,7 @@
 // Keeps a stage's previous outs safe while it runs: moved aside (rename, same file system)
 // before it starts, dropped when it succeeds, put back when it fails or the runner dies.
-// A journal written before the first move lets the next run finish an interrupted restore.
+// A journal written before the first move lets the next run finish an interrupted restore;
+// it also names the stage's Slurm job, so the next run cancels a job the killed runner left.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -13,7 +14,15 @@ interface JournalEntry {
   existed: boolean;
 }
 
+interface Journal {
+  outs: JournalEntry[];
+  /** The stage's Slurm job, once submitted. */
+  slurmJob?: string;
+}
+
 export interface GuardedOuts {
+  /** The stage was submitted as Slurm job `jobId`. */
+  recordSlurmJob(jobId: string): void;
   /** The stage succeeded: forget the old outs. */
   commit(): void;
   /** The stage failed or was interrupted: remove what it wrote, put the old outs back. */
@@ -25,15 +34,19 @@ export function guardOuts(root: string, asideRoot: string, stage: string, outs: 
   const dir = join(asideRoot, stage);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const entries: JournalEntry[] = outs.map((path, i) => ({ path, aside: `out-${i}`, existed: existsSync(join(root, path)) }));
-  writeFileSync(join(dir, 'journal.json'), JSON.stringify(entries));
-  for (const e of entries) {
+  const journal: Journal = { outs: outs.map((path, i) => ({ path, aside: `out-${i}`, existed: existsSync(join(root, path)) })) };
+  writeFileSync(join(dir, 'journal.json'), JSON.stringify(journal));
+  for (const e of journal.outs) {
     if (e.existed) renameSync(join(root, e.path), join(dir, e.aside));
     mkdirSync(dirname(join(root, e.path)), { recursive: true });
   }
   return {
+    recordSlurmJob: (jobId) => {
+      journal.slurmJob = jobId;
+      writeFileSync(join(dir, 'journal.json'), JSON.stringify(journal));
+    },
     commit: () => rmSync(dir, { recursive: true, force: true }),
-    restore: () => restoreFrom(root, dir, entries),
+    restore: () => restoreFrom(root, dir, journal.outs),
   };
 }
 
@@ -57,16 +70,34 @@ export function recoverInterrupted(root: string, asideRoot: string): string[] {
   const recovered: string[] = [];
   for (const stage of readdirSync(asideRoot)) {
     const dir = join(asideRoot, stage);
-    let entries: JournalEntry[];
-    try {
-      entries = JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')) as JournalEntry[];
-    } catch {
+    const journal = readJournal(dir);
+    if (!journal) {
       // No journal: the runner died before moving anything.
       rmSync(dir, { recursive: true, force: true });
       continue;
     }
-    restoreFrom(root, dir, entries);
+    restoreFrom(root, dir, journal.outs);
     recovered.push(stage);
   }
   return recovered;
+}
+
+function readJournal(dir: string): Journal | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(join(dir, 'journal.json'), 'utf8')) as Journal | JournalEntry[];
+    return Array.isArray(parsed) ? { outs: parsed } : parsed; // an array: the journal before Slurm jobs
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Slurm jobs named in journals: stages running on Slurm, or left there by a killed runner. */
+export function journaledSlurmJobs(asideRoot: string): { stage: string; jobId: string }[] {
+  if (!existsSync(asideRoot)) return [];
+  return readdirSync(asideRoot)
+    .sort()
+    .flatMap((stage) => {
+      const jobId = readJournal(join(asideRoot, stage))?.slurmJob;
+      return jobId ? [{ stage, jobId }] : [];
+    });
 }

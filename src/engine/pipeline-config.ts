@@ -47,6 +47,19 @@ export interface StageDecl {
   outs: OutDecl[];
   metrics?: PathRef;
   gates: GateDecl[];
+  /** `executor: {slurm: …}`: run as a Slurm batch job; absent (or `local`): run here. */
+  executor?: { slurm: SlurmOptions };
+}
+
+/** sbatch options of a stage (pipeline.schema.json's `slurm`); absent ones are the cluster's defaults. */
+export interface SlurmOptions {
+  partition?: string;
+  gpus?: number | string;
+  cpus?: number;
+  mem?: number | string;
+  time?: number | string;
+  account?: string;
+  extraArgs: string[];
 }
 
 export interface Pipeline {
@@ -158,6 +171,8 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
         if (ref) stage.params.push({ file: ref.path, keys, location: ref.location });
       }
     }
+    const executor = get('executor');
+    if (isMap(executor)) stage.executor = { slurm: slurmOptions(executor.toJS(doc) as { slurm: Record<string, unknown> }) };
     const metrics = get('metrics');
     if (metrics) stage.metrics = pathRef(metrics, `metrics file of stage "${name}"`);
     const gates = get('gates');
@@ -177,6 +192,12 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
   errors.push(...overlappingOuts(stages));
   if (errors.length > 0) return { ok: false, error: errors };
   return { ok: true, value: { file: absFile, root, stages } };
+}
+
+/** The schema has checked the shapes; this only renames `extra_args`. */
+function slurmOptions({ slurm }: { slurm: Record<string, unknown> }): SlurmOptions {
+  const { extra_args: extraArgs, ...rest } = slurm;
+  return { ...(rest as Omit<SlurmOptions, 'extraArgs'>), extraArgs: (extraArgs as string[] | undefined) ?? [] };
 }
 
 function push<T>(list: T[], item: T | undefined): void {
@@ -278,6 +299,14 @@ function schemaDiagnostics(
         const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[1]);
         if (pair) location = nodeLoc(pair.key as YamlNode);
       }
+    } else if (path[2] === 'executor' && path.length === 3) {
+      // A deeper error (a bad slurm option) says more than "matches neither shape".
+      if (errors.some((e) => e.instancePath.startsWith(`${err.instancePath}/`))) continue;
+      message = `executor of stage "${path[1]}" must be local or {slurm: {partition, gpus, cpus, mem, time, account, extra_args}}`;
+    } else if (path[3] === 'slurm' && path.length === 5 && err.keyword !== 'minimum') {
+      // oneOf's "must be integer" would mislead for a string: say what the option takes.
+      const property = (schema as { definitions: { slurm: { properties: Record<string, { description: string }> } } }).definitions.slurm.properties[path[4]!];
+      message = `slurm ${path[4]} ${JSON.stringify(doc.getIn(path))} of stage "${path[1]}" is not valid: ${property?.description ?? err.message}`;
     } else if (err.keyword === 'pattern' && path[2] === 'gates') {
       message = `gate ${path[3]}: "${String(doc.getIn(path))}" is not a comparison like ">= 0.9" (use >=, <=, ==, > or <)`;
     } else if (err.keyword === 'pattern' && err.propertyName) {

@@ -12,7 +12,7 @@ import { guardOuts } from './outs-guard.ts';
 import { PathHasher } from './path-hasher.ts';
 import type { StageDecl } from './pipeline-config.ts';
 import type { Project } from './project.ts';
-import { runStageProcess } from './stage-process.ts';
+import { runStage } from './stage-process.ts';
 import { assessStage } from './status.ts';
 
 export interface RunOptions {
@@ -20,6 +20,8 @@ export interface RunOptions {
   force?: boolean;
   jobs?: number;
   signal?: AbortSignal;
+  /** `run --executor local`: every stage runs here, whatever its `executor:` says. */
+  executor?: 'local';
   onEvent: (e: RunEvent) => void;
 }
 
@@ -81,18 +83,21 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     const guarded = stage.outs.filter((o) => !o.persist).map((o) => o.path);
     if (stage.metrics) guarded.push(stage.metrics.path);
     const guard = guardOuts(project.root, project.asideDir, stage.name, guarded);
-    const outcome = await runStageProcess({
+    const outcome = await runStage({
       root: project.root,
       stage,
       env: { ...stageEnv(project, stage, inputs.params), ...fingerprintEnv(inputs, reason.kind === 'forced') },
       logFile: join(project.logsDir, `${stage.name}.log`),
       write: (stream, text) => opts.onEvent({ type: 'stage-output', stage: stage.name, stream, text }),
       signal: opts.signal,
+      local: opts.executor === 'local',
+      onSlurmJob: (jobId) => guard.recordSlurmJob(jobId),
     });
     let failure: StageFailure | undefined;
     if (outcome.kind === 'aborted') failure = { reason: 'interrupted' };
     else if (outcome.kind === 'signalled') failure = { reason: 'killed', signal: outcome.signal };
     else if (outcome.kind === 'spawn-failed') failure = { reason: 'spawn-failed', message: outcome.message };
+    else if (outcome.kind === 'slurm-ended') failure = outcome.failure;
     else if (outcome.code !== 0) failure = { reason: 'exit-non-zero', code: outcome.code };
     let outs: Awaited<ReturnType<typeof stageOuts>> | undefined;
     if (!failure) {

@@ -3,7 +3,9 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { SlurmJobFailure } from './event.ts';
 import type { StageDecl } from './pipeline-config.ts';
+import { runSlurmJob } from './slurm-executor.ts';
 
 /** The tsx loader next to the engine, so `run:` stages work from any cwd and any project. */
 const TSX_LOADER = import.meta.resolve('tsx');
@@ -12,7 +14,8 @@ export type ProcessOutcome =
   | { kind: 'exited'; code: number }
   | { kind: 'signalled'; signal: string }
   | { kind: 'spawn-failed'; message: string }
-  | { kind: 'aborted' };
+  | { kind: 'aborted' }
+  | { kind: 'slurm-ended'; failure: SlurmJobFailure };
 
 export interface StageProcessOptions {
   root: string;
@@ -23,6 +26,14 @@ export interface StageProcessOptions {
   /** Where prefixed lines go. */
   write: (stream: 'stdout' | 'stderr', text: string) => void;
   signal?: AbortSignal;
+  /** Told the id of the stage's Slurm job once submitted, to journal it. */
+  onSlurmJob?: (jobId: string) => void;
+}
+
+/** Runs the stage where its `executor:` says (`local` forces here): a child process or a Slurm job. */
+export function runStage(opts: StageProcessOptions & { local?: boolean }): Promise<ProcessOutcome> {
+  const slurm = opts.local ? undefined : opts.stage.executor?.slurm;
+  return slurm ? runSlurmJob(opts, slurm) : runStageProcess(opts);
 }
 
 /** The argv of a stage: `node --import tsx FILE` or the shell running `cmd`. */
@@ -32,7 +43,7 @@ export function stageCommand(stage: StageDecl): { file: string; args: string[] }
 }
 
 /** Splits a byte stream into lines and prefixes each; `\r` progress updates keep the prefix. */
-function prefixer(prefix: string, emit: (text: string) => void): { push(chunk: string): void; flush(): void } {
+export function prefixer(prefix: string, emit: (text: string) => void): { push(chunk: string): void; flush(): void } {
   let pending = '';
   return {
     push(chunk) {

@@ -1,0 +1,141 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { collect, TestProject, waitFor, type CliResult } from '../helpers/project-rig.ts';
+import { startSlurmCluster, type SlurmCluster } from './cluster-rig.ts';
+
+// One stage on Slurm, steered by mode.txt: ok (writes its out), fail (a partial out, exit 3),
+// hang (a partial out, a marker, then sleeps), late (sleeps past its 1-minute time limit).
+const PIPELINE = `stages:
+  make:
+    cmd: "sh make.sh"
+    deps: [mode.txt]
+    outs: [out]
+    executor: {slurm: {partition: debug, cpus: 1, mem: 64M, time: 1}}
+`;
+const MAKE_SH = `mode=$(cat mode.txt)
+mkdir -p out
+echo "partial" > out/result.txt
+echo "working in mode $mode as stage $PIPELINE_STAGE, outs $PIPELINE_OUTS"
+echo "a line on stderr" >&2
+if [ "$mode" = fail ]; then exit 3; fi
+if [ "$mode" = hang ] || [ "$mode" = late ]; then touch running.flag; sleep 300; fi
+echo "good $mode" > out/result.txt
+`;
+
+describe('a stage with executor: slurm runs on the one-node cluster', () => {
+  let cluster: SlurmCluster;
+  let p: TestProject;
+  let lockBefore: string;
+  const run = (...args: string[]): Promise<CliResult> => collect(p.spawn(args, cluster.env));
+  const jobIdIn = (text: string): string => /submitted as slurm job (\d+)/.exec(text)?.[1] ?? 'none';
+
+  beforeAll(async () => {
+    cluster = await startSlurmCluster();
+  });
+  afterAll(async () => cluster?.stop());
+
+  beforeEach(async () => {
+    p = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'ok\n' });
+    const first = await run('run');
+    expect(first.code, first.stderr).toBe(0);
+    lockBefore = p.read('pipeline.lock');
+  });
+  afterEach(() => p.cleanup());
+
+  it('runs the stage as a job: its output streams with the prefix, its outs land and the lock is written', async () => {
+    p.write('mode.txt', 'again\n');
+    const r = await run('run');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/\[make\] submitted as slurm job \d+\n/);
+    expect(r.stdout).toContain('[make] working in mode again as stage make, outs ["out"]');
+    expect(r.stderr).toContain('[make] a line on stderr');
+    expect(p.read('out/result.txt')).toBe('good again\n');
+    expect(p.read('pipeline.lock')).not.toBe(lockBefore);
+    expect(p.read('.pipeline/logs/make.log')).toContain('working in mode again');
+    expect(cluster.activeJobs()).not.toContain(jobIdIn(r.stderr));
+    expect((await run('run')).stdout).toContain('- make: fresh, skipped');
+  });
+
+  it('a failing job is a failed stage with Slurm\'s state and reason; outs and lock as they were', async () => {
+    p.write('mode.txt', 'fail\n');
+    const r = await run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`x make: FAILED, slurm job ${jobIdIn(r.stderr)} ended FAILED (NonZeroExitCode, exit code 3)`);
+    expect(p.read('out/result.txt')).toBe('good ok\n');
+    expect(p.read('pipeline.lock')).toBe(lockBefore);
+  });
+
+  it('a job sbatch refuses is a failed stage naming sbatch\'s error', async () => {
+    // Where a stage runs is not what it makes: a new executor alone does not make it stale.
+    p.write('pipeline.yaml', PIPELINE.replace('partition: debug', 'partition: nosuch'));
+    expect((await run('run')).stdout).toContain('- make: fresh, skipped');
+    p.write('mode.txt', 'again\n');
+    const r = await run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/x make: FAILED, could not start: sbatch: error: .*[Ii]nvalid partition/);
+    expect(p.read('out/result.txt')).toBe('good ok\n');
+  });
+
+  it('run --executor local runs the stage here instead', async () => {
+    p.write('mode.txt', 'home\n');
+    const r = await run('run', '--executor', 'local');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('submitted as slurm job');
+    expect(p.read('out/result.txt')).toBe('good home\n');
+  });
+
+  it('Ctrl-C of the runner cancels the job (gone from squeue), restores the outs and keeps the lock; status showed it running', async () => {
+    p.write('mode.txt', 'hang\n');
+    const child = p.spawn(['run'], cluster.env);
+    const done = collect(child);
+    await waitFor(() => p.exists('running.flag'), 60_000);
+    const status = await run('status');
+    const jobId = /running on slurm job (\d+)/.exec(status.stdout)?.[1];
+    expect(status.stdout).toMatch(/make\s+running on slurm job \d+/);
+    expect(cluster.activeJobs()).toContain(jobId);
+    child.kill('SIGINT');
+    const r = await done;
+    expect(r.code).toBe(130);
+    expect(cluster.activeJobs()).not.toContain(jobId);
+    expect(p.read('out/result.txt')).toBe('good ok\n');
+    expect(p.read('pipeline.lock')).toBe(lockBefore);
+  });
+
+  it('after kill -9 of the runner, the next run cancels the job left on Slurm before recovering the outs', async () => {
+    p.write('mode.txt', 'hang\n');
+    const child = p.spawn(['run'], cluster.env);
+    const done = collect(child);
+    await waitFor(() => p.exists('running.flag'), 60_000);
+    child.kill('SIGKILL');
+    const jobId = jobIdIn((await done).stderr);
+    expect(cluster.activeJobs()).toContain(jobId);
+    expect(p.read('out/result.txt')).toBe('partial\n');
+
+    p.write('mode.txt', 'fail\n');
+    const r = await run('run');
+    expect(r.stderr).toContain(`cancelled slurm job ${jobId} of stage make (left running by an interrupted run)`);
+    expect(r.stderr).toContain('recovered the previous outs of make');
+    expect(cluster.activeJobs()).not.toContain(jobId);
+    expect(r.code).toBe(1);
+    expect(p.read('out/result.txt')).toBe('good ok\n');
+    expect(p.read('pipeline.lock')).toBe(lockBefore);
+  });
+
+  it('--jobs 2 has two independent Slurm stages queued together', async () => {
+    // Each waits for the other's marker: they finish only when both jobs run at once.
+    const both = (me: string, other: string): string =>
+      `  ${me}:\n    cmd: "touch ${me}.flag; while [ ! -f ${other}.flag ]; do sleep 0.2; done; echo ${me} > ${me}.txt"\n    outs: [${me}.txt]\n    executor: {slurm: {cpus: 1, mem: 64M, time: 1}}\n`;
+    p.write('pipeline.yaml', `stages:\n${both('a', 'b')}${both('b', 'a')}`);
+    const r = await run('run', '--jobs', '2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(p.read('a.txt') + p.read('b.txt')).toBe('a\nb\n');
+  });
+
+  it('a job past its time limit is reported as TIMEOUT', async () => {
+    p.write('mode.txt', 'late\n');
+    const r = await run('run');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`x make: FAILED, slurm job ${jobIdIn(r.stderr)} ended TIMEOUT (TimeLimit`);
+    expect(p.read('out/result.txt')).toBe('good ok\n');
+    expect(p.read('pipeline.lock')).toBe(lockBefore);
+  });
+});
