@@ -2,7 +2,7 @@
 // numeric metrics it reported, so `metrics --diff` can compare with a git revision.
 import { readFileSync } from 'node:fs';
 import type { Hash } from './stat-cache.ts';
-import { atomicWrite } from './stat-cache.ts';
+import { atomicWrite } from './atomic-write.ts';
 
 export interface StageFingerprint {
   /** Hash of the stage's entry in pipeline.yaml (gates excluded: they do not change outs). */
