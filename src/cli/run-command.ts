@@ -89,8 +89,8 @@ export async function runLocked(
     report(e);
     extraListener?.(e);
   };
-  const recovered = recoverInterrupted(project.root, project.asideDir);
-  if (recovered.length > 0) onEvent({ type: 'recovered', stages: recovered });
+  const recovered = await recoverInterrupted(project.root, project.asideDir);
+  if (recovered.stages.length > 0) onEvent({ type: 'recovered', ...recovered });
   const stages = project.graph.order.filter((s) => stageNames.includes(s.name));
   const summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, signal, onEvent });
   output.out(`\n${formatSummary(summary.results)}\n`);

@@ -24,6 +24,7 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
   return (e) => {
     switch (e.type) {
       case 'recovered':
+        if (e.stopped.length > 0) output.err(`stopped ${e.stopped.join(', ')}: still running from a run that was killed\n`);
         output.err(`recovered the previous outs of ${e.stages.join(', ')} (left aside by an interrupted run)\n`);
         break;
       case 'stage-start':

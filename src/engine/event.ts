@@ -23,7 +23,8 @@ export interface StageResult {
 }
 
 export type RunEvent =
-  | { type: 'recovered'; stages: string[] }
+  /** Outs put back (and still running processes stopped) after a runner was killed. */
+  | { type: 'recovered'; stages: string[]; stopped: string[] }
   | { type: 'stage-start'; stage: string; reason: StaleReason }
   | { type: 'stage-fresh'; stage: string }
   | { type: 'stage-output'; stage: string; stream: 'stdout' | 'stderr'; text: string }

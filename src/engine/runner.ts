@@ -88,6 +88,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       logFile: join(project.logsDir, `${stage.name}.log`),
       write: (stream, text) => opts.onEvent({ type: 'stage-output', stage: stage.name, stream, text }),
       signal: opts.signal,
+      onSpawn: (pgid) => guard.recordProcessGroup(pgid),
     });
     let failure: StageFailure | undefined;
     if (outcome.kind === 'aborted') failure = { reason: 'interrupted' };
