@@ -79,7 +79,7 @@ export async function runCommand(project: Project, target: string | undefined, o
 export async function runLocked(
   project: Project,
   stageNames: string[],
-  opts: Pick<CliOptions, 'force' | 'jobs'>,
+  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates'>>,
   output: Output,
   signal: AbortSignal,
   extraListener?: (e: RunEvent) => void,
@@ -92,8 +92,10 @@ export async function runLocked(
   const recovered = await recoverInterrupted(project.root, project.asideDir);
   if (recovered.stages.length > 0) onEvent({ type: 'recovered', ...recovered });
   const stages = project.graph.order.filter((s) => stageNames.includes(s.name));
-  const summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, signal, onEvent });
+  const summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, signal, onEvent });
   output.out(`\n${formatSummary(summary.results)}\n`);
-  if (summary.exitCode === EXIT.gateFailed) output.err('x gates failed: see the table above\n');
+  if (summary.exitCode === EXIT.gateFailed) {
+    output.err(opts.ignoreGates ? 'x gates failed: see the table above (--ignore-gates: the stages below them ran anyway)\n' : 'x gates failed: see the table above\n');
+  }
   return summary;
 }

@@ -48,6 +48,9 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
         output.out(`${failed ? 'x' : '+'} gates of ${e.stage}: ${failed ? 'FAILED' : 'passed'}\n${formatGateTable(e.results)}\n`);
         break;
       }
+      case 'gates-ignored':
+        output.err(`! ${e.stage}: RUNNING BELOW FAILED GATES (--ignore-gates; recorded in pipeline.lock): ${describeMissed(e.missed)}\n`);
+        break;
       case 'hashing': {
         if (e.total < 2000) break;
         const now = Date.now();
@@ -65,6 +68,11 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
       }
     }
   };
+}
+
+/** "evaluate part_top1 0.22 (>= 0.90), ..." */
+export function describeMissed(missed: readonly { stage: string; metric: string; target: string; value?: number | null }[]): string {
+  return missed.map((g) => `${g.stage} ${g.metric} ${g.value === undefined || g.value === null ? '-' : Number(g.value.toPrecision(6))} (${g.target})`).join(', ');
 }
 
 function seconds(ms: number): string {

@@ -30,6 +30,8 @@ export type RunEvent =
   | { type: 'stage-output'; stage: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'stage-done'; result: StageResult }
   | { type: 'gates'; stage: string; results: GateResult[] }
+  /** `stage` starts although gates upstream of it missed (--ignore-gates). */
+  | { type: 'gates-ignored'; stage: string; missed: GateResult[] }
   | { type: 'hashing'; done: number; total: number };
 
 export function describeFailure(f: StageFailure): string {

@@ -17,9 +17,20 @@ export interface StageFingerprint {
   outs: Record<string, Hash | null>;
 }
 
+/** A missed gate upstream of a stage that ran anyway (`run --ignore-gates`). */
+export interface IgnoredGate {
+  stage: string;
+  metric: string;
+  target: string;
+  /** null: the metric was missing or not a number. */
+  value: number | null;
+}
+
 export interface LockEntry extends StageFingerprint {
   /** Flat numeric metrics reported by the stage, as gates read them. */
   metrics?: Record<string, number>;
+  /** Set when the stage ran below missed gates with --ignore-gates; cleared by its next run. */
+  ignoredGates?: IgnoredGate[];
 }
 
 export interface LockData {

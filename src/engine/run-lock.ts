@@ -111,3 +111,9 @@ export function acquireRunLock(file: string): LockAttempt {
     pause(5);
   }
 }
+
+/** The pid of the live run holding `file`, if any (what `status` reports as "run in progress"). */
+export function runLockHolder(file: string): number | undefined {
+  const holder = readHolder(file);
+  return holder && isLive(holder) ? holder.pid : undefined;
+}

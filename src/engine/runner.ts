@@ -2,11 +2,17 @@
 // outs guarded, runs as a child process, and on success its fingerprint goes to
 // pipeline.lock and its gates are checked. The first failure or missed gate stops new
 // stages from starting; the ones already running finish.
+//
+// Gates are a barrier at any `jobs`: a stage starts only once every stage upstream of it
+// has finished and had its gates decided. Gated upstream stages outside the selection
+// (`--only`) are checked from their metrics as they are now. With `ignoreGates` a missed
+// gate does not stop the run; a stage that runs below one records it in pipeline.lock.
 import { join } from 'node:path';
 import { describeFailure, type RunEvent, type StageFailure, type StageResult } from './event.ts';
 import { stageOuts } from './fingerprint.ts';
 import { checkStageGates, type GateResult } from './gates.ts';
-import { readLock, writeLock, type LockData } from './lock-file.ts';
+import { ancestors } from './graph.ts';
+import { readLock, writeLock, type IgnoredGate, type LockData } from './lock-file.ts';
 import { readMetrics } from './metrics.ts';
 import { guardOuts } from './outs-guard.ts';
 import { PathHasher } from './path-hasher.ts';
@@ -20,6 +26,8 @@ export interface RunOptions {
   force?: boolean;
   jobs?: number;
   signal?: AbortSignal;
+  /** Run stages below a missed gate too (recorded in the lock); the exit code stays 3. */
+  ignoreGates?: boolean;
   onEvent: (e: RunEvent) => void;
 }
 
@@ -40,13 +48,35 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
   let lock: LockData = readLock(project.lockFile);
   let stopped = false;
   const running = new Map<string, Promise<void>>();
+  /** Stages whose gates have been checked (a gated stage's downstream waits for this). */
+  const gatesDecided = new Set<string>();
+  const byName = new Map(project.pipeline.stages.map((s) => [s.name, s]));
+  const isGated = (name: string): boolean => (byName.get(name)?.gates.length ?? 0) > 0;
+  const missedGates = (g: GateResult[]): boolean => g.some((r) => r.status === 'fail');
+  const decideGates = (results: GateResult[], stage: string): void => {
+    gatesDecided.add(stage);
+    if (results.length === 0) return;
+    gates.push(...results);
+    opts.onEvent({ type: 'gates', stage, results });
+    if (missedGates(results) && !opts.ignoreGates) stopped = true;
+  };
+
+  // Gated stages upstream of the selection but not in it: decided now, from their metrics.
+  const outside = new Set(opts.stages.flatMap((s) => [...ancestors(project.graph, s.name)]).filter((n) => !selected.has(n) && isGated(n)));
+  for (const stage of project.graph.order) if (outside.has(stage.name)) decideGates(checkStageGates(project.root, stage), stage.name);
 
   const ready = (s: StageDecl): boolean =>
     [...project.graph.upstream.get(s.name)!].every((up) => {
       if (!selected.has(up)) return true;
       const r = results.get(up);
-      return r !== undefined && (r.kind === 'ran' || r.kind === 'fresh');
+      const finished = r !== undefined && (r.kind === 'ran' || r.kind === 'fresh');
+      return finished && (!isGated(up) || gatesDecided.has(up));
     });
+  /** Missed gates of stages upstream of `stage`: only seen here under ignoreGates. */
+  const missedUpstream = (stage: StageDecl): GateResult[] => {
+    const ups = ancestors(project.graph, stage.name);
+    return gates.filter((g) => g.status === 'fail' && ups.has(g.stage));
+  };
 
   const runOne = async (stage: StageDecl): Promise<void> => {
     const started = performance.now();
@@ -56,13 +86,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       opts.onEvent({ type: 'stage-done', result });
       if (r.kind === 'failed') stopped = true;
     };
-    const checkGates = (): void => {
-      const g = checkStageGates(project.root, stage);
-      if (g.length === 0) return;
-      gates.push(...g);
-      opts.onEvent({ type: 'gates', stage: stage.name, results: g });
-      if (g.some((r) => r.status === 'fail')) stopped = true;
-    };
+    const checkGates = (): void => decideGates(checkStageGates(project.root, stage), stage.name);
 
     const { freshness, inputs } = await assessStage(project, lock, stage, hasher, opts.force);
     if (freshness.fresh) {
@@ -77,6 +101,8 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       done({ kind: 'failed', reason, failure: { reason: 'dep-missing', path: missingDep[0] } });
       return;
     }
+    const ignored = missedUpstream(stage);
+    if (ignored.length > 0) opts.onEvent({ type: 'gates-ignored', stage: stage.name, missed: ignored });
     opts.onEvent({ type: 'stage-start', stage: stage.name, reason });
     const guarded = stage.outs.filter((o) => !o.persist).map((o) => o.path);
     if (stage.metrics) guarded.push(stage.metrics.path);
@@ -109,7 +135,12 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     const metrics = stage.metrics ? readMetrics(project.root, stage.metrics.path) : undefined;
     // Re-read: with --jobs N another stage may have written the lock meanwhile.
     lock = readLock(project.lockFile);
-    lock.stages[stage.name] = { ...inputs, outs, ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}) };
+    lock.stages[stage.name] = {
+      ...inputs,
+      outs,
+      ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}),
+      ...(ignored.length > 0 ? { ignoredGates: ignored.map(ignoredGate) } : {}),
+    };
     writeLock(project.lockFile, lock);
     guard.commit();
     done({ kind: 'ran', reason });
@@ -137,6 +168,10 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
   const interrupted = ordered.some((r) => r.failure?.reason === 'interrupted') || opts.signal?.aborted === true;
   const exitCode = interrupted ? 130 : failed ? 1 : gates.some((g) => g.status === 'fail') ? 3 : 0;
   return { results: ordered, gates, exitCode };
+}
+
+function ignoredGate(g: GateResult): IgnoredGate {
+  return { stage: g.stage, metric: g.metric, target: g.target, value: g.value ?? null };
 }
 
 /** The PIPELINE_* variables of docs/contracts.md. */
