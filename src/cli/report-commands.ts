@@ -2,7 +2,7 @@
 import { checkStageGates, formatGateTable } from '../engine/gates.ts';
 import { renderDag } from '../engine/graph.ts';
 import { readLock } from '../engine/lock-file.ts';
-import { diffMetrics, readMetrics } from '../engine/metrics.ts';
+import { diffMetrics, readMetrics, revisionExists } from '../engine/metrics.ts';
 import type { Project } from '../engine/project.ts';
 import { describeReason } from '../engine/staleness.ts';
 import { assessStages, describeStatus, statusNotes } from '../engine/status.ts';
@@ -55,6 +55,10 @@ function fmt(n: number | undefined): string {
 
 export function metricsCommand(project: Project, opts: CliOptions, output: Output): number {
   if (opts.diff !== undefined) {
+    if (!revisionExists(project.root, opts.diff)) {
+      output.err(`error: metrics --diff: "${opts.diff}" is not a commit of the git repository at ${project.root} (see git log; commit pipeline.lock after a run to compare with it)\n`);
+      return EXIT.usage;
+    }
     const { rows, sources } = diffMetrics(project.pipeline, opts.diff);
     if (opts.json) {
       output.out(`${JSON.stringify({ rev: opts.diff, sources, rows }, null, 2)}\n`);

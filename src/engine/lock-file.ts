@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Hash } from './stat-cache.ts';
 import { atomicWrite } from './atomic-write.ts';
+import { EngineStateError, shownPath, stateReadError } from './engine-error.ts';
 
 export interface StageFingerprint {
   /** Hash of the stage's entry in pipeline.yaml (gates excluded: they do not change outs). */
@@ -44,15 +45,26 @@ export function parseLock(text: string): LockData {
   return data;
 }
 
-/** A missing lock is an empty one; a damaged one is reported by the caller's Result. */
+/**
+ * A missing lock is an empty one (nothing built yet); one that cannot be read or parsed is
+ * an EngineStateError: treating it as empty would silently rebuild everything.
+ */
 export function readLock(file: string): LockData {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    return { version: 1, stages: {} };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, stages: {} };
+    throw stateReadError(file, err);
   }
-  return parseLock(text);
+  try {
+    return parseLock(text);
+  } catch (err) {
+    throw new EngineStateError(
+      `${shownPath(file)} is damaged: ${(err as Error).message}`,
+      `restore it (git checkout -- ${shownPath(file)}) or delete it to rebuild every stage`,
+    );
+  }
 }
 
 /** Keys sorted at every level so the file diffs cleanly in git. */

@@ -7,7 +7,9 @@
 // has finished and had its gates decided. Gated upstream stages outside the selection
 // (`--only`) are checked from their metrics as they are now. With `ignoreGates` a missed
 // gate does not stop the run; a stage that runs below one records it in pipeline.lock.
+import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
+import { EngineStateError } from './engine-error.ts';
 import { describeFailure, type RunEvent, type StageFailure, type StageResult } from './event.ts';
 import { stageOuts } from './fingerprint.ts';
 import { checkStageGates, type GateResult } from './gates.ts';
@@ -34,7 +36,9 @@ export interface RunOptions {
 export interface RunSummary {
   results: StageResult[];
   gates: GateResult[];
-  /** 0 done, 1 a stage failed, 3 a gate failed, 130 interrupted. */
+  /** The engine could not keep its state (disk full, ...): the run stopped there. */
+  stateError?: EngineStateError;
+  /** 0 done, 1 a stage failed, 2 bad engine state, 3 a gate failed, 130 interrupted. */
   exitCode: number;
 }
 
@@ -47,6 +51,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
   const hasher = new PathHasher(project.root, project.cache, (done, total) => opts.onEvent({ type: 'hashing', done, total }));
   let lock: LockData = readLock(project.lockFile);
   let stopped = false;
+  let stateError: EngineStateError | undefined;
   const running = new Map<string, Promise<void>>();
   /** Stages whose gates have been checked (a gated stage's downstream waits for this). */
   const gatesDecided = new Set<string>();
@@ -106,7 +111,15 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     opts.onEvent({ type: 'stage-start', stage: stage.name, reason });
     const guarded = stage.outs.filter((o) => !o.persist).map((o) => o.path);
     if (stage.metrics) guarded.push(stage.metrics.path);
-    const guard = guardOuts(project.root, project.asideDir, stage.name, guarded);
+    let guard: ReturnType<typeof guardOuts>;
+    try {
+      guard = guardOuts(project.root, project.asideDir, stage.name, guarded);
+    } catch (err) {
+      if (!(err instanceof EngineStateError)) throw err;
+      stateError ??= err;
+      done({ kind: 'failed', reason, failure: { reason: 'engine-state', message: err.message } });
+      return;
+    }
     const outcome = await runStageProcess({
       root: project.root,
       stage,
@@ -120,7 +133,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     if (outcome.kind === 'aborted') failure = { reason: 'interrupted' };
     else if (outcome.kind === 'signalled') failure = { reason: 'killed', signal: outcome.signal };
     else if (outcome.kind === 'spawn-failed') failure = { reason: 'spawn-failed', message: outcome.message };
-    else if (outcome.code !== 0) failure = { reason: 'exit-non-zero', code: outcome.code };
+    else if (outcome.code !== 0) failure = { reason: 'exit-non-zero', code: outcome.code, ...(diskIsFull(project.root, outcome.output) ? { diskFull: true } : {}) };
     let outs: Awaited<ReturnType<typeof stageOuts>> | undefined;
     if (!failure) {
       outs = await stageOuts(stage, hasher);
@@ -133,15 +146,24 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       return;
     }
     const metrics = stage.metrics ? readMetrics(project.root, stage.metrics.path) : undefined;
-    // Re-read: with --jobs N another stage may have written the lock meanwhile.
-    lock = readLock(project.lockFile);
-    lock.stages[stage.name] = {
-      ...inputs,
-      outs,
-      ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}),
-      ...(ignored.length > 0 ? { ignoredGates: ignored.map(ignoredGate) } : {}),
-    };
-    writeLock(project.lockFile, lock);
+    try {
+      // Re-read: with --jobs N another stage may have written the lock meanwhile.
+      lock = readLock(project.lockFile);
+      lock.stages[stage.name] = {
+        ...inputs,
+        outs,
+        ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}),
+        ...(ignored.length > 0 ? { ignoredGates: ignored.map(ignoredGate) } : {}),
+      };
+      writeLock(project.lockFile, lock);
+    } catch (err) {
+      if (!(err instanceof EngineStateError)) throw err;
+      // Not recorded, so not done: the previous outs go back with the lock that names them.
+      guard.restore();
+      stateError ??= err;
+      done({ kind: 'failed', reason, failure: { reason: 'engine-state', message: err.message } });
+      return;
+    }
     guard.commit();
     done({ kind: 'ran', reason });
     checkGates();
@@ -159,15 +181,30 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
-  project.cache.save();
+  try {
+    project.cache.save();
+  } catch (err) {
+    if (!(err instanceof EngineStateError)) throw err;
+    stateError ??= err; // only a cache: the next run re-hashes what it lost
+  }
 
   const ordered = opts.stages.map(
     (s) => results.get(s.name) ?? { stage: s.name, kind: 'not-run' as const, durationMs: 0 },
   );
   const failed = ordered.some((r) => r.kind === 'failed');
   const interrupted = ordered.some((r) => r.failure?.reason === 'interrupted') || opts.signal?.aborted === true;
-  const exitCode = interrupted ? 130 : failed ? 1 : gates.some((g) => g.status === 'fail') ? 3 : 0;
-  return { results: ordered, gates, exitCode };
+  const exitCode = interrupted ? 130 : stateError ? 2 : failed ? 1 : gates.some((g) => g.status === 'fail') ? 3 : 0;
+  return { results: ordered, gates, exitCode, ...(stateError ? { stateError } : {}) };
+}
+
+/** A stage that failed on a full disk says so: its output names ENOSPC, or nothing is free. */
+function diskIsFull(root: string, output: string): boolean {
+  if (/ENOSPC|No space left on device/.test(output)) return true;
+  try {
+    return statfsSync(root, { bigint: true }).bavail === 0n;
+  } catch {
+    return false;
+  }
 }
 
 function ignoredGate(g: GateResult): IgnoredGate {

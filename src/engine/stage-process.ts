@@ -10,7 +10,8 @@ import { processStartTime } from './process-identity.ts';
 const TSX_LOADER = import.meta.resolve('tsx');
 
 export type ProcessOutcome =
-  | { kind: 'exited'; code: number }
+  /** `output`: the last few kB the stage printed, to explain a failure (a full disk). */
+  | { kind: 'exited'; code: number; output: string }
   | { kind: 'signalled'; signal: string }
   | { kind: 'spawn-failed'; message: string }
   | { kind: 'aborted' };
@@ -52,8 +53,14 @@ function prefixer(prefix: string, emit: (text: string) => void): { push(chunk: s
 }
 
 export function runStageProcess(opts: StageProcessOptions): Promise<ProcessOutcome> {
-  mkdirSync(dirname(opts.logFile), { recursive: true });
+  try {
+    mkdirSync(dirname(opts.logFile), { recursive: true });
+  } catch {
+    // A full or read-only disk: the stream's error below is ignored the same way.
+  }
   const log = createWriteStream(opts.logFile);
+  // A log that cannot be written (disk full) must not take the runner down; the terminal has the output.
+  log.on('error', () => undefined);
   const { file, args } = stageCommand(opts.stage);
   const prefix = `[${opts.stage.name}] `;
   return new Promise((resolvePromise) => {
@@ -67,8 +74,10 @@ export function runStageProcess(opts: StageProcessOptions): Promise<ProcessOutco
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out = prefixer(prefix, (t) => opts.write('stdout', t));
     const err = prefixer(prefix, (t) => opts.write('stderr', t));
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (log.write(c), out.push(c)));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (log.write(c), err.push(c)));
+    let tail = '';
+    const keep = (c: string): void => void (tail = (tail + c).slice(-4096));
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (log.write(c), keep(c), out.push(c)));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (log.write(c), keep(c), err.push(c)));
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = (): void => {
@@ -86,13 +95,15 @@ export function runStageProcess(opts: StageProcessOptions): Promise<ProcessOutco
       opts.signal?.removeEventListener('abort', onAbort);
       out.flush();
       err.flush();
-      log.end(() => resolvePromise(outcome));
+      if (log.closed) return resolvePromise(outcome); // it failed (and closed) already
+      log.once('close', () => resolvePromise(outcome));
+      log.end();
     };
     child.on('error', (e) => finish({ kind: 'spawn-failed', message: e.message }));
     child.on('close', (code, sig) => {
       if (aborted) finish({ kind: 'aborted' });
       else if (sig) finish({ kind: 'signalled', signal: sig });
-      else finish({ kind: 'exited', code: code ?? 1 });
+      else finish({ kind: 'exited', code: code ?? 1, output: tail });
     });
   });
 }
