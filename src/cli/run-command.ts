@@ -112,7 +112,12 @@ export async function runLocked(
   output.out(`\n${formatSummary(summary.results)}\n`);
   if (summary.stateError) output.err(summary.stateError.format());
   if (summary.exitCode === EXIT.gateFailed) {
-    output.err(opts.ignoreGates ? 'x gates failed: see the table above (--ignore-gates: the stages below them ran anyway)\n' : 'x gates failed: see the table above\n');
+    const held = summary.results.some((r) => r.kind === 'not-run');
+    output.err(
+      opts.ignoreGates
+        ? 'x gates failed: see the table above (--ignore-gates: the stages below them ran anyway)\n'
+        : `x gates failed: see the table above${held ? '; the stages below them did not run (--ignore-gates runs them anyway, recorded in pipeline.lock)' : ''}\n`,
+    );
   }
   return summary;
 }

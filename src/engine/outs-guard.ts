@@ -49,7 +49,12 @@ export function guardOuts(root: string, asideRoot: string, stage: string, outs: 
   return {
     recordProcessGroup: (pgid) => {
       journal.processGroup = { pgid, startTime: processStartTime(pgid) };
-      atomicWrite(join(dir, JOURNAL), JSON.stringify(journal));
+      try {
+        atomicWrite(join(dir, JOURNAL), JSON.stringify(journal));
+      } catch {
+        // Disk full: the journal written before the moves still restores the outs; only
+        // stopping a stage that outlives a killed runner is lost.
+      }
     },
     commit: () => rmSync(dir, { recursive: true, force: true }),
     restore: () => restoreFrom(root, dir, journal.outs),

@@ -111,14 +111,17 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     opts.onEvent({ type: 'stage-start', stage: stage.name, reason });
     const guarded = stage.outs.filter((o) => !o.persist).map((o) => o.path);
     if (stage.metrics) guarded.push(stage.metrics.path);
+    /** The engine could not write its state for this stage: it failed, the run stops. */
+    const failOnState = (err: unknown): void => {
+      if (!(err instanceof EngineStateError)) throw err;
+      stateError ??= err;
+      done({ kind: 'failed', reason, failure: { reason: 'engine-state', message: err.message } });
+    };
     let guard: ReturnType<typeof guardOuts>;
     try {
       guard = guardOuts(project.root, project.asideDir, stage.name, guarded);
     } catch (err) {
-      if (!(err instanceof EngineStateError)) throw err;
-      stateError ??= err;
-      done({ kind: 'failed', reason, failure: { reason: 'engine-state', message: err.message } });
-      return;
+      return failOnState(err);
     }
     const outcome = await runStageProcess({
       root: project.root,
@@ -157,12 +160,9 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       };
       writeLock(project.lockFile, lock);
     } catch (err) {
-      if (!(err instanceof EngineStateError)) throw err;
       // Not recorded, so not done: the previous outs go back with the lock that names them.
       guard.restore();
-      stateError ??= err;
-      done({ kind: 'failed', reason, failure: { reason: 'engine-state', message: err.message } });
-      return;
+      return failOnState(err);
     }
     guard.commit();
     done({ kind: 'ran', reason });
@@ -176,7 +176,14 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       const idx = pending.findIndex(ready);
       if (idx < 0) break;
       const stage = pending.splice(idx, 1)[0]!;
-      running.set(stage.name, runOne(stage).finally(() => running.delete(stage.name)));
+      const run = runOne(stage).catch((err: unknown) => {
+        // Bad state met outside the places that expect it: stop starting stages, report it.
+        if (!(err instanceof EngineStateError)) throw err;
+        stateError ??= err;
+        stopped = true;
+        results.set(stage.name, { stage: stage.name, kind: 'failed', failure: { reason: 'engine-state', message: err.message }, durationMs: 0 });
+      });
+      running.set(stage.name, run.finally(() => running.delete(stage.name)));
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
