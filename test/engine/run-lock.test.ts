@@ -40,7 +40,7 @@ describe('the run lock', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'brickflow-lock-'));
     racers = await Promise.all(Array.from({ length: 6 }, startRacer));
-  }, 60_000);
+  }, 120_000);
   afterAll(() => {
     for (const r of racers) r.child.kill();
     rmSync(dir, { recursive: true, force: true });
