@@ -11,7 +11,7 @@ import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineStateError } from './engine-error.ts';
 import { describeFailure, type RunEvent, type StageFailure, type StageResult } from './event.ts';
-import { stageOuts } from './fingerprint.ts';
+import { fingerprintEnv, stageOuts } from './fingerprint.ts';
 import { checkStageGates, type GateResult } from './gates.ts';
 import { ancestors } from './graph.ts';
 import { readLock, writeLock, type IgnoredGate, type LockData } from './lock-file.ts';
@@ -126,7 +126,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     const outcome = await runStageProcess({
       root: project.root,
       stage,
-      env: stageEnv(project, stage, inputs.params),
+      env: { ...stageEnv(project, stage, inputs.params), ...fingerprintEnv(inputs, reason.kind === 'forced') },
       logFile: join(project.logsDir, `${stage.name}.log`),
       write: (stream, text) => opts.onEvent({ type: 'stage-output', stage: stage.name, stream, text }),
       signal: opts.signal,
