@@ -169,7 +169,7 @@ export async function runSlurmJob(opts: StageProcessOptions, slurmOpts: SlurmOpt
     await sleep(TAIL_MS);
   }
   readTails();
-  if (ended.state === 'COMPLETED') return finish({ kind: 'exited', code: 0 });
+  if (ended.state === 'COMPLETED') return finish({ kind: 'exited', code: 0, output: '' });
   const { state, reason, exitCode, signal } = ended;
   const failure: SlurmJobFailure = { reason: 'slurm-job', jobId, state, slurmReason: reason, exitCode, signal };
   if (state === 'FAILED' && !startedHere(files.started, jobId)) {
