@@ -18,6 +18,8 @@ const ENDED = new Set(['COMPLETED', 'FAILED', 'TIMEOUT', 'CANCELLED', 'OUT_OF_ME
 /** How often the job's output files are read, and how often (at most) Slurm is asked for its state. */
 const TAIL_MS = 250;
 const POLL_MS = 1000;
+/** How long Slurm may not know the job (a slurmctld restart or timeout) before the stage fails. */
+const UNKNOWN_MS = 60_000;
 /** How long to wait for a cancelled job to end (Slurm's KillWait is 30 s by default). */
 const CANCEL_WAIT_MS = 120_000;
 
@@ -145,6 +147,7 @@ export async function runSlurmJob(opts: StageProcessOptions, slurmOpts: SlurmOpt
   const readTails = (): void => tails.forEach((t) => t.poll());
   let lastPending = '';
   let lastPoll = 0;
+  let knownAt = Date.now();
   let ended: SlurmJobState | undefined;
   for (;;) {
     if (opts.signal?.aborted) {
@@ -156,12 +159,14 @@ export async function runSlurmJob(opts: StageProcessOptions, slurmOpts: SlurmOpt
     if (Date.now() - lastPoll >= POLL_MS) {
       lastPoll = Date.now();
       const s = await slurmJobState(jobId);
-      if (s === undefined) {
-        const failure: SlurmJobFailure = { reason: 'slurm-job', jobId, state: 'UNKNOWN', slurmReason: '', exitCode: 1, signal: 0, note: 'neither scontrol nor sacct knows the job any more' };
+      if (s !== undefined) {
+        knownAt = Date.now();
+      } else if (Date.now() - knownAt >= UNKNOWN_MS) {
+        const failure: SlurmJobFailure = { reason: 'slurm-job', jobId, state: 'UNKNOWN', slurmReason: '', exitCode: 1, signal: 0, note: `neither scontrol nor sacct has known the job for ${UNKNOWN_MS / 1000} s` };
         return finish({ kind: 'slurm-ended', failure });
       }
-      if (s.state === 'PENDING' && s.reason !== lastPending) err.push(`slurm job ${jobId} is pending (${(lastPending = s.reason)})\n`);
-      if (!isActive(s)) {
+      if (s?.state === 'PENDING' && s.reason !== lastPending) err.push(`slurm job ${jobId} is pending (${(lastPending = s.reason)})\n`);
+      if (s && !isActive(s)) {
         ended = s;
         break;
       }
