@@ -20,6 +20,11 @@ export interface StageFingerprint {
 export interface LockEntry extends StageFingerprint {
   /** Flat numeric metrics reported by the stage, as gates read them. */
   metrics?: Record<string, number>;
+  /**
+   * Set by a command that undid the stage's effect outside the pipeline (`pipeline rollback`
+   * for deploy): why its last run no longer holds. The stage is stale until it runs again.
+   */
+  invalidated?: string;
 }
 
 export interface LockData {
@@ -42,6 +47,20 @@ export function readLock(file: string): LockData {
     return { version: 1, stages: {} };
   }
   return parseLock(text);
+}
+
+/**
+ * Marks `stage`'s last run as no longer in effect, saying why (undefined clears the mark).
+ * False when the lock has no entry for it (never run: already stale).
+ */
+export function invalidateStage(file: string, stage: string, why: string | undefined): boolean {
+  const lock = readLock(file);
+  const entry = lock.stages[stage];
+  if (!entry) return false;
+  if (why === undefined) delete entry.invalidated;
+  else entry.invalidated = why;
+  writeLock(file, lock);
+  return true;
 }
 
 /** Keys sorted at every level so the file diffs cleanly in git. */
