@@ -16,6 +16,8 @@ export interface ColorEntry {
 }
 
 export interface SynthConfig {
+  /** false: the demo renderer steps aside (the synth stage writes an empty folder and renders nothing). */
+  enabled: boolean;
   seed: number;
   workers: number;
   supersample: number;
@@ -45,6 +47,10 @@ export function sourceFolders(source: Pick<SourceConfig, 'path'>): string[] {
 
 export interface SplitConfig {
   salt: string;
+  /** Regex over the image's manifest path whose match (first capture group) is its capture; or `file` (split/split.ts). */
+  group_by: string;
+  /** The `use: split` source whose test split evaluate and export use (validation and test come from it). */
+  evaluate_on: string;
   train: number;
   val: number;
   test: number;
@@ -94,6 +100,13 @@ export function parseDataConfig<K extends keyof DataConfig>(
   if (value.split) {
     const total = value.split.train + value.split.val + value.split.test;
     if (Math.abs(total - 1) > 1e-6) problems.push(`${at(file, displayName, ['split'])}: split.train + split.val + split.test must be 1 (is ${total})`);
+    const groupProblem = regexProblem(value.split.group_by);
+    if (groupProblem) problems.push(`${at(file, displayName, ['split', 'group_by'])}: split.group_by is not a valid regular expression (${groupProblem}); write one whose first capture group is the capture id, or "file"`);
+    const evaluated = value.split.evaluate_on;
+    if (value.sources && !value.sources.some((s) => s.name === evaluated && s.use === 'split')) {
+      const candidates = value.sources.filter((s) => s.use === 'split').map((s) => `"${s.name}"`);
+      problems.push(`${at(file, displayName, ['split', 'evaluate_on'])}: split.evaluate_on is "${evaluated}" but no source of that name has use: split (${candidates.length > 0 ? `use: split sources: ${candidates.join(', ')}` : 'no source has use: split'}); name the source your own test photos come from`);
+    }
   }
   const names = new Map<string, number>();
   for (const [i, source] of (value.sources ?? []).entries()) {
@@ -108,6 +121,15 @@ export function parseDataConfig<K extends keyof DataConfig>(
     problems.push(`${at(file, displayName, ['capture_plan', 'default_tier'])}: capture_plan.default_tier "${value.capture_plan.default_tier}" is not one of the tiers`);
   if (problems.length > 0) return { ok: false, message: [...new Set(problems)].join('\n') };
   return { ok: true, value: value as DataConfig & Required<Pick<DataConfig, K>> };
+}
+
+function regexProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern, 'i');
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }
 
 function describe(e: ErrorObject, file: string, displayName: string): string {

@@ -16,6 +16,11 @@ export interface TargetPart {
 export interface Labels {
   parts: string[];
   colors: ColorEntry[];
+  /**
+   * True when the data has no color labels at all: the color head learns nothing, so
+   * evaluate reports color as n/a and predict/serve return no color. Absent otherwise.
+   */
+  part_only?: true;
 }
 
 export type LoadResult<T> = { ok: true; value: T } | { ok: false; message: string };
