@@ -123,6 +123,20 @@ export function parseDataConfig<K extends keyof DataConfig>(
   return { ok: true, value: value as DataConfig & Required<Pick<DataConfig, K>> };
 }
 
+/**
+ * The source evaluate and export test on: `split.evaluate_on` of the params a stage was given
+ * (`config/data.yaml: [split]`), checked; the schema's default when the stage has no split.
+ */
+export function evaluatedSource(raw: unknown, file: string, displayName = file): DataConfigResult<string> {
+  const split = (raw as DataConfig | undefined)?.split;
+  if (split === undefined) {
+    const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as { properties: { split: { properties: { evaluate_on: { default: string } } } } };
+    return { ok: true, value: schema.properties.split.properties.evaluate_on.default };
+  }
+  const parsed = parseDataConfig({ split }, file, ['split'], displayName);
+  return parsed.ok ? { ok: true, value: parsed.value.split.evaluate_on } : parsed;
+}
+
 function regexProblem(pattern: string): string | null {
   try {
     new RegExp(pattern, 'i');
