@@ -157,8 +157,11 @@ function describe(e: ErrorObject, file: string, displayName: string): string {
   return `${at(file, displayName, path)}: ${key} ${detail}`;
 }
 
-/** `file:line:col` of the YAML node at `path`, or just the file when it cannot be found. */
-function at(file: string, displayName: string, path: readonly string[]): string {
+/**
+ * `file:line:col` of the node at `path` (keys and array indices) in a YAML or JSON file (JSON
+ * parses as YAML, ranges included), or just the file when it cannot be found.
+ */
+export function at(file: string, displayName: string, path: readonly string[]): string {
   if (!existsSync(file)) return displayName;
   try {
     const lines = new LineCounter();
