@@ -59,28 +59,24 @@ function loadChecked(file: string, displayName: string, schema: string): LoadRes
 
 /** Reads config/colors.json (schemas/colors.schema.json): `{"colors": [{"id", "name", "rgb"}]}`, ids unique. */
 export function loadColors(file: string, displayName = file): LoadResult<ColorEntry[]> {
-  const doc = loadChecked(file, displayName, 'colors.schema.json');
-  if (!doc.ok) return doc;
-  const colors = (doc.value as { colors: ColorEntry[] }).colors;
-  const seen = new Map<number, number>();
-  for (const [i, c] of colors.entries()) {
-    const first = seen.get(c.id);
-    if (first !== undefined) return { ok: false, message: `${at(file, displayName, ['colors', String(i), 'id'])}: colors.${i}.id ${c.id} is already used by colors.${first}` };
-    seen.set(c.id, i);
-  }
-  return { ok: true, value: colors };
+  return loadHead<ColorEntry>(file, displayName, 'colors', 'colors.schema.json');
 }
 
 /** Reads config/target_parts.json (schemas/target_parts.schema.json): `{"parts": [{"id", "name", "tier"?}]}`, ids unique. */
 export function loadTargetParts(file: string, displayName = file): LoadResult<TargetPart[]> {
-  const doc = loadChecked(file, displayName, 'target_parts.schema.json');
+  return loadHead<TargetPart>(file, displayName, 'parts', 'target_parts.schema.json');
+}
+
+/** The `key` array of a head file, schema-checked, with every id used once (a repeat is pointed at). */
+function loadHead<T extends { id: string | number }>(file: string, displayName: string, key: string, schema: string): LoadResult<T[]> {
+  const doc = loadChecked(file, displayName, schema);
   if (!doc.ok) return doc;
-  const parts = (doc.value as { parts: TargetPart[] }).parts;
-  const seen = new Map<string, number>();
-  for (const [i, p] of parts.entries()) {
-    const first = seen.get(p.id);
-    if (first !== undefined) return { ok: false, message: `${at(file, displayName, ['parts', String(i), 'id'])}: parts.${i}.id "${p.id}" is already used by parts.${first}` };
-    seen.set(p.id, i);
+  const items = (doc.value as Record<string, T[]>)[key]!;
+  const seen = new Map<string | number, number>();
+  for (const [i, item] of items.entries()) {
+    const first = seen.get(item.id);
+    if (first !== undefined) return { ok: false, message: `${at(file, displayName, [key, String(i), 'id'])}: ${key}.${i}.id ${JSON.stringify(item.id)} is already used by ${key}.${first}` };
+    seen.set(item.id, i);
   }
-  return { ok: true, value: parts };
+  return { ok: true, value: items };
 }
