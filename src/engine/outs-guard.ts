@@ -53,7 +53,11 @@ export function guardOuts(root: string, asideRoot: string, stage: string, outs: 
   return {
     recordSlurmJob: (jobId) => {
       journal.slurmJob = jobId;
-      atomicWrite(join(dir, JOURNAL), JSON.stringify(journal));
+      try {
+        atomicWrite(join(dir, JOURNAL), JSON.stringify(journal));
+      } catch {
+        // Disk full: as for a process group, only cancelling a job a killed runner left is lost.
+      }
     },
     recordProcessGroup: (pgid) => {
       journal.processGroup = { pgid, startTime: processStartTime(pgid) };
