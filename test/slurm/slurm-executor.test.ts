@@ -130,7 +130,8 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
     expect(p.read('a.txt') + p.read('b.txt')).toBe('a\nb\n');
   });
 
-  it('a job past its time limit is reported as TIMEOUT', async () => {
+  // Slurm checks time limits about every 30 s: the 1-minute job ends 60 to 90 s in.
+  it('a job past its time limit is reported as TIMEOUT', { timeout: 180_000 }, async () => {
     p.write('mode.txt', 'late\n');
     const r = await run('run');
     expect(r.code).toBe(1);
