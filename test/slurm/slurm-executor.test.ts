@@ -55,6 +55,15 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
     expect((await run('run')).stdout).toContain('- make: fresh, skipped');
   });
 
+  it('a run: stage (TypeScript through tsx) runs on the node with the runner\'s node', async () => {
+    p.write('stage.ts', `import { writeFileSync } from 'node:fs';\nconst stage: string = process.env['PIPELINE_STAGE'] ?? '?';\nwriteFileSync('ts.txt', \`\${stage} on node \${process.version}\`);\n`);
+    p.write('pipeline.yaml', 'stages:\n  ts:\n    run: stage.ts\n    outs: [ts.txt]\n    executor: {slurm: {mem: 256M, time: 1}}\n');
+    const r = await run('run');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/\[ts\] submitted as slurm job \d+/);
+    expect(p.read('ts.txt')).toBe(`ts on node ${process.version}`);
+  });
+
   it('a failing job is a failed stage with Slurm\'s state and reason; outs and lock as they were', async () => {
     p.write('mode.txt', 'fail\n');
     const r = await run('run');
