@@ -18,8 +18,8 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 const SIZE = 16;
 // Dropout on, so every step draws random masks.
 const tiny = () => buildClassifier({ inputSize: SIZE, widthCoefficient: 0.25, depthCoefficient: 0.2, dropConnectRate: 0.2, bnMomentum: 0.5, headUnits: 32, headDropout: 0.3, nParts: 4, nColors: 3, architecture: 'multitask' }).model;
-const config = (seed: number): TrainLoopConfig => ({
-  epochs: 2, batchSize: 16, epochSize: 32, lr: 1e-2, minLr: 1e-4, warmupEpochs: 0, weightDecay: 0.01, patience: 100, seed, workers: 1,
+const config = (seed: number, workers: number): TrainLoopConfig => ({
+  epochs: 2, batchSize: 16, epochSize: 32, lr: 1e-2, minLr: 1e-4, warmupEpochs: 0, weightDecay: 0.01, patience: 100, seed, workers,
   loss: { partWeight: 1, colorWeight: 0.5, labelSmoothing: 0.1 }, weighting: { sourceWeights: {} },
   curriculum: { enabled: false, planEpochs: 30, phases: [] },
 });
@@ -28,9 +28,9 @@ const train = syntheticSplit(64, SIZE, 1, { unknownColorEvery: 5 });
 const val = syntheticSplit(16, SIZE, 2);
 
 let runs = 0;
-async function trainOnce(seed: number): Promise<{ losses: number[]; weights: Float32Array[] }> {
+async function trainOnce(seed: number, workers = 1): Promise<{ losses: number[]; weights: Float32Array[] }> {
   const model = withSeededMathRandom(seed, tiny);
-  const out = await trainLoop({ model, train, val, config: config(seed), stateDir: join(dir, `run-${runs++}`), fingerprint: 'f', ...quiet });
+  const out = await trainLoop({ model, train, val, config: config(seed, workers), stateDir: join(dir, `run-${runs++}`), fingerprint: 'f', ...quiet });
   const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
   model.dispose();
   return { losses: out.history.map((h) => h.train_loss), weights };
@@ -40,6 +40,13 @@ describe('reproducible training', () => {
   it('the same data, config and seed give the same loss curve and the same weights, bit for bit', async () => {
     const a = await trainOnce(7);
     const b = await trainOnce(7);
+    expect(b.losses).toEqual(a.losses);
+    expect(b.weights).toEqual(a.weights);
+  });
+
+  it('with two worker threads too: each replica draws its dropout from its own seeded stream', async () => {
+    const a = await trainOnce(7, 2);
+    const b = await trainOnce(7, 2);
     expect(b.losses).toEqual(a.losses);
     expect(b.weights).toEqual(a.weights);
   });
