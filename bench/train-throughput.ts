@@ -40,6 +40,8 @@ interface WorkerResult {
   model: string;
   trainImgS: number;
   stepMs: number[];
+  /** CPU time (all threads) per image over the timed steps: what load on a shared machine does not inflate. */
+  cpuMsPerImage: number;
 }
 
 /** In the child: pick the backend, build the model, time `steps` steps after one warm-up. */
@@ -52,14 +54,16 @@ async function worker(backend: string, size: number, batch: number, steps: numbe
   const step = replicated?.step ?? makeTrainStep(bm.model, batch, size, optimizer as 'adamw-fused' | 'adam').step;
   await step();
   const stepMs: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
     await step();
     stepMs.push(performance.now() - t);
   }
+  const cpu = process.cpuUsage(cpu0);
   await replicated?.dispose();
   const total = stepMs.reduce((a, b) => a + b, 0);
-  const r: WorkerResult = { backend: choice.backend, threads: choice.threads * workers, size, batch, model: bm.note, trainImgS: (batch * steps * 1000) / total, stepMs };
+  const r: WorkerResult = { backend: choice.backend, threads: choice.threads * workers, size, batch, model: bm.note, trainImgS: (batch * steps * 1000) / total, stepMs, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / (batch * steps) };
   console.log(`RESULT ${JSON.stringify(r)}`);
 }
 
@@ -145,7 +149,7 @@ async function main(): Promise<void> {
         for (let b2 = batchFor.get(size) ?? batch; b2 >= 2; b2 /= 2) {
           process.stdout.write(`  round ${round}: tfjs ${b} at ${size}, batch ${b2}, ${workers} worker(s)...`);
           r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model, values.optimizer, workers);
-          process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s`}\n`);
+          process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s, ${fmt(r.cpuMsPerImage)} CPU-ms/img`}\n`);
           if (!('error' in r) || !/abort|memory/i.test(r.error)) break;
           batchFor.set(size, b2 / 2);
         }
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
         const peer = torch.get(r.threads);
         const ratio = peer?.ok ? `${(r.trainImgS / peer.trainImgS).toFixed(2)}x` : 'n/a';
         const shrunk = r.batch !== batch ? ` (batch ${r.batch}: ${batch} exceeds the 4 GB wasm heap)` : '';
-        rows.push(`| ${size} | tfjs ${r.backend} | ${r.threads} | ${fmt(r.trainImgS)}${shrunk} | ${peer?.ok ? fmt(peer.trainImgS) : 'n/a'} | ${ratio} |`);
+        rows.push(`| ${size} | tfjs ${r.backend} | ${r.threads} | ${fmt(r.trainImgS)}${shrunk} | ${peer?.ok ? fmt(peer.trainImgS) : 'n/a'} | ${ratio} | ${fmt(r.cpuMsPerImage)} |`);
       }
     }
     for (const [t, p] of torch) if (!p.ok) rows.push(`| ${size} | torch | ${t} | ${p.reason} | | |`);
@@ -181,8 +185,8 @@ async function main(): Promise<void> {
   const model = [...new Set(modelNotes)].join('; ');
   console.log(`\nmodel: ${model}; best of ${rounds} round(s) each, alternating`);
   console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${availableParallelism()} cores; shared machines swing these figures)`);
-  console.log('| size | engine | threads (wasm: workers) | train img/s | torch img/s (same threads) | tfjs / torch |');
-  console.log('|---:|---|---:|---:|---:|---:|');
+  console.log('| size | engine | threads (wasm: workers) | train img/s | torch img/s (same threads) | tfjs / torch | tfjs CPU-ms/img |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
 }
 
