@@ -44,7 +44,7 @@ interface WorkerResult {
   cpuMsPerImage: number;
 }
 
-/** In the child: pick the backend, build the model, time `steps` steps after one warm-up. */
+/** In the child: pick the backend, build the model, time `steps` steps after two warm-up steps. */
 async function worker(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string, workers: number): Promise<void> {
   const { selectBackend } = await import('../src/ml/backend/select-backend.ts');
   const { loadBenchModel, makeReplicaStep, makeTrainStep } = await import('./train-throughput-step.ts');
@@ -52,6 +52,8 @@ async function worker(backend: string, size: number, batch: number, steps: numbe
   const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'standin');
   const replicated = optimizer === 'adamw' ? await makeReplicaStep(bm.model, batch, size, workers) : undefined;
   const step = replicated?.step ?? makeTrainStep(bm.model, batch, size, optimizer as 'adamw-fused' | 'adam').step;
+  // Two warm-up steps: each replica's first steps grow its wasm heap and set up XNNPACK's operators.
+  await step();
   await step();
   const stepMs: number[] = [];
   const cpu0 = process.cpuUsage();
@@ -130,7 +132,7 @@ async function main(): Promise<void> {
   const backends = values.backends === 'auto' ? await availableBackends() : values.backends.split(',');
   const rows: string[] = [];
   const smallest = Math.min(...sizes);
-  console.log(`training step, batch ${batch}, ${steps} timed steps after a warm-up; backends: ${backends.join(', ')}; tfjs optimizer: ${values.optimizer} (torch: AdamW)`);
+  console.log(`training step, batch ${batch}, ${steps} timed steps after two warm-up steps; backends: ${backends.join(', ')}; tfjs optimizer: ${values.optimizer} (torch: AdamW)`);
   if (!backends.includes('cpu')) rows.push('| all | tfjs cpu | 1 | not measured (--backends wasm,cpu; ~0.1 img/s at 96 per issue 10) | | |');
   const rounds = Number(values.rounds);
   const modelNotes: string[] = [];
