@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Output } from '../engine/console-reporter.ts';
 import { formatDiagnostic } from '../engine/diagnostic.ts';
+import { EngineStateError } from '../engine/engine-error.ts';
 import { codeFiles } from '../engine/code-deps.ts';
 import { checkStageGates, formatGateTable } from '../engine/gates.ts';
 import { selectStages } from '../engine/graph.ts';
@@ -64,19 +65,36 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
       output.out(`watch: round ${round} done (exit 2, bad config); waiting for changes\n`);
       return;
     }
-    const lock = acquireRunLock(project.value.runLockFile);
+    let lock: ReturnType<typeof acquireRunLock>;
+    try {
+      lock = acquireRunLock(project.value.runLockFile);
+    } catch (err) {
+      if (!(err instanceof EngineStateError)) throw err;
+      output.err(err.format());
+      output.out(`watch: round ${round} done (exit 2, ${err.message}); waiting for changes\n`);
+      return;
+    }
     if (!lock.ok) {
       output.err(`watch: another pipeline run (pid ${lock.holderPid}) holds the lock; will retry on the next change\n`);
       output.out(`watch: round ${round} done (exit 4, locked); waiting for changes\n`);
       return;
     }
     let exitCode: number;
+    // The run prints each gated stage's table as it is decided; the screen adds only the others.
+    const gatesShown = new Set<string>();
     try {
-      exitCode = (await runLocked(project.value, names, { force: false, jobs: opts.jobs }, output, signal)).exitCode;
+      const summary = await runLocked(project.value, names, { force: false, jobs: opts.jobs }, output, signal, (e) => {
+        if (e.type === 'gates') gatesShown.add(e.stage);
+      });
+      exitCode = summary.exitCode;
+      if (summary.stateError) {
+        output.out(`watch: round ${round} done (exit ${exitCode}, ${summary.stateError.message}); waiting for changes\n`);
+        return;
+      }
     } finally {
       lock.release();
     }
-    showScreen(project.value, names, output);
+    showScreen(project.value, names.filter((n) => !gatesShown.has(n)), output);
     output.out(`watch: round ${round} done (exit ${exitCode}); waiting for changes\n`);
   };
 
@@ -87,6 +105,10 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
     stabilityMs: opts.quietMs,
     cancelRunning: opts.cancelRunning,
     run: runRound,
+    onRunError: (err) => {
+      output.err(`watch: round ${round} failed: ${err instanceof EngineStateError ? err.format() : err instanceof Error ? `${err.message}\n` : `${String(err)}\n`}`);
+      output.out(`watch: round ${round} done (failed); waiting for changes\n`);
+    },
     onState: (from, to, why) => {
       if (to === 'queued' && from === 'running') output.out(`watch: ${why}; one more round will follow\n`);
     },
@@ -110,7 +132,7 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
   return EXIT.ok;
 }
 
-/** What the operator looks at while capturing: the gap to the plan, bad files, the gates. */
+/** What the operator looks at while capturing: the gap to the plan, bad files, the gates of `names`. */
 function showScreen(project: Project, names: string[], output: Output): void {
   const plan = join(project.root, CAPTURE_PLAN);
   if (existsSync(plan)) output.out(`\ncapture plan (${CAPTURE_PLAN}):\n${readFileSync(plan, 'utf8').trimEnd()}\n`);
