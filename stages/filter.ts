@@ -1,5 +1,6 @@
 // The filter stage: turns the configured image sources into artifacts/dataset (manifest, labels,
 // summary, bad files, capture plan), from config/data.yaml [sources, split, filter, capture_plan].
+import { relative } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { buildDataset } from '../src/ml/dataset/build-dataset.ts';
 import { planCaptures } from '../src/ml/dataset/capture-plan.ts';
@@ -25,7 +26,7 @@ async function main(): Promise<number> {
   const splitSources = new Set(sources.filter((s) => s.use === 'split').map((s) => s.name));
   const captures = dataset.manifest.filter((m) => splitSources.has(m.source)).map((m) => ({ partId: m.part_id, colorId: m.color_id }));
   const plan = planCaptures(captures, targets.value, colors.value, capture_plan);
-  const outDir = ctx.abs(ctx.outs[0] ?? 'artifacts/dataset');
+  const outDir = ctx.out('dataset');
   writeDataset(outDir, dataset, plan);
 
   const s = dataset.summary;
@@ -34,7 +35,7 @@ async function main(): Promise<number> {
   console.log(`filter: ${s.images} images kept (${perSource}); train ${s.per_split['train']}, val ${s.per_split['val']}, test ${s.per_split['test']}`);
   if (s.skipped.files > 0) {
     const reasons = Object.entries(s.skipped.by_kind).map(([kind, n]) => `${n} ${kind}`).join(', ');
-    console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${ctx.outs[0] ?? 'artifacts/dataset'}/bad_files.jsonl)`);
+    console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${relative(ctx.root, outDir)}/bad_files.jsonl)`);
   }
   console.log(`filter: capture plan: ${plan.total_missing} real images still to photograph (${plan.complete_parts}/${plan.parts.length} parts complete)`);
   for (const v of dataset.violations) console.error(`filter: rule broken: ${v.message}`);

@@ -19,7 +19,7 @@ async function main(): Promise<number> {
     for (const r of [config, colors, targets]) if (!r.ok) console.error(`synth: ${r.message}`);
     return 2;
   }
-  const outDir = ctx.abs(ctx.outs[0] ?? 'data/synthetic');
+  const outDir = ctx.out('synthetic');
   rmSync(outDir, { recursive: true, force: true }); // started by hand, a stale folder must not mix in
   const report = await generateSynthetic(outDir, config.value.synth, targets.value.map((p) => p.id), colors.value);
   for (const id of report.skippedParts) console.warn(`synth: warning: no geometry for target part ${id} (${TARGETS}); it gets no demo images`);

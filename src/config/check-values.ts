@@ -15,11 +15,15 @@ export interface ConfigRef {
   abs?: string;
 }
 
-/** `name:line:col` of the value at `path` (or its nearest written parent), or `name` when the file cannot be read. */
-export function placeIn(ref: ConfigRef, path: KeyPath): string {
+/**
+ * `name:line:col` of the value at `path` (with `key`, of the key's own text), or of its
+ * nearest written parent; just `name` when the file cannot be read.
+ */
+export function placeIn(ref: ConfigRef, path: KeyPath, key = false): string {
   if (!ref.abs) return ref.name;
   const loaded = loadConfig(ref.abs, ref.name);
-  return loaded.ok ? placeText(loaded.value.locate(path)) : ref.name;
+  if (!loaded.ok) return ref.name;
+  return placeText(key ? loaded.value.locateKey(path) : loaded.value.locate(path));
 }
 
 /** Problems with `value` (defaults are written into it), one line each; empty when it is valid. */
@@ -27,8 +31,9 @@ export function checkValues(value: unknown, schemaFile: string, ref: ConfigRef, 
   const check = checkAgainstSchema(value, schemaFile);
   const lines = check.errors.map((e) => {
     const path = pointerSegments(e.instancePath);
-    const keyPath = e.keyword === 'additionalProperties' ? [...path, String((e.params as { additionalProperty: string }).additionalProperty)] : path;
-    return `${placeIn(ref, keyPath)}: ${describe?.(e, path) ?? describeSchemaError(e)}`;
+    const unknownKey = e.keyword === 'additionalProperties';
+    const keyPath = unknownKey ? [...path, String((e.params as { additionalProperty: string }).additionalProperty)] : path;
+    return `${placeIn(ref, keyPath, unknownKey)}: ${describe?.(e, path) ?? describeSchemaError(e)}`;
   });
   return [...new Set(lines)];
 }

@@ -28,10 +28,10 @@ describe('parseDeploySettings', () => {
   it('names every bad key, with the file', () => {
     const r = parseDeploySettings({ target: { ...target, port: 0, password: 'x' }, smoke_test: { samples: 0 } }, 'config/deploy.yaml', '/proj');
     expect(r.ok ? '' : r.failure.message).toBe(
-      'config/deploy.yaml: invalid deploy settings:\n' +
-      '  /target must NOT have additional properties (password)\n' +
-      '  /target/port must be >= 1\n' +
-      '  /smoke_test/samples must be >= 1',
+      'invalid deploy settings:\n' +
+      '  config/deploy.yaml: unknown key "password" in target\n' +
+      '  config/deploy.yaml: target.port: must be >= 1\n' +
+      '  config/deploy.yaml: smoke_test.samples: must be >= 1',
     );
   });
 });

@@ -86,7 +86,7 @@ function runStage(dir: string) {
     env: {
       ...process.env,
       PIPELINE_STAGE: 'evaluate', PIPELINE_ROOT: dir, PIPELINE_PARAMS: '{}',
-      PIPELINE_DEPS: '["artifacts/model","artifacts/augment-cache"]', PIPELINE_OUTS: '["artifacts/reports/evaluate"]',
+      PIPELINE_DEPS: '["artifacts/model","artifacts/augment-cache"]', PIPELINE_OUTS: '["artifacts/reports/evaluate"]', PIPELINE_OUT_ROLES: '{"report":"artifacts/reports/evaluate"}',
       PIPELINE_METRICS: 'artifacts/metrics/evaluate.json', BRICKFLOW_BACKEND: 'cpu',
     },
   });
