@@ -1,8 +1,8 @@
 // `pipeline rollback`: points the device's `current` back at an earlier deployed version.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../config/load-config.ts';
+import { formatDiagnostic } from '../../engine/diagnostic.ts';
 import { findProjectRoot } from '../../engine/stage-context.ts';
 import { parseDeploySettings } from '../../ml/deploy/deploy-config.ts';
 import { consoleDeployLog } from '../../ml/deploy/progress-log.ts';
@@ -32,13 +32,13 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const configFile = args.values.config ?? 'config/deploy.yaml';
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(join(root, configFile), 'utf8'));
-  } catch (err) {
-    console.error(`rollback: cannot read ${configFile}: ${(err as Error).message}`);
+  // The file as written; the settings reader below checks it against its schema.
+  const loaded = loadConfig(join(root, configFile), configFile);
+  if (!loaded.ok) {
+    for (const d of loaded.error) console.error(`rollback: ${formatDiagnostic(d)}`);
     return 2;
   }
+  const raw = loaded.value.data;
   const settings = parseDeploySettings(raw, configFile, root);
   if (!settings.ok) {
     console.error(`rollback: ${settings.failure.message}`);

@@ -86,7 +86,7 @@ export function parseDataConfig<K extends keyof DataConfig>(
   const at = (path: readonly string[]): string => placeIn(ref, path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
   const value = structuredClone(raw ?? {}) as DataConfig;
   const problems = checkValues(value, SCHEMA, ref, (e, path) =>
-    e.keyword === 'type' && path.length === 3 && path[0] === 'sources' && path[2] === 'path' ? `${path.join('.')} must be a folder (a string) or a list of folders` : undefined);
+    e.keyword === 'type' && path.length === 3 && path[0] === 'sources' && path[2] === 'path' ? `${path.join('.')}: must be a folder (a string) or a list of folders` : undefined);
   for (const key of required) if (value[key] === undefined) problems.push(`${displayName}: missing key "${key}"`);
   if (value.split) {
     const total = value.split.train + value.split.val + value.split.test;
