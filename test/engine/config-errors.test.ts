@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/engine/diagnostic.ts';
 import { buildGraph } from '../../src/engine/graph.ts';
-import { parsePipeline } from '../../src/engine/pipeline-config.ts';
+import { paramSchemaFile } from '../../src/engine/params.ts';
+import { loadPipeline, parsePipeline } from '../../src/engine/pipeline-config.ts';
+import { preflight } from '../../src/engine/preflight.ts';
 import { REPO_ROOT, TestProject } from '../helpers/project-rig.ts';
 
 /** All diagnostics for a pipeline text, formatted as the CLI prints them. */
@@ -189,5 +191,18 @@ describe('params files are checked before the first stage starts', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`config/training.yaml:${placeOf(training, 'part_grayscale')}: warning: model.part_grayscale is set but ignored: model.architecture is multitask`);
     expect(r.stderr).toContain(`config/training.yaml:${placeOf(training, 'color_sources')}: warning: loss.color_sources is set but ignored: model.architecture is multitask`);
+  });
+});
+
+describe("the project's own configuration", () => {
+  it('passes the up-front check: every params file has a schema, every listed key exists, with no warning but the ignored multitask keys', () => {
+    const pipeline = loadPipeline(join(REPO_ROOT, 'pipeline.yaml'));
+    if (!pipeline.ok) throw new Error(pipeline.error.map(formatDiagnostic).join('\n'));
+    const files = [...new Set(pipeline.value.stages.flatMap((s) => s.params.map((p) => p.file)))].sort();
+    expect(files).toEqual(['config/augment.yaml', 'config/data.yaml', 'config/deploy.yaml', 'config/evaluate.yaml', 'config/export.yaml', 'config/training.yaml']);
+    for (const file of files) expect(paramSchemaFile(REPO_ROOT, file), file).toBe(join(REPO_ROOT, 'schemas', `${file.slice('config/'.length, -'.yaml'.length)}.schema.json`));
+    const checked = preflight(pipeline.value, pipeline.value.stages);
+    expect(checked.errors.map(formatDiagnostic)).toEqual([]);
+    expect(checked.warnings.map((w) => w.message.split(' is set')[0])).toEqual(['model.part_grayscale', 'loss.color_sources']);
   });
 });
