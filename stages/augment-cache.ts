@@ -1,14 +1,17 @@
 // Stage augment-cache: artifacts/dataset -> artifacts/augment-cache (K augmented variants per
 // training image, val/test resized), at config/training.yaml's model.input_size.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { buildAugmentCache, type BuildSummary } from '../src/ml/augment/build-cache.ts';
+import { BLOB_DIR } from '../src/ml/augment/cache-layout.ts';
 import { parseAugmentConfig } from '../src/ml/augment/config.ts';
 import { DatasetFormatError } from '../src/ml/augment/dataset-input.ts';
 
 const AUGMENT_FILE = 'config/augment.yaml';
 const TRAINING_FILE = 'config/training.yaml';
+/** The blobs' code key when started by hand: the code is unknown, so nothing made by the engine is reused. */
+const BY_HAND = 'started-by-hand';
 
 async function main(): Promise<number> {
   const ctx = readStageContext('augment-cache');
@@ -24,8 +27,11 @@ async function main(): Promise<number> {
     console.error(`${TRAINING_FILE}: model.input_size must be an integer >= 8, got ${JSON.stringify(size)}`);
     return 2;
   }
+  const cacheDir = ctx.out('augment-cache');
+  // --force: from scratch, the cached blobs included.
+  if (ctx.force) rmSync(join(cacheDir, BLOB_DIR), { recursive: true, force: true });
   try {
-    const summary = await buildAugmentCache({ datasetDir: ctx.dep('dataset'), cacheDir: ctx.out('augment-cache'), root: ctx.root, size, config: parsed.config });
+    const summary = await buildAugmentCache({ datasetDir: ctx.dep('dataset'), cacheDir, root: ctx.root, size, config: parsed.config, code: ctx.codeFingerprint ?? BY_HAND });
     if (ctx.metrics) writeMetrics(ctx.abs(ctx.metrics), summary);
   } catch (err) {
     if (err instanceof DatasetFormatError) { console.error(err.message); return 1; }

@@ -29,6 +29,16 @@ export interface StageContext {
   metrics: string | undefined;
   /** The gates pipeline.yaml declares on this stage. */
   gates: StageGate[];
+  /**
+   * PIPELINE_STAGE_FINGERPRINT: the hash of the inputs this run is for (definition, deps,
+   * params, code). State kept in a `persist: true` out may be resumed only when it was made
+   * for this same value; `undefined` when started by hand, and then nothing is resumed.
+   */
+  fingerprint: string | undefined;
+  /** PIPELINE_CODE_FINGERPRINT: the hash of the stage's code alone (for content-addressed caches). */
+  codeFingerprint: string | undefined;
+  /** PIPELINE_FORCE=1 (`run --force`): start from scratch, resume nothing. */
+  force: boolean;
   /** Absolute path of a project-relative path. */
   abs(path: string): string;
   /** Absolute path of the dep with this role; a stage without it stops with exit 2 naming pipeline.yaml. */
@@ -39,7 +49,7 @@ export interface StageContext {
   out(role: string): string;
 }
 
-type ContextData = Omit<StageContext, 'abs' | 'dep' | 'optionalDep' | 'out'>;
+type ContextData = Omit<StageContext, 'abs' | 'dep' | 'optionalDep' | 'out' | 'fingerprint' | 'codeFingerprint' | 'force'>;
 
 /** The PIPELINE_* variables of docs/contracts.md that describe the stage's declaration. */
 export function stageDeclEnv(stage: StageDecl): Record<string, string> {
@@ -78,7 +88,7 @@ export function readStageContext(stageName?: string, env: NodeJS.ProcessEnv = pr
       outRoles: roles('PIPELINE_OUT_ROLES', outs),
       metrics: env['PIPELINE_METRICS'] ? env['PIPELINE_METRICS'] : undefined,
       gates: JSON.parse(env['PIPELINE_GATES'] ?? '[]') as StageGate[],
-    });
+    }, env);
   }
   let root: string;
   try {
@@ -86,7 +96,7 @@ export function readStageContext(stageName?: string, env: NodeJS.ProcessEnv = pr
   } catch (err) {
     return stop(stage, [{ message: (err as Error).message }]);
   }
-  return withHelpers(contextFromPipelineFile(stage, root));
+  return withHelpers(contextFromPipelineFile(stage, root), env);
 }
 
 /** Walks up from `dir` to the first folder holding pipeline.yaml. */
@@ -130,7 +140,7 @@ function stop(stage: string, problems: Diagnostic[]): never {
   process.exit(2);
 }
 
-function withHelpers(ctx: ContextData): StageContext {
+function withHelpers(ctx: ContextData, env: NodeJS.ProcessEnv): StageContext {
   const abs = (path: string): string => resolve(ctx.root, path);
   const lookup = (what: 'dep' | 'out', roles: Record<string, string>, role: string): string => {
     const path = roles[role];
@@ -140,6 +150,9 @@ function withHelpers(ctx: ContextData): StageContext {
   };
   return {
     ...ctx,
+    fingerprint: env['PIPELINE_STAGE_FINGERPRINT'] || undefined,
+    codeFingerprint: env['PIPELINE_CODE_FINGERPRINT'] || undefined,
+    force: env['PIPELINE_FORCE'] === '1',
     abs,
     dep: (role) => lookup('dep', ctx.depRoles, role),
     optionalDep: (role) => (ctx.depRoles[role] === undefined ? undefined : abs(ctx.depRoles[role])),
