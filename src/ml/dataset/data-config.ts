@@ -1,5 +1,6 @@
 // The settings in config/data.yaml (demo dataset, sources, split, filter rules, capture plan):
 // their types, and the check against schemas/data.schema.json with errors at file:line:col.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { checkValues, placeIn } from '../../config/check-values.ts';
 
@@ -13,6 +14,8 @@ export interface ColorEntry {
 }
 
 export interface SynthConfig {
+  /** false: the demo renderer steps aside (the synth stage writes an empty folder and renders nothing). */
+  enabled: boolean;
   seed: number;
   workers: number;
   supersample: number;
@@ -42,6 +45,10 @@ export function sourceFolders(source: Pick<SourceConfig, 'path'>): string[] {
 
 export interface SplitConfig {
   salt: string;
+  /** Regex over the image's manifest path whose match (first capture group) is its capture; or `file` (split/split.ts). */
+  group_by: string;
+  /** The `use: split` source whose test split evaluate and export use (validation and test come from it). */
+  evaluate_on: string;
   train: number;
   val: number;
   test: number;
@@ -69,7 +76,7 @@ export interface DataConfig {
 
 export type DataConfigResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
-const SCHEMA = fileURLToPath(new URL('../../../schemas/data.schema.json', import.meta.url));
+const schemaPath = fileURLToPath(new URL('../../../schemas/data.schema.json', import.meta.url));
 
 /**
  * Checks `raw` (all of config/data.yaml or the keys a stage was given) against the schema,
@@ -82,27 +89,63 @@ export function parseDataConfig<K extends keyof DataConfig>(
   required: readonly K[],
   displayName = file,
 ): DataConfigResult<DataConfig & Required<Pick<DataConfig, K>>> {
-  const ref = { name: displayName, abs: file };
-  const at = (path: readonly string[]): string => placeIn(ref, path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
   const value = structuredClone(raw ?? {}) as DataConfig;
-  const problems = checkValues(value, SCHEMA, ref, (e, path) =>
+  const problems = checkValues(value, schemaPath, { name: displayName, abs: file }, (e, path) =>
     e.keyword === 'type' && path.length === 3 && path[0] === 'sources' && path[2] === 'path' ? `${path.join('.')}: must be a folder (a string) or a list of folders` : undefined);
   for (const key of required) if (value[key] === undefined) problems.push(`${displayName}: missing key "${key}"`);
   if (value.split) {
     const total = value.split.train + value.split.val + value.split.test;
-    if (Math.abs(total - 1) > 1e-6) problems.push(`${at(['split'])}: split.train + split.val + split.test must be 1 (is ${total})`);
+    if (Math.abs(total - 1) > 1e-6) problems.push(`${at(file, displayName, ['split'])}: split.train + split.val + split.test must be 1 (is ${total})`);
+    const groupProblem = regexProblem(value.split.group_by);
+    if (groupProblem) problems.push(`${at(file, displayName, ['split', 'group_by'])}: split.group_by is not a valid regular expression (${groupProblem}); write one whose first capture group is the capture id, or "file"`);
+    const evaluated = value.split.evaluate_on;
+    if (value.sources && !value.sources.some((s) => s.name === evaluated && s.use === 'split')) {
+      const candidates = value.sources.filter((s) => s.use === 'split').map((s) => `"${s.name}"`);
+      problems.push(`${at(file, displayName, ['split', 'evaluate_on'])}: split.evaluate_on is "${evaluated}" but no source of that name has use: split (${candidates.length > 0 ? `use: split sources: ${candidates.join(', ')}` : 'no source has use: split'}); name the source your own test photos come from`);
+    }
   }
   const names = new Map<string, number>();
   for (const [i, source] of (value.sources ?? []).entries()) {
     const first = names.get(source.name);
-    if (first !== undefined) problems.push(`${at(['sources', String(i), 'name'])}: sources.${i}.name "${source.name}" is already used by sources.${first}`);
+    if (first !== undefined) problems.push(`${at(file, displayName, ['sources', String(i), 'name'])}: sources.${i}.name "${source.name}" is already used by sources.${first}`);
     else names.set(source.name, i);
     // One configured index cannot label several folders; each folder's own index.csv still works.
     if (source.index !== undefined && Array.isArray(source.path) && source.path.length > 1)
-      problems.push(`${at(['sources', String(i), 'index'])}: sources.${i}.index needs a single path (this source lists ${source.path.length}); put an index.csv at the root of each folder instead`);
+      problems.push(`${at(file, displayName, ['sources', String(i), 'index'])}: sources.${i}.index needs a single path (this source lists ${source.path.length}); put an index.csv at the root of each folder instead`);
   }
   if (value.capture_plan && !(value.capture_plan.default_tier in value.capture_plan.tiers))
-    problems.push(`${at(['capture_plan', 'default_tier'])}: capture_plan.default_tier "${value.capture_plan.default_tier}" is not one of the tiers`);
+    problems.push(`${at(file, displayName, ['capture_plan', 'default_tier'])}: capture_plan.default_tier "${value.capture_plan.default_tier}" is not one of the tiers`);
   if (problems.length > 0) return { ok: false, message: [...new Set(problems)].join('\n') };
   return { ok: true, value: value as DataConfig & Required<Pick<DataConfig, K>> };
+}
+
+/**
+ * The source evaluate and export test on: `split.evaluate_on` of the params a stage was given
+ * (`config/data.yaml: [split]`), checked; the schema's default when the stage has no split.
+ */
+export function evaluatedSource(raw: unknown, file: string, displayName = file): DataConfigResult<string> {
+  const split = (raw as DataConfig | undefined)?.split;
+  if (split === undefined) {
+    const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as { properties: { split: { properties: { evaluate_on: { default: string } } } } };
+    return { ok: true, value: schema.properties.split.properties.evaluate_on.default };
+  }
+  const parsed = parseDataConfig({ split }, file, ['split'], displayName);
+  return parsed.ok ? { ok: true, value: parsed.value.split.evaluate_on } : parsed;
+}
+
+function regexProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern, 'i');
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/**
+ * `file:line:col` of the node at `path` (keys and array indices) in a YAML or JSON file (JSON
+ * parses as YAML, ranges included), or just the file when it cannot be found.
+ */
+export function at(file: string, displayName: string, path: readonly string[]): string {
+  return placeIn({ name: displayName, abs: file }, path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
 }

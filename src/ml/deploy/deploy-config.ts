@@ -37,11 +37,24 @@ export interface DeployTarget {
   controlPath?: string;
 }
 
+/** The device latency a candidate must meet before it goes live. */
+export interface LatencyGate {
+  /** Which percentile of the timed runs is compared (config/deploy.yaml says why). */
+  percentile: LatencyPercentile;
+  maxMs: number;
+}
+
+export type LatencyPercentile = 'p50' | 'p95' | 'p99';
+
 export interface SmokeTestSettings {
   samples: number;
   maxAbsDiff: number;
   warmupRuns: number;
   latencyRuns: number;
+  /** onnxruntime intra-op threads on the device; 0 = its default (all cores). */
+  threads: number;
+  /** undefined: latency is measured and reported, not gated. */
+  latencyGate: LatencyGate | undefined;
 }
 
 export interface DeploySettings {
@@ -67,6 +80,8 @@ export function parseDeploySettings(raw: unknown, file: string, root: string): R
     maxAbsDiff: smoke.max_abs_diff,
     warmupRuns: smoke.warmup_runs,
     latencyRuns: smoke.latency_runs,
+    threads: smoke.threads,
+    latencyGate: smoke.latency_gate === null ? undefined : { percentile: smoke.latency_gate.percentile, maxMs: smoke.latency_gate.max_ms },
   };
   const t = value.target;
   if (!t || t.host.trim() === '') return ok({ target: undefined, smokeTest });
@@ -116,5 +131,12 @@ interface RawSettings {
     runtime?: { node: string; modules: string };
     service: { restart: string; health_url: string; health_timeout_s: number };
   } | null;
-  smoke_test: { samples: number; max_abs_diff: number; warmup_runs: number; latency_runs: number };
+  smoke_test: {
+    samples: number;
+    max_abs_diff: number;
+    warmup_runs: number;
+    latency_runs: number;
+    threads: number;
+    latency_gate: { percentile: LatencyPercentile; max_ms: number } | null;
+  };
 }
