@@ -24,7 +24,7 @@ describe('parseDeploySettings', () => {
     const measured = parseDeploySettings({ smoke_test: { latency_gate: null } }, 'config/deploy.yaml', '/proj');
     expect(measured.ok && measured.value.smokeTest.latencyGate).toBeUndefined();
     const bad = parseDeploySettings({ smoke_test: { latency_gate: { percentile: 'p90' } } }, 'config/deploy.yaml', '/proj');
-    expect(bad.ok ? '' : bad.failure.message).toContain('/smoke_test/latency_gate/percentile must be equal to one of the allowed values');
+    expect(bad.ok ? '' : bad.failure.message).toContain('config/deploy.yaml: smoke_test.latency_gate.percentile: must be one of "p50", "p95", "p99"');
   });
 
   it('treats a null target or an empty host as no target', () => {
