@@ -29,7 +29,9 @@ export type RunEvent =
   | { type: 'stage-output'; stage: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'stage-done'; result: StageResult }
   | { type: 'gates'; stage: string; results: GateResult[] }
-  | { type: 'hashing'; done: number; total: number };
+  | { type: 'hashing'; done: number; total: number }
+  /** Something skipped that the user should know of (a FIFO or a symlink loop in a dep folder). */
+  | { type: 'warning'; message: string };
 
 export function describeFailure(f: StageFailure): string {
   switch (f.reason) {

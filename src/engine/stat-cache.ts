@@ -1,53 +1,84 @@
 // Remembers each file's content hash against its (device, inode, size, mtime ns), as DVC's
 // state database does, so an unchanged file is never read again.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
 export type Hash = string & { readonly __brand: 'Hash' };
 
-/** The identity of one version of a file, as far as the file system tells without reading it. */
-export function statKey(st: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint }): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-}
+const MAGIC = Buffer.from('brickflow stat cache 1\n');
+const OP_SET = 1;
+const OP_DROP = 2;
+/** Rewrite the log when it holds this many records more than live entries (and more than twice as many). */
+const COMPACT_SLACK = 1000;
+
+/** An entry made or dropped in this process, not yet on disk; `null` is a drop. */
+type PendingEntry = { key: string; hash: Hash } | null;
 
 /**
- * Two files under .pipeline/: `stat-cache.tsv` (lines `path \t statKey \t hash`, one per
- * file) and `stat-cache-dirs.json` (per dep or out path: a digest of every file's path and statKey
- * -> its hash). That entry lets a no-op run skip loading the
- * per-file table at all, which is what keeps 100k files under a second. Both are loaded
- * lazily and rewritten (temp file + rename) only when something changed.
+ * Two files under .pipeline/:
+ * - `stat-cache.bin`, the per-file table: an append-only log of records `u32 length, u32
+ *   crc32, body` (body: op, path, stat key, 32-byte hash; or a drop of a path). Read in one
+ *   buffer and indexed by path without decoding the entries; a run appends only what changed,
+ *   and the log is rewritten (temp file + rename) once it is mostly dead records. A record cut
+ *   short by a crash fails its checksum and ends the log there.
+ * - `stat-cache-dirs.json`: per dep or out path, the digest of its listing (every file's path
+ *   and stat key) -> its hash. A match lets a no-op run skip the per-file table altogether.
  */
 export class StatCache {
-  private files: Map<string, { key: string; hash: Hash }> | undefined;
+  /** The log as read, its records indexed by path (offset of the record). */
+  private log: { buf: Buffer; index: Map<string, number>; records: number; validEnd: number } | undefined;
+  private readonly pending = new Map<string, PendingEntry>();
   private dirs: Record<string, { statDigest: string; hash: Hash }> | undefined;
-  private filesDirty = false;
   private dirsDirty = false;
+  /** Bytes this instance wrote to the per-file log (for tests and benchmarks). */
+  bytesWritten = 0;
 
   constructor(private readonly dir: string) {}
 
   get(path: string, key: string): Hash | undefined {
-    const e = this.fileTable().get(path);
-    return e && e.key === key ? e.hash : undefined;
+    const p = this.pending.get(path);
+    if (p !== undefined) return p && p.key === key ? p.hash : undefined;
+    const log = this.fileLog();
+    const at = log.index.get(path);
+    if (at === undefined) return undefined;
+    const e = decodeSet(log.buf, at);
+    return e.key === key ? e.hash : undefined;
   }
 
   set(path: string, key: string, hash: Hash): void {
-    const table = this.fileTable();
-    const e = table.get(path);
-    if (e && e.key === key && e.hash === hash) return;
-    table.set(path, { key, hash });
-    this.filesDirty = true;
+    if (this.get(path, key) === hash) return;
+    this.pending.set(path, { key, hash });
   }
 
-  /** The hash of dep/out `path` (a file or a folder manifest) if none of its files' stats changed. */
+  /** Drops the entries of files under folder `rel` other than `present` (they were deleted or renamed). */
+  forgetOthersUnder(rel: string, present: readonly { rel: string }[]): void {
+    const prefix = `${rel}/`;
+    const keep = new Set(present.map((f) => f.rel));
+    for (const path of this.fileLog().index.keys()) {
+      if (path.startsWith(prefix) && !keep.has(path) && this.pending.get(path) === undefined) this.pending.set(path, null);
+    }
+    for (const [path, e] of this.pending) {
+      if (e !== null && path.startsWith(prefix) && !keep.has(path)) this.pending.set(path, null);
+    }
+  }
+
+  /** How many files the per-file table holds (as saved, plus this process's changes). */
+  size(): number {
+    const index = this.fileLog().index;
+    let n = index.size;
+    for (const [path, e] of this.pending) {
+      if (e === null && index.has(path)) n--;
+      else if (e !== null && !index.has(path)) n++;
+    }
+    return n;
+  }
+
+  /** The hash of dep/out `path` (a file or a folder manifest) if its listing is the same as when it was hashed. */
   getTarget(path: string, statDigest: string): Hash | undefined {
     const e = this.dirTable()[path];
     return e && e.statDigest === statDigest ? e.hash : undefined;
-  }
-
-  /** Whether `path` was ever hashed (if not, its files are read without a separate stat pass). */
-  hasTarget(path: string): boolean {
-    return this.dirTable()[path] !== undefined;
   }
 
   setTarget(path: string, statDigest: string, hash: Hash): void {
@@ -59,35 +90,97 @@ export class StatCache {
   }
 
   save(): void {
-    if (this.filesDirty && this.files) {
-      const parts: string[] = [];
-      for (const [path, e] of this.files) parts.push(`${path}\t${e.key}\t${e.hash}\n`);
-      atomicWrite(join(this.dir, 'stat-cache.tsv'), parts.join(''));
-      this.filesDirty = false;
-    }
+    if (this.pending.size > 0) this.saveFiles();
     if (this.dirsDirty && this.dirs) {
       atomicWrite(join(this.dir, 'stat-cache-dirs.json'), JSON.stringify(this.dirs));
       this.dirsDirty = false;
     }
   }
 
-  /** A missing or damaged file is an empty table: it is only a cache. */
-  private fileTable(): Map<string, { key: string; hash: Hash }> {
-    if (this.files) return this.files;
-    this.files = new Map();
-    let text = '';
+  private get logFile(): string {
+    return join(this.dir, 'stat-cache.bin');
+  }
+
+  /** Appends this process's changes, or rewrites the log when most of it would be dead records. */
+  private saveFiles(): void {
+    const log = this.fileLog();
+    const fresh: Buffer[] = [];
+    for (const [path, e] of this.pending) {
+      if (e === null && !log.index.has(path)) continue;
+      fresh.push(e === null ? encodeDrop(path) : encodeSet(path, e.key, e.hash));
+    }
+    const live = this.size();
+    const records = log.records + fresh.length;
+    const torn = log.validEnd < log.buf.length || log.buf.length === 0;
+    if (torn || (records > 2 * live && records - live > COMPACT_SLACK)) {
+      const parts: Buffer[] = [MAGIC];
+      for (const [path, at] of log.index) {
+        if (!this.pending.has(path)) parts.push(log.buf.subarray(at, at + 8 + log.buf.readUInt32LE(at)));
+      }
+      for (const [path, e] of this.pending) if (e !== null) parts.push(encodeSet(path, e.key, e.hash));
+      const data = Buffer.concat(parts);
+      atomicWrite(this.logFile, data);
+      this.bytesWritten += data.length;
+    } else if (fresh.length > 0) {
+      // One write() with O_APPEND: a crash leaves at most one torn record at the end.
+      const data = Buffer.concat(fresh);
+      const fd = openSync(this.logFile, 'a');
+      try {
+        writeSync(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+      this.bytesWritten += data.length;
+    }
+    this.log = undefined; // re-read if used again
+    this.pending.clear();
+    rmSync(join(this.dir, 'stat-cache.tsv'), { force: true }); // the text table of earlier versions
+  }
+
+  /** A missing or damaged log is an empty table (it is only a cache); a torn end is ignored. */
+  private fileLog(): NonNullable<StatCache['log']> {
+    if (this.log) return this.log;
+    let buf: Buffer;
+    try {
+      buf = readFileSync(this.logFile);
+    } catch {
+      buf = Buffer.alloc(0);
+    }
+    const index = new Map<string, number>();
+    let records = 0;
+    let pos = MAGIC.length;
+    if (buf.length < pos || !buf.subarray(0, pos).equals(MAGIC)) {
+      this.log = { buf: Buffer.alloc(0), index, records, validEnd: 0 };
+      this.importTextTable();
+      return this.log;
+    }
+    while (pos + 8 <= buf.length) {
+      const len = buf.readUInt32LE(pos);
+      const end = pos + 8 + len;
+      if (end > buf.length || crc32(buf.subarray(pos + 8, end)) !== buf.readUInt32LE(pos + 4)) break;
+      const pathLen = buf.readUInt16LE(pos + 9);
+      const path = buf.toString('utf8', pos + 11, pos + 11 + pathLen);
+      if (buf[pos + 8] === OP_SET) index.set(path, pos);
+      else index.delete(path);
+      records++;
+      pos = end;
+    }
+    this.log = { buf, index, records, validEnd: pos };
+    return this.log;
+  }
+
+  /** Earlier versions kept `path \t key \t hash` lines in stat-cache.tsv: taken over once, not re-read. */
+  private importTextTable(): void {
+    let text: string;
     try {
       text = readFileSync(join(this.dir, 'stat-cache.tsv'), 'utf8');
     } catch {
-      return this.files;
+      return;
     }
     for (const line of text.split('\n')) {
-      const a = line.indexOf('\t');
-      const b = line.indexOf('\t', a + 1);
-      if (a < 0 || b < 0) continue;
-      this.files.set(line.slice(0, a), { key: line.slice(a + 1, b), hash: line.slice(b + 1) as Hash });
+      const [path, key, hash] = line.split('\t');
+      if (path && key && hash && /^[0-9a-f]{64}$/.test(hash)) this.pending.set(path, { key, hash: hash as Hash });
     }
-    return this.files;
   }
 
   private dirTable(): Record<string, { statDigest: string; hash: Hash }> {
@@ -101,10 +194,51 @@ export class StatCache {
   }
 }
 
-/** Temp file + rename, so a crash never leaves half a file. */
-export function atomicWrite(file: string, text: string): void {
+/** Record: u32 body length, u32 crc32 of body; body: u8 op, u16 path length, path, [u8 key length, key, 32-byte hash]. */
+function frame(body: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32LE(body.length, 0);
+  head.writeUInt32LE(crc32(body), 4);
+  return Buffer.concat([head, body]);
+}
+
+function encodeSet(path: string, key: string, hash: Hash): Buffer {
+  const p = Buffer.from(path);
+  const body = Buffer.allocUnsafe(3 + p.length + 1 + key.length + 32);
+  body[0] = OP_SET;
+  body.writeUInt16LE(p.length, 1);
+  p.copy(body, 3);
+  body[3 + p.length] = key.length;
+  body.write(key, 4 + p.length, 'latin1');
+  body.write(hash, 4 + p.length + key.length, 'hex');
+  return frame(body);
+}
+
+function encodeDrop(path: string): Buffer {
+  const p = Buffer.from(path);
+  const body = Buffer.allocUnsafe(3 + p.length);
+  body[0] = OP_DROP;
+  body.writeUInt16LE(p.length, 1);
+  p.copy(body, 3);
+  return frame(body);
+}
+
+/** The stat key and hash of the set record at `at`. */
+function decodeSet(buf: Buffer, at: number): { key: string; hash: Hash } {
+  const k = at + 11 + buf.readUInt16LE(at + 9);
+  const keyLen = buf[k]!;
+  return { key: buf.toString('latin1', k + 1, k + 1 + keyLen), hash: buf.toString('hex', k + 1 + keyLen, k + 33 + keyLen) as Hash };
+}
+
+/** Temp file + rename, so a crash never leaves half a file; the temp file goes if the write fails. */
+export function atomicWrite(file: string, data: string | Buffer): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }
