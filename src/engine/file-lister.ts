@@ -12,6 +12,8 @@ export interface ListedFile {
   /** Project-relative path. */
   rel: string;
   key: string;
+  /** Filled in by the hasher (cache or read): sha256 hex, or `error:CODE`. */
+  hash?: string;
 }
 
 export interface Listing {
@@ -98,9 +100,11 @@ function parseRecord(text: string, start: number, end: number): { key: string; p
   const s2 = text.indexOf(' ', s1 + 1);
   const s3 = text.indexOf(' ', s2 + 1);
   const s4 = text.indexOf(' ', s3 + 1);
-  const time = text.slice(s3 + 1, s4);
-  const dot = time.indexOf('.');
-  const mtimeNs = BigInt(time.slice(0, dot)) * 1_000_000_000n + BigInt(time.slice(dot + 1, dot + 10));
+  const dot = text.indexOf('.', s3 + 1);
+  const sec = text.slice(s3 + 1, dot);
+  const frac = text.slice(dot + 1, dot + 10);
+  // sec * 1e9 + frac, as text while sec is positive (BigInt per file is slow); before 1970, BigInt.
+  const mtimeNs = sec.startsWith('-') || sec === '0' ? String(BigInt(sec) * 1_000_000_000n + BigInt(frac)) : sec + frac;
   return { key: `${text.slice(start + 2, s1)}:${text.slice(s1 + 1, s2)}:${text.slice(s2 + 1, s3)}:${mtimeNs}`, path: text.slice(s4 + 1, end) };
 }
 

@@ -36,8 +36,8 @@ const fs = require('node:fs');
 const crypto = require('node:crypto');
 const buf = Buffer.allocUnsafe(1 << 20);
 const hashFileSync = ${hashFileSync.toString()};
-parentPort.on('message', ({ id, files }) => {
-  parentPort.postMessage({ id, out: files.map((f) => hashFileSync(fs, crypto, f, buf)) });
+parentPort.on('message', ({ id, base, files }) => {
+  parentPort.postMessage({ id, out: files.map((f) => hashFileSync(fs, crypto, base + f, buf)) });
 });
 `;
 
@@ -50,10 +50,14 @@ export class HashPool {
   private workers: Worker[] | undefined;
   private readonly buf = Buffer.allocUnsafe(1 << 20);
 
-  /** Content hashes of `files` (absolute), in order; `error:CODE` for one that cannot be read. */
-  async hash(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
-    if (files.length < PARALLEL_THRESHOLD) return files.map((f) => hashFileSync(fs, crypto, f, this.buf));
-    return this.onWorkers(files, onProgress);
+  /**
+   * Content hashes of `files`, in order; `error:CODE` for one that cannot be read. Paths
+   * are relative to `root` when given (one string a message instead of one a file).
+   */
+  async hash(files: string[], onProgress?: (done: number) => void, root?: string): Promise<string[]> {
+    const base = root === undefined ? '' : `${root}/`;
+    if (files.length < PARALLEL_THRESHOLD) return files.map((f) => hashFileSync(fs, crypto, base + f, this.buf));
+    return this.onWorkers(files, base, onProgress);
   }
 
   /** Starts the threads now, e.g. while still listing files known to be many. */
@@ -71,7 +75,7 @@ export class HashPool {
     await Promise.all(ws.map((w) => w.terminate()));
   }
 
-  private async onWorkers(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
+  private async onWorkers(files: string[], base: string, onProgress?: (done: number) => void): Promise<string[]> {
     this.start();
     const workers = this.workers!;
     const result = new Array<string>(files.length);
@@ -103,7 +107,7 @@ export class HashPool {
               const start = next;
               next = Math.min(files.length, next + BATCH);
               inFlight++;
-              worker.postMessage({ id: start, files: files.slice(start, next) });
+              worker.postMessage({ id: start, base, files: files.slice(start, next) });
             };
             worker.on('message', onMessage);
             worker.on('error', finish);

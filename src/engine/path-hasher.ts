@@ -1,7 +1,6 @@
 // Content hashes of deps and outs: a file's sha256, or for a folder the sha256 of its sorted
 // manifest (relative path + content hash per file). Unchanged files come from the stat cache.
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { listPath, type ListedFile, type Listing } from './file-lister.ts';
 import { HashPool } from './hash-pool.ts';
 import type { Hash, StatCache } from './stat-cache.ts';
@@ -39,8 +38,8 @@ export class PathHasher {
     // All paths listed at once: several finds use both cores.
     const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel)));
     const result = new Map<string, Hash | null>();
-    const pending: { t: Listing; files: (ListedFile & { hash?: string })[] }[] = [];
-    const misses: (ListedFile & { hash?: string })[] = [];
+    const pending: { t: Listing; files: ListedFile[] }[] = [];
+    const misses: ListedFile[] = [];
     for (const t of listings) {
       for (const message of t.warnings) this.onEvent?.({ type: 'warning', message });
       if (t.kind === 'missing') {
@@ -53,8 +52,9 @@ export class PathHasher {
         this.stats.pathsUnchanged++;
         continue;
       }
-      const files = t.files().map((f) => ({ ...f, hash: this.cache.get(f.rel, f.key) as string | undefined }));
+      const files = t.files();
       for (const f of files) {
+        f.hash = this.cache.get(f.rel, f.key);
         if (f.hash) this.stats.cacheHits++;
         else misses.push(f);
       }
@@ -64,8 +64,9 @@ export class PathHasher {
       const pool = new HashPool();
       try {
         const hashes = await pool.hash(
-          misses.map((f) => join(this.root, f.rel)),
+          misses.map((f) => f.rel),
           this.onEvent ? (done) => this.onEvent!({ type: 'hashing', done, total: misses.length }) : undefined,
+          this.root,
         );
         misses.forEach((f, i) => {
           f.hash = hashes[i]!;

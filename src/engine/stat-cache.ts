@@ -47,20 +47,21 @@ export class StatCache {
     return e.key === key ? e.hash : undefined;
   }
 
+  /** Records a file's hash (called for cache misses only, so it is always a change). */
   set(path: string, key: string, hash: Hash): void {
-    if (this.get(path, key) === hash) return;
     this.pending.set(path, { key, hash });
   }
 
   /** Drops the entries of files under folder `rel` other than `present` (they were deleted or renamed). */
   forgetOthersUnder(rel: string, present: readonly { rel: string }[]): void {
+    const index = this.fileLog().index;
+    if (index.size === 0) return;
     const prefix = `${rel}/`;
-    const keep = new Set(present.map((f) => f.rel));
-    for (const path of this.fileLog().index.keys()) {
-      if (path.startsWith(prefix) && !keep.has(path) && this.pending.get(path) === undefined) this.pending.set(path, null);
-    }
-    for (const [path, e] of this.pending) {
-      if (e !== null && path.startsWith(prefix) && !keep.has(path)) this.pending.set(path, null);
+    let keep: Set<string> | undefined;
+    for (const path of index.keys()) {
+      if (!path.startsWith(prefix)) continue;
+      keep ??= new Set(present.map((f) => f.rel));
+      if (!keep.has(path) && this.pending.get(path) === undefined) this.pending.set(path, null);
     }
   }
 
@@ -104,26 +105,22 @@ export class StatCache {
   /** Appends this process's changes, or rewrites the log when most of it would be dead records. */
   private saveFiles(): void {
     const log = this.fileLog();
-    const fresh: Buffer[] = [];
-    for (const [path, e] of this.pending) {
-      if (e === null && !log.index.has(path)) continue;
-      fresh.push(e === null ? encodeDrop(path) : encodeSet(path, e.key, e.hash));
-    }
+    const changes = [...this.pending].filter(([path, e]) => e !== null || log.index.has(path));
     const live = this.size();
-    const records = log.records + fresh.length;
+    const records = log.records + changes.length;
     const torn = log.validEnd < log.buf.length || log.buf.length === 0;
     if (torn || (records > 2 * live && records - live > COMPACT_SLACK)) {
       const parts: Buffer[] = [MAGIC];
       for (const [path, at] of log.index) {
         if (!this.pending.has(path)) parts.push(log.buf.subarray(at, at + 8 + log.buf.readUInt32LE(at)));
       }
-      for (const [path, e] of this.pending) if (e !== null) parts.push(encodeSet(path, e.key, e.hash));
+      parts.push(encodeRecords(changes.filter(([, e]) => e !== null)));
       const data = Buffer.concat(parts);
       atomicWrite(this.logFile, data);
       this.bytesWritten += data.length;
-    } else if (fresh.length > 0) {
+    } else if (changes.length > 0) {
       // One write() with O_APPEND: a crash leaves at most one torn record at the end.
-      const data = Buffer.concat(fresh);
+      const data = encodeRecords(changes);
       const fd = openSync(this.logFile, 'a');
       try {
         writeSync(fd, data);
@@ -194,33 +191,32 @@ export class StatCache {
   }
 }
 
-/** Record: u32 body length, u32 crc32 of body; body: u8 op, u16 path length, path, [u8 key length, key, 32-byte hash]. */
-function frame(body: Buffer): Buffer {
-  const head = Buffer.allocUnsafe(8);
-  head.writeUInt32LE(body.length, 0);
-  head.writeUInt32LE(crc32(body), 4);
-  return Buffer.concat([head, body]);
-}
-
-function encodeSet(path: string, key: string, hash: Hash): Buffer {
-  const p = Buffer.from(path);
-  const body = Buffer.allocUnsafe(3 + p.length + 1 + key.length + 32);
-  body[0] = OP_SET;
-  body.writeUInt16LE(p.length, 1);
-  p.copy(body, 3);
-  body[3 + p.length] = key.length;
-  body.write(key, 4 + p.length, 'latin1');
-  body.write(hash, 4 + p.length + key.length, 'hex');
-  return frame(body);
-}
-
-function encodeDrop(path: string): Buffer {
-  const p = Buffer.from(path);
-  const body = Buffer.allocUnsafe(3 + p.length);
-  body[0] = OP_DROP;
-  body.writeUInt16LE(p.length, 1);
-  p.copy(body, 3);
-  return frame(body);
+/**
+ * Records into one buffer (no allocation per record): u32 body length, u32 crc32 of body;
+ * body: u8 op, u16 path length, path, and for a set: u8 key length, key, 32-byte hash.
+ */
+function encodeRecords(changes: readonly [string, PendingEntry][]): Buffer {
+  let size = 0;
+  for (const [path, e] of changes) size += 11 + Buffer.byteLength(path) + (e === null ? 0 : 1 + e.key.length + 32);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const [path, e] of changes) {
+    const body = pos + 8;
+    const pathLen = buf.write(path, body + 3, 'utf8');
+    buf[body] = e === null ? OP_DROP : OP_SET;
+    buf.writeUInt16LE(pathLen, body + 1);
+    let end = body + 3 + pathLen;
+    if (e !== null) {
+      buf[end] = e.key.length;
+      buf.write(e.key, end + 1, 'latin1');
+      buf.write(e.hash, end + 1 + e.key.length, 'hex');
+      end += 1 + e.key.length + 32;
+    }
+    buf.writeUInt32LE(end - body, pos);
+    buf.writeUInt32LE(crc32(buf.subarray(body, end)), pos + 4);
+    pos = end;
+  }
+  return buf;
 }
 
 /** The stat key and hash of the set record at `at`. */
