@@ -38,9 +38,9 @@ export class StatCache {
   constructor(private readonly dir: string) {}
 
   get(path: string, key: string): Hash | undefined {
+    const log = this.fileLog(); // first: loading may take over an earlier version's table into `pending`
     const p = this.pending.get(path);
     if (p !== undefined) return p && p.key === key ? p.hash : undefined;
-    const log = this.fileLog();
     const at = log.index.get(path);
     if (at === undefined) return undefined;
     const e = decodeSet(log.buf, at);

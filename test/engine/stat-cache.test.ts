@@ -1,4 +1,5 @@
-import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -75,6 +76,23 @@ describe('the stat cache stays the size of the tree', () => {
     expect(await new PathHasher(root, new StatCache(join(root, '.pipeline'))).hashOne('data')).toBe(hash);
     expect(statSync(logFile(root)).size).toBeLessThan(size + 10); // rewritten without the torn bytes
     expect(new StatCache(join(root, '.pipeline')).size()).toBe(50);
+  });
+
+  it('takes over the text table of earlier versions (stat-cache.tsv): upgrading reads no file again', async () => {
+    const root = tree(20);
+    const lines: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const rel = `data/d${i % 10}/f${i}.txt`;
+      const st = statSync(join(root, rel), { bigint: true });
+      lines.push(`${rel}\t${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}\t${createHash('sha256').update(`file ${i}`).digest('hex')}\n`);
+    }
+    mkdirSync(join(root, '.pipeline'));
+    writeFileSync(join(root, '.pipeline/stat-cache.tsv'), lines.join(''));
+    const { hasher } = await hashOnce(root);
+    expect(hasher.stats.filesRead).toBe(0);
+    expect(hasher.stats.cacheHits).toBe(20);
+    expect(existsSync(join(root, '.pipeline/stat-cache.tsv'))).toBe(false);
+    expect(new StatCache(join(root, '.pipeline')).size()).toBe(20);
   });
 
   it('the find lister and the Node walk agree on every file and its stat key, so switching reads nothing', async () => {
