@@ -2,10 +2,10 @@
 import { checkStageGates, formatGateTable } from '../engine/gates.ts';
 import { renderDag } from '../engine/graph.ts';
 import { readLock } from '../engine/lock-file.ts';
-import { diffMetrics, readMetrics } from '../engine/metrics.ts';
+import { diffMetrics, readMetrics, revisionExists } from '../engine/metrics.ts';
 import type { Project } from '../engine/project.ts';
 import { describeReason } from '../engine/staleness.ts';
-import { assessStages } from '../engine/status.ts';
+import { assessStages, describeStatus, statusNotes } from '../engine/status.ts';
 import { formatTable } from '../engine/table.ts';
 import { consoleReporter, type Output } from '../engine/console-reporter.ts';
 import { PathHasher } from '../engine/path-hasher.ts';
@@ -16,22 +16,22 @@ export async function statusCommand(project: Project, opts: CliOptions, output: 
   // Progress of a long (cold) hash goes to stderr, so --json output stays clean.
   const progress = consoleReporter({ ...output, out: output.err }, project.root, project.logsDir);
   const hasher = new PathHasher(project.root, project.cache, progress);
-  const statuses = await assessStages(project, readLock(project.lockFile), project.graph.order, { hasher });
+  const lock = readLock(project.lockFile);
+  const statuses = await assessStages(project, lock, project.graph.order, { hasher });
+  const notes = statusNotes(project, lock);
   if (opts.json) {
-    const json = statuses.map((s) =>
-      s.freshness.fresh
+    const json = statuses.map((s) => ({
+      ...(s.freshness.fresh
         ? { stage: s.stage, status: 'fresh' }
-        : { stage: s.stage, status: 'stale', reason: s.freshness.reason, message: describeReason(s.freshness.reason) },
-    );
+        : { stage: s.stage, status: 'stale', reason: s.freshness.reason, message: describeReason(s.freshness.reason) }),
+      ...(notes.outsAside.includes(s.stage) ? { outsAside: notes.runInProgress !== undefined ? 'running' : 'interrupted' } : {}),
+      ...(notes.ignoredGates[s.stage] ? { ignoredGates: notes.ignoredGates[s.stage] } : {}),
+    }));
     output.out(`${JSON.stringify(json, null, 2)}\n`);
     return EXIT.ok;
   }
-  output.out(
-    `${formatTable(
-      ['stage', 'status'],
-      statuses.map((s) => [s.stage, s.freshness.fresh ? 'fresh' : `stale: ${describeReason(s.freshness.reason)}`]),
-    )}\n`,
-  );
+  if (notes.runInProgress !== undefined) output.out(`a run is in progress (pid ${notes.runInProgress} holds the run lock)\n`);
+  output.out(`${formatTable(['stage', 'status'], statuses.map((s) => [s.stage, describeStatus(s, notes)]))}\n`);
   return EXIT.ok;
 }
 
@@ -55,6 +55,10 @@ function fmt(n: number | undefined): string {
 
 export function metricsCommand(project: Project, opts: CliOptions, output: Output): number {
   if (opts.diff !== undefined) {
+    if (!revisionExists(project.root, opts.diff)) {
+      output.err(`error: metrics --diff: "${opts.diff}" is not a commit of the git repository at ${project.root} (see git log; commit pipeline.lock after a run to compare with it)\n`);
+      return EXIT.usage;
+    }
     const { rows, sources } = diffMetrics(project.pipeline, opts.diff);
     if (opts.json) {
       output.out(`${JSON.stringify({ rev: opts.diff, sources, rows }, null, 2)}\n`);

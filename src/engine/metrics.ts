@@ -92,3 +92,13 @@ export function diffMetrics(pipeline: Pipeline, rev: string): { rows: MetricDiff
   }
   return { rows, sources };
 }
+
+/** Whether `rev` names a commit in the git repository holding `root`. */
+export function revisionExists(root: string, rev: string): boolean {
+  try {
+    execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: root, stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

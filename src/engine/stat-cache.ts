@@ -1,8 +1,10 @@
 // Remembers each file's content hash against its (device, inode, size, mtime ns), as DVC's
 // state database does, so an unchanged file is never read again.
 import { crc32 } from 'node:zlib';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { atomicWrite } from './atomic-write.ts';
+import { stateWriteError } from './engine-error.ts';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
 export type Hash = string & { readonly __brand: 'Hash' };
@@ -121,11 +123,15 @@ export class StatCache {
     } else if (changes.length > 0) {
       // One write() with O_APPEND: a crash leaves at most one torn record at the end.
       const data = encodeRecords(changes);
-      const fd = openSync(this.logFile, 'a');
       try {
-        writeSync(fd, data);
-      } finally {
-        closeSync(fd);
+        const fd = openSync(this.logFile, 'a');
+        try {
+          writeSync(fd, data);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (err) {
+        throw stateWriteError(this.logFile, err); // a part written is a torn record: ignored when read
       }
       this.bytesWritten += data.length;
     }
@@ -224,17 +230,4 @@ function decodeSet(buf: Buffer, at: number): { key: string; hash: Hash } {
   const k = at + 11 + buf.readUInt16LE(at + 9);
   const keyLen = buf[k]!;
   return { key: buf.toString('latin1', k + 1, k + 1 + keyLen), hash: buf.toString('hex', k + 1 + keyLen, k + 33 + keyLen) as Hash };
-}
-
-/** Temp file + rename, so a crash never leaves half a file; the temp file goes if the write fails. */
-export function atomicWrite(file: string, data: string | Buffer): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
 }
