@@ -184,7 +184,14 @@ function walkRecords(root: string, rel: string): { chunks: Buffer[]; warnings: s
     if (!st.isDirectory()) return;
     const here = new Map(ancestors).set(`${st.dev}:${st.ino}`, shown(path));
     const dirAbs = join(root, rel, path);
-    for (const name of readdirSync(dirAbs)) {
+    let names: string[];
+    try {
+      names = readdirSync(dirAbs);
+    } catch (err) {
+      warnings.push(`skipped '${shown(path)}': ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`); // as find does
+      return;
+    }
+    for (const name of names) {
       const child = path === '' ? name : `${path}/${name}`;
       let cst: BigIntStats | undefined;
       try {
