@@ -41,11 +41,15 @@ export function dagCommand(project: Project, opts: CliOptions, output: Output): 
 }
 
 export function gatesCommand(project: Project, opts: CliOptions, output: Output): number {
-  const results = project.graph.order.flatMap((s) => checkStageGates(project.root, s));
+  const lock = readLock(project.lockFile);
+  const results = project.graph.order.flatMap((s) => checkStageGates(project.root, s, lock.stages[s.name] === undefined));
   const failed = results.some((r) => r.status === 'fail');
   if (opts.json) output.out(`${JSON.stringify(results, null, 2)}\n`);
   else if (results.length === 0) output.out('no stage declares gates\n');
-  else output.out(`${formatGateTable(results)}\n${failed ? 'x gates failed' : '+ all gates pass'}\n`);
+  else {
+    const notRun = results.some((r) => r.status === 'not-run');
+    output.out(`${formatGateTable(results)}\n${failed ? 'x gates failed' : notRun ? '+ no gate failed; some stages have not run' : '+ all gates pass'}\n`);
+  }
   return failed ? EXIT.gateFailed : EXIT.ok;
 }
 
