@@ -103,6 +103,8 @@ describe('gates --format', () => {
     const bad = await cli(base, ['gates', '--format', 'xml']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--format must be one of text, json, junit, markdown, got "xml"');
+    const metricsMd = await cli(base, ['metrics', '--format', 'markdown']);
+    expect(metricsMd.stdout).toContain('| score | acc | 0.85 |');
     const junitMetrics = await cli(base, ['metrics', '--format', 'junit']);
     expect(junitMetrics.code).toBe(2);
     expect(junitMetrics.stderr).toContain('metrics --format junit is not supported (use text, json, markdown)');
