@@ -73,7 +73,9 @@ export function gatesCommand(project: Project, opts: CliOptions, output: Output,
       else output.out(`${formatGateTable(results)}\n${failed ? 'x gates failed' : '+ all gates pass'}\n`);
       break;
   }
-  publishGates(results, project.pipeline, { choice: opts.ci, env, cwd: process.cwd() }, output);
+  // Annotations go to stderr when stdout carries a document (the runner reads both streams).
+  const ciOutput = format.value === 'text' ? output : { ...output, out: output.err };
+  publishGates(results, project.pipeline, { choice: opts.ci, env, cwd: process.cwd() }, ciOutput);
   return failed ? EXIT.gateFailed : EXIT.ok;
 }
 

@@ -167,6 +167,13 @@ describe('in CI', () => {
     expect(summary).toContain('| score | acc | 0.85 | `>= 0.9` | ❌ FAIL |');
   });
 
+  it('GitHub Actions: with --format junit the annotations go to stderr, so stdout stays valid XML', async () => {
+    const r = await cli(p, ['gates', '--format', 'junit'], { GITHUB_ACTIONS: 'true' });
+    expect(XMLValidator.validate(r.stdout)).toBe(true);
+    expect(r.stdout).not.toContain('::error');
+    expect(r.stderr).toMatch(/^::error file=pipeline\.yaml,line=\d+,col=\d+,title=gate score\.acc failed::/m);
+  });
+
   it('GitHub Actions: `run` annotates too', async () => {
     const r = await cli(p, ['run'], { GITHUB_ACTIONS: 'true' });
     expect(r.code).toBe(3);

@@ -33,7 +33,7 @@ export function gateCounts(results: GateResult[]): string {
 }
 
 export function gatesMarkdown(results: GateResult[]): string {
-  if (results.length === 0) return '### Gates\n\nNo stage declares gates.\n';
+  if (results.length === 0) return '### Gates\n\nNo gates were checked.\n';
   const rows = results.map((r) => [r.stage, r.metric, formatNumber(r.value), `\`${r.target}\``, verdictCell(r)]);
   return `### Gates: ${gateCounts(results)}\n\n${markdownTable(['stage', 'metric', 'value', 'target', 'result'], rows)}\n`;
 }
