@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const summary = 'List the JSON Schemas of pipeline.yaml and the config files, or print one (schema NAME)';
+export const summary = 'list the JSON Schemas of pipeline.yaml and the config files, or print one (schema NAME)';
 
 const SCHEMAS_DIR = fileURLToPath(new URL('../../../schemas/', import.meta.url));
 const SUFFIX = '.schema.json';
