@@ -60,7 +60,9 @@ export function publishGates(results: GateResult[], pipeline: Pipeline, ci: CiCo
     case 'none':
       return;
     case 'github': {
-      for (const line of githubAnnotations(results, pipeline, ci.cwd)) output.out(`${line}\n`);
+      // GitHub matches annotation paths against the repository checkout, not the step's folder.
+      const workspace = ci.env['GITHUB_WORKSPACE'] || ci.cwd;
+      for (const line of githubAnnotations(results, pipeline, workspace)) output.out(`${line}\n`);
       const summary = ci.env['GITHUB_STEP_SUMMARY'];
       if (summary) appendFileSync(summary, `${gatesMarkdown(results)}\n`);
       return;

@@ -1,12 +1,12 @@
 // The CI formatters on their own: annotation places in the repository's pipeline.yaml
 // (gates written in flow style, several on one line), verdicts other than pass/fail in
 // JUnit, and what `--ci auto` detects.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import type { GateResult } from '../../src/engine/gates.ts';
 import { loadPipeline, type Pipeline } from '../../src/engine/pipeline-config.ts';
-import { detectCi, githubAnnotations } from '../../src/cli/ci.ts';
+import { detectCi, githubAnnotations, publishGates } from '../../src/cli/ci.ts';
 import { formatGatesJunit } from '../../src/cli/formats/gates-junit.ts';
 import { REPO_ROOT } from '../helpers/project-rig.ts';
 
@@ -39,6 +39,16 @@ describe('GitHub annotations', () => {
     const pipeline = repoPipeline();
     const [a] = githubAnnotations([{ ...fail('evaluate', 'part_top1', 0.1, '>= 0.90'), value: undefined, note: 'bad: 50%\nsee log' }], pipeline, REPO_ROOT);
     expect(a).toMatch(/::part_top1 = no value, target >= 0\.90 in artifacts\/metrics\/evaluate\.json \(bad: 50%25%0Asee log\)$/);
+  });
+});
+
+describe('publishing on GitHub', () => {
+  it('names pipeline.yaml relative to GITHUB_WORKSPACE, wherever the step runs', () => {
+    const printed: string[] = [];
+    const output = { out: (t: string) => void printed.push(t), err: (t: string) => void printed.push(t), isTTY: false };
+    const results = [fail('evaluate', 'part_top1', 0.2, '>= 0.90')];
+    publishGates(results, repoPipeline(), { choice: 'auto', env: { GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: join(REPO_ROOT, '..') }, cwd: join(REPO_ROOT, 'src') }, output);
+    expect(printed.join('')).toContain(`::error file=${basename(REPO_ROOT)}/pipeline.yaml,line=`);
   });
 });
 
