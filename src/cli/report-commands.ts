@@ -14,7 +14,7 @@ import { consoleReporter, type Output } from '../engine/console-reporter.ts';
 import { PathHasher } from '../engine/path-hasher.ts';
 import { publishGates } from './ci.ts';
 import { formatGatesJunit } from './formats/gates-junit.ts';
-import { gatesMarkdown, imagesMarkdown, markdownTable, metricsDiffMarkdown, signedChange } from './formats/markdown.ts';
+import { gatesMarkdown, imagesMarkdown, joinMarkdown, markdownTable, metricsDiffMarkdown, signedChange } from './formats/markdown.ts';
 import { prReportMarkdown, rebuiltSince } from './formats/pr-report.ts';
 import { imageLinks } from './formats/stage-images.ts';
 import { outputFormat, type CliOptions } from './options.ts';
@@ -82,11 +82,6 @@ export function gatesCommand(project: Project, opts: CliOptions, output: Output,
 function usageError(output: Output, message: string): number {
   output.err(`error: ${message}\n`);
   return EXIT.usage;
-}
-
-/** Markdown sections, one blank line apart, empty ones dropped. */
-function joinMarkdown(sections: string[]): string {
-  return `${sections.filter((s) => s !== '').map((s) => s.trimEnd()).join('\n\n')}\n`;
 }
 
 export function metricsCommand(project: Project, opts: CliOptions, output: Output): number {

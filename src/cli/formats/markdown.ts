@@ -8,6 +8,11 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 }
 
+/** Markdown sections, one blank line apart, empty ones dropped. */
+export function joinMarkdown(sections: string[]): string {
+  return `${sections.filter((s) => s !== '').map((s) => s.trimEnd()).join('\n\n')}\n`;
+}
+
 export function markdownTable(header: string[], rows: string[][]): string {
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`).join('\n');
 }

@@ -7,7 +7,7 @@ import type { LockData } from '../../engine/lock-file.ts';
 import type { MetricsDiff } from '../../engine/metrics.ts';
 import type { StageDecl } from '../../engine/pipeline-config.ts';
 import { decideFreshness, describeReason, type StaleReason } from '../../engine/staleness.ts';
-import { gateCounts, gatesMarkdown, imagesMarkdown, markdownTable, metricsDiffMarkdown } from './markdown.ts';
+import { gateCounts, gatesMarkdown, imagesMarkdown, joinMarkdown, markdownTable, metricsDiffMarkdown } from './markdown.ts';
 
 export interface Rebuilt {
   stage: string;
@@ -60,16 +60,12 @@ export function prReportMarkdown(input: PrReportInput): string {
     input.rebuilt.length === 0
       ? `No stage was rebuilt since \`${input.rev}\`: pipeline.lock records the same inputs and outputs.`
       : markdownTable(['stage', 'why'], input.rebuilt.map((r) => [r.stage, why(r, input.rev)]));
-  return [
+  return joinMarkdown([
     `## Pipeline report vs \`${input.rev}\``,
     verdict,
-    `### Stages rebuilt since \`${input.rev}\`\n\n${rebuilt}\n`,
+    `### Stages rebuilt since \`${input.rev}\`\n\n${rebuilt}`,
     gatesMarkdown(input.gates),
     metricsDiffMarkdown(input.diff, input.gates),
     imagesMarkdown(input.images),
-  ]
-    .filter((s) => s !== '')
-    .map((s) => s.trimEnd())
-    .join('\n\n')
-    .concat('\n');
+  ]);
 }
