@@ -1,15 +1,16 @@
 // The CI workflows in docs/ci/ are meant to be copied as they are: they must be valid YAML
 // of the shape each service reads, their shell steps must parse, and every `npx pipeline …`
 // they run must be a command and options the CLI accepts.
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { GITLAB_JUNIT_PATH } from '../../src/cli/ci.ts';
 import { externalCommandNames } from '../../src/cli/external-commands.ts';
 import { ENGINE_COMMANDS, parseArgs } from '../../src/cli/options.ts';
-import { REPO_ROOT } from '../helpers/project-rig.ts';
+import { XMLValidator } from 'fast-xml-parser';
+import { PIPELINE_BIN, REPO_ROOT, TestProject } from '../helpers/project-rig.ts';
 
 function load(file: string): unknown {
   const doc = parseDocument(readFileSync(join(REPO_ROOT, 'docs/ci', file), 'utf8'));
@@ -65,4 +66,51 @@ describe('docs/ci workflows', () => {
     expect(expectValidInvocations(scripts)).toEqual(['run', 'report']);
     expect(job.artifacts.reports.junit).toBe(GITLAB_JUNIT_PATH);
   });
+});
+
+describe('the GitHub workflow’s own steps, run on a toy project', () => {
+  it('run, JUnit, report and verdict work together: the job fails with exit 3 after publishing everything', () => {
+    const wf = load('github-actions.yml') as { jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
+    const steps = Object.values(wf.jobs)[0]!.steps;
+    const p = TestProject.create({
+      'pipeline.yaml': 'stages:\n  score:\n    cmd: "mkdir -p metrics && cp scores.json metrics/score.json"\n    deps: [scores.json]\n    metrics: metrics/score.json\n    gates:\n      acc: ">= 0.9"\n',
+      'scores.json': '{"acc": 0.5}\n',
+      '.gitignore': 'metrics/\n.pipeline/\n.shim/\ngh-*\n',
+      // `npx pipeline …` without an npm install in the toy project: the repository's CLI.
+      '.shim/npx': `#!/bin/sh\n[ "$1" = pipeline ] || exit 127\nshift\nexec "${process.execPath}" "${PIPELINE_BIN}" "$@"\n`,
+    });
+    try {
+      chmodSync(p.path('.shim/npx'), 0o755);
+      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: p.path('.') });
+      git('init', '-q', '-b', 'main');
+      git('add', '.');
+      git('commit', '-q', '-m', 'base');
+      git('remote', 'add', 'origin', p.path('.'));
+      git('fetch', '-q', 'origin');
+      const env = { ...process.env, PATH: `${p.path('.shim')}:${process.env['PATH']}`, GITHUB_ACTIONS: 'true', GITLAB_CI: '', GITHUB_OUTPUT: p.path('gh-output'), GITHUB_STEP_SUMMARY: p.path('gh-summary.md') };
+      p.write('gh-output', '');
+      p.write('gh-summary.md', '');
+      const runStep = (name: string) => {
+        const step = steps.find((s) => s.name?.startsWith(name));
+        expect(step?.run, name).toBeDefined();
+        const exitOutput = /^exit=(\d+)$/m.exec(p.read('gh-output'))?.[1] ?? '';
+        const script = step!.run!.replace(/\$\{\{\s*steps\.run\.outputs\.exit\s*\}\}/g, exitOutput).replace(/\$\{\{\s*github\.base_ref\s*\}\}/g, 'main');
+        expect(script, name).not.toContain('${{');
+        // GitHub's default shell for `run:`.
+        return spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd: p.path('.'), env, encoding: 'utf8' });
+      };
+      const run = runStep('Run the pipeline');
+      expect(run.status).toBe(0);
+      expect(p.read('gh-output')).toContain('exit=3');
+      expect(run.stdout).toMatch(/^::error file=pipeline\.yaml,line=7,col=7,title=gate score\.acc failed::/m);
+      expect(p.read('gh-summary.md')).toContain('| score | acc | 0.5 | `>= 0.9` | ❌ FAIL |');
+      expect(runStep('Gates as JUnit').status).toBe(0);
+      expect(XMLValidator.validate(p.read('gates-junit.xml'))).toBe(true);
+      expect(runStep('Report for the pull request').status).toBe(0);
+      expect(p.read('report.md')).toContain('## Pipeline report vs `origin/main`');
+      expect(runStep('Verdict').status).toBe(3);
+    } finally {
+      p.cleanup();
+    }
+  }, 60_000);
 });
