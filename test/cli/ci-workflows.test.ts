@@ -68,47 +68,74 @@ describe('docs/ci workflows', () => {
   });
 });
 
-describe('the GitHub workflow’s own steps, run on a toy project', () => {
-  it('run, JUnit, report and verdict work together: the job fails with exit 3 after publishing everything', () => {
+/**
+ * A committed toy project whose one gate fails, with `origin` pointing at itself (so
+ * `origin/main` exists) and `npx pipeline …` running the repository's CLI (no npm install).
+ */
+function toyProject(): TestProject {
+  const p = TestProject.create({
+    'pipeline.yaml': 'stages:\n  score:\n    cmd: "mkdir -p metrics && cp scores.json metrics/score.json"\n    deps: [scores.json]\n    metrics: metrics/score.json\n    gates:\n      acc: ">= 0.9"\n',
+    'scores.json': '{"acc": 0.5}\n',
+    '.gitignore': 'metrics/\n.pipeline/\n.shim/\nci-*\n',
+    '.shim/npx': `#!/bin/sh\n[ "$1" = pipeline ] || exit 127\nshift\nexec "${process.execPath}" "${PIPELINE_BIN}" "$@"\n`,
+  });
+  chmodSync(p.path('.shim/npx'), 0o755);
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: p.path('.') });
+  git('init', '-q', '-b', 'main');
+  git('add', '.');
+  git('commit', '-q', '-m', 'base');
+  git('remote', 'add', 'origin', p.path('.'));
+  git('fetch', '-q', 'origin');
+  return p;
+}
+
+function shell(p: TestProject, script: string, env: Record<string, string>) {
+  expect(script).not.toContain('${{');
+  const path = `${p.path('.shim')}:${process.env['PATH']}`;
+  // GitHub's default shell for `run:`; GitLab's runner also stops at the first failing line.
+  return spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd: p.path('.'), env: { ...process.env, GITHUB_ACTIONS: '', GITLAB_CI: '', ...env, PATH: path }, encoding: 'utf8' });
+}
+
+describe('the workflows’ own steps, run on a toy project', () => {
+  it('GitHub: run, JUnit, report and verdict work together: the job fails with exit 3 after publishing everything', () => {
     const wf = load('github-actions.yml') as { jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
     const steps = Object.values(wf.jobs)[0]!.steps;
-    const p = TestProject.create({
-      'pipeline.yaml': 'stages:\n  score:\n    cmd: "mkdir -p metrics && cp scores.json metrics/score.json"\n    deps: [scores.json]\n    metrics: metrics/score.json\n    gates:\n      acc: ">= 0.9"\n',
-      'scores.json': '{"acc": 0.5}\n',
-      '.gitignore': 'metrics/\n.pipeline/\n.shim/\ngh-*\n',
-      // `npx pipeline …` without an npm install in the toy project: the repository's CLI.
-      '.shim/npx': `#!/bin/sh\n[ "$1" = pipeline ] || exit 127\nshift\nexec "${process.execPath}" "${PIPELINE_BIN}" "$@"\n`,
-    });
+    const p = toyProject();
     try {
-      chmodSync(p.path('.shim/npx'), 0o755);
-      const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: p.path('.') });
-      git('init', '-q', '-b', 'main');
-      git('add', '.');
-      git('commit', '-q', '-m', 'base');
-      git('remote', 'add', 'origin', p.path('.'));
-      git('fetch', '-q', 'origin');
-      const env = { ...process.env, PATH: `${p.path('.shim')}:${process.env['PATH']}`, GITHUB_ACTIONS: 'true', GITLAB_CI: '', GITHUB_OUTPUT: p.path('gh-output'), GITHUB_STEP_SUMMARY: p.path('gh-summary.md') };
-      p.write('gh-output', '');
-      p.write('gh-summary.md', '');
+      const env = { GITHUB_ACTIONS: 'true', GITHUB_OUTPUT: p.path('ci-output'), GITHUB_STEP_SUMMARY: p.path('ci-summary.md') };
+      p.write('ci-output', '');
+      p.write('ci-summary.md', '');
       const runStep = (name: string) => {
         const step = steps.find((s) => s.name?.startsWith(name));
         expect(step?.run, name).toBeDefined();
-        const exitOutput = /^exit=(\d+)$/m.exec(p.read('gh-output'))?.[1] ?? '';
-        const script = step!.run!.replace(/\$\{\{\s*steps\.run\.outputs\.exit\s*\}\}/g, exitOutput).replace(/\$\{\{\s*github\.base_ref\s*\}\}/g, 'main');
-        expect(script, name).not.toContain('${{');
-        // GitHub's default shell for `run:`.
-        return spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd: p.path('.'), env, encoding: 'utf8' });
+        const exitOutput = /^exit=(\d+)$/m.exec(p.read('ci-output'))?.[1] ?? '';
+        return shell(p, step!.run!.replace(/\$\{\{\s*steps\.run\.outputs\.exit\s*\}\}/g, exitOutput).replace(/\$\{\{\s*github\.base_ref\s*\}\}/g, 'main'), env);
       };
       const run = runStep('Run the pipeline');
       expect(run.status).toBe(0);
-      expect(p.read('gh-output')).toContain('exit=3');
+      expect(p.read('ci-output')).toContain('exit=3');
       expect(run.stdout).toMatch(/^::error file=pipeline\.yaml,line=7,col=7,title=gate score\.acc failed::/m);
-      expect(p.read('gh-summary.md')).toContain('| score | acc | 0.5 | `>= 0.9` | ❌ FAIL |');
+      expect(p.read('ci-summary.md')).toContain('| score | acc | 0.5 | `>= 0.9` | ❌ FAIL |');
       expect(runStep('Gates as JUnit').status).toBe(0);
       expect(XMLValidator.validate(p.read('gates-junit.xml'))).toBe(true);
       expect(runStep('Report for the pull request').status).toBe(0);
       expect(p.read('report.md')).toContain('## Pipeline report vs `origin/main`');
       expect(runStep('Verdict').status).toBe(3);
+    } finally {
+      p.cleanup();
+    }
+  }, 60_000);
+
+  it('GitLab: the script fails the job with exit 3, leaving the JUnit report where artifacts:reports:junit looks; after_script writes the MR report', () => {
+    const job = (load('gitlab-ci.yml') as Record<string, { script: string[]; after_script: string[]; artifacts: { reports: { junit: string } } }>)['pipeline']!;
+    const p = toyProject();
+    try {
+      const env = { GITLAB_CI: 'true', CI_MERGE_REQUEST_TARGET_BRANCH_NAME: 'main' };
+      expect(shell(p, job.script.join('\n'), env).status).toBe(3);
+      expect(XMLValidator.validate(p.read(job.artifacts.reports.junit))).toBe(true);
+      expect(p.read(job.artifacts.reports.junit)).toContain('<failure message="acc = 0.5, target &gt;= 0.9"');
+      expect(shell(p, job.after_script.join('\n'), env).status).toBe(0);
+      expect(p.read('report.md')).toContain('## Pipeline report vs `origin/main`');
     } finally {
       p.cleanup();
     }
