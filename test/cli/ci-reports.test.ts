@@ -123,6 +123,15 @@ describe('metrics --diff', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('unknown git revision "no-such-branch"');
     expect(r.stdout).toBe('');
+    const outside = TestProject.create({ 'pipeline.yaml': PIPELINE });
+    try {
+      const none = await cli(outside, ['metrics', '--diff']);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toContain('cannot compare with "HEAD": ');
+      expect(none.stderr).toContain('is not inside a git repository');
+    } finally {
+      outside.cleanup();
+    }
   });
 });
 
