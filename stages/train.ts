@@ -1,11 +1,11 @@
 /**
  * The train stage: reads config/training.yaml's params and the augment cache, builds the
- * classifier, trains it (resuming from artifacts/train-state when a run was interrupted)
- * and writes artifacts/model (model.json + weights, labels.json, preprocess.json,
- * training_curves.png) and artifacts/metrics/train.json.
+ * classifier, trains it (resuming from artifacts/train-state only when an interrupted run
+ * left state there for the same engine fingerprint, never with --force) and writes
+ * artifacts/model (model.json + weights, labels.json, preprocess.json, training_curves.png)
+ * and artifacts/metrics/train.json.
  */
 import * as tf from '@tensorflow/tfjs';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -16,6 +16,7 @@ import { buildClassifier } from '../src/ml/model/classifier.ts';
 import { freezeLayers, layersToFreeze } from '../src/ml/model/freezing.ts';
 import { saveModel } from '../src/ml/model/model-io.ts';
 import { preprocessSpec } from '../src/ml/preprocess.ts';
+import { dropCheckpoints } from '../src/ml/train/checkpoint.ts';
 import { trainLoop } from '../src/ml/train/train-loop.ts';
 import { renderTrainingCurves } from '../src/ml/train/training-curves.ts';
 import { resolveTrainingConfig } from '../src/ml/train/training-config.ts';
@@ -64,14 +65,14 @@ async function main(): Promise<number> {
   const frozenParams = freezeLayers(model, frozen);
   console.log(`train: ${model.countParams().toLocaleString('en')} parameters, ${frozenParams.toLocaleString('en')} frozen (${frozen.length} layers)`);
 
-  const fingerprint = createHash('sha256').update(JSON.stringify({
-    config: cfg.effective, labels, pretrained: pretrained.sha256 ?? null,
-    train: [train.n, train.height, hashOf(train.partIndex), hashOf(train.colorIndex), train.path[0], train.path[train.n - 1]],
-    val: [val.n, hashOf(val.partIndex)],
-  })).digest('hex');
-
+  // Resume is the engine's: state is valid only for the inputs fingerprint it was made for.
+  const stateDir = ctx.abs(STATE_DIR);
+  if (ctx.force || ctx.fingerprint === undefined) {
+    await dropCheckpoints(stateDir);
+    console.log(`train: ${ctx.force ? '--force' : 'started without the engine (no PIPELINE_STAGE_FINGERPRINT)'}: training from scratch`);
+  }
   const started = Date.now();
-  const outcome = await trainLoop({ model, train, val, config: cfg.loop, stateDir: ctx.abs(STATE_DIR), fingerprint });
+  const outcome = await trainLoop({ model, train, val, config: cfg.loop, stateDir, fingerprint: ctx.fingerprint ?? 'none' });
   const seconds = (Date.now() - started) / 1000;
 
   const modelDir = ctx.abs(MODEL_DIR);
@@ -102,6 +103,8 @@ async function main(): Promise<number> {
   const metricsPath = ctx.abs(ctx.metrics ?? DEFAULT_METRICS);
   await mkdir(dirname(metricsPath), { recursive: true });
   await writeFile(metricsPath, JSON.stringify(metrics, null, 1));
+  // The model is out: a later run with these inputs is fresh, with others starts over.
+  await dropCheckpoints(stateDir);
   console.log(`train: best epoch ${outcome.bestEpoch}: val part top-1 ${pct(metrics.val_part_top1)}, top-5 ${pct(metrics.val_part_top5)}, color ${pct(metrics.val_color_acc)}; model in ${MODEL_DIR}`);
   return 0;
 }
@@ -114,10 +117,6 @@ function countBy(items: string[]): string {
   const counts = new Map<string, number>();
   for (const s of items) counts.set(s, (counts.get(s) ?? 0) + 1);
   return [...counts].map(([k, v]) => `${k} ${v}`).join(', ');
-}
-
-function hashOf(a: Int32Array): string {
-  return createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex').slice(0, 16);
 }
 
 process.exitCode = await main();

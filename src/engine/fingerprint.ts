@@ -21,6 +21,7 @@ export function definitionHash(stage: StageDecl): Hash {
     outs: stage.outs.map((o) => ({ path: o.path, persist: o.persist })),
     params: stage.params.map((p) => ({ file: p.file, keys: p.keys })),
     metrics: stage.metrics?.path ?? null,
+    // `code:` entries are not here: adding one is reported as that code path changing.
   };
   return createHash('sha256').update(JSON.stringify(def)).digest('hex') as Hash;
 }
@@ -42,13 +43,43 @@ export function paramValues(root: string, stage: StageDecl): Record<string, Reco
 }
 
 export async function stageInputs(root: string, stage: StageDecl, hasher: PathHasher): Promise<StageInputs> {
-  const code = stage.run ? codeFiles(root, stage.run) : [];
+  const code = codeFiles(root, ...(stage.run ? [stage.run] : []), ...stage.code.map((c) => c.path));
   const hashes = await hasher.hashMany([...stage.deps.map((d) => d.path), ...code]);
   return {
     definition: definitionHash(stage),
     deps: Object.fromEntries(stage.deps.map((d) => [d.path, hashes.get(d.path)!])),
     params: paramValues(root, stage),
     code: Object.fromEntries(code.map((c) => [c, hashes.get(c)!])),
+  };
+}
+
+/** sha256 of a value as JSON with keys sorted at every depth, so equal values hash equally. */
+function hashValue(value: unknown): Hash {
+  return createHash('sha256').update(JSON.stringify(sortKeys(value))).digest('hex') as Hash;
+}
+
+/**
+ * One hash of everything the lock records a stage was built from (definition, deps, params,
+ * code): state a stage keeps in a `persist: true` out is valid only for this value.
+ */
+export function inputsFingerprint(inputs: StageInputs): Hash {
+  return hashValue({ definition: inputs.definition, deps: inputs.deps, params: inputs.params, code: inputs.code });
+}
+
+/**
+ * Hash of the stage's code alone, for a content-addressed cache (augment-cache's blobs)
+ * whose keys name the data and params but must change when the code that fills it does.
+ */
+export function codeFingerprint(inputs: StageInputs): Hash {
+  return hashValue(inputs.code);
+}
+
+/** The variables that tell a stage which inputs it runs for (docs/contracts.md). */
+export function fingerprintEnv(inputs: StageInputs, forced: boolean): Record<string, string> {
+  return {
+    PIPELINE_STAGE_FINGERPRINT: inputsFingerprint(inputs),
+    PIPELINE_CODE_FINGERPRINT: codeFingerprint(inputs),
+    PIPELINE_FORCE: forced ? '1' : '0',
   };
 }
 

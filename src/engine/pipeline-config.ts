@@ -1,6 +1,6 @@
 // The checked model of pipeline.yaml: parse with source ranges, validate against the JSON
 // Schema, then the rules a schema cannot say (paths inside the project, one owner per out).
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, normalize, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
@@ -43,6 +43,8 @@ export interface StageDecl {
   run?: string;
   cmd?: string;
   deps: PathRef[];
+  /** `code:`: files the stage runs that no scanner can see (hashed as code, like its imports). */
+  code: PathRef[];
   params: ParamDecl[];
   outs: OutDecl[];
   metrics?: PathRef;
@@ -123,13 +125,21 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
     const body = pair.value;
     if (!isMap(body)) continue;
     const get = (key: string): unknown => body.get(key, true);
-    const stage: StageDecl = { name, location: nodeLoc(keyNode), deps: [], params: [], outs: [], gates: [] };
+    const stage: StageDecl = { name, location: nodeLoc(keyNode), deps: [], code: [], params: [], outs: [], gates: [] };
     const run = get('run');
     if (isScalar(run)) stage.run = String(run.value);
     const cmd = get('cmd');
     if (isScalar(cmd)) stage.cmd = String(cmd.value);
     const deps = get('deps');
     if (isSeq(deps)) for (const item of deps.items) push(stage.deps, pathRef(item, `dep of stage "${name}"`));
+    const code = get('code');
+    if (isSeq(code)) {
+      for (const item of code.items) {
+        const ref = pathRef(item, `code file of stage "${name}"`);
+        if (ref && !existsSync(resolve(root, ref.path))) errors.push({ message: `code file of stage "${name}" "${ref.path}" does not exist`, location: ref.location });
+        else push(stage.code, ref);
+      }
+    }
     const outs = get('outs');
     if (isSeq(outs)) {
       for (const item of outs.items) {

@@ -4,7 +4,7 @@
 // stages from starting; the ones already running finish.
 import { join } from 'node:path';
 import { describeFailure, type RunEvent, type StageFailure, type StageResult } from './event.ts';
-import { stageOuts } from './fingerprint.ts';
+import { fingerprintEnv, stageOuts } from './fingerprint.ts';
 import { checkStageGates, type GateResult } from './gates.ts';
 import { readLock, writeLock, type LockData } from './lock-file.ts';
 import { readMetrics } from './metrics.ts';
@@ -84,7 +84,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     const outcome = await runStageProcess({
       root: project.root,
       stage,
-      env: stageEnv(project, stage, inputs.params),
+      env: { ...stageEnv(project, stage, inputs.params), ...fingerprintEnv(inputs, reason.kind === 'forced') },
       logFile: join(project.logsDir, `${stage.name}.log`),
       write: (stream, text) => opts.onEvent({ type: 'stage-output', stage: stage.name, stream, text }),
       signal: opts.signal,

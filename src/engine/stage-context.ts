@@ -18,9 +18,21 @@ export interface StageContext {
   outs: string[];
   /** Project-relative metrics file, or `undefined` when the stage declares none. */
   metrics: string | undefined;
+  /**
+   * PIPELINE_STAGE_FINGERPRINT: the hash of the inputs this run is for (definition, deps,
+   * params, code). State kept in a `persist: true` out may be resumed only when it was made
+   * for this same value; `undefined` when started by hand, and then nothing is resumed.
+   */
+  fingerprint: string | undefined;
+  /** PIPELINE_CODE_FINGERPRINT: the hash of the stage's code alone (for content-addressed caches). */
+  codeFingerprint: string | undefined;
+  /** PIPELINE_FORCE=1 (`run --force`): start from scratch, resume nothing. */
+  force: boolean;
   /** Absolute path of a project-relative path. */
   abs(path: string): string;
 }
+
+type ContextFields = Omit<StageContext, 'abs' | 'fingerprint' | 'codeFingerprint' | 'force'>;
 
 /**
  * Reads the context the engine passes (contracts.md "Engine → stage"). Without
@@ -39,9 +51,9 @@ export function readStageContext(stageName?: string, env: NodeJS.ProcessEnv = pr
       deps: JSON.parse(env['PIPELINE_DEPS'] ?? '[]') as string[],
       outs: JSON.parse(env['PIPELINE_OUTS'] ?? '[]') as string[],
       metrics: env['PIPELINE_METRICS'] ? env['PIPELINE_METRICS'] : undefined,
-    });
+    }, env);
   }
-  return withAbs(contextFromPipelineFile(stage, env['PIPELINE_ROOT'] ?? findProjectRoot(process.cwd())));
+  return withAbs(contextFromPipelineFile(stage, env['PIPELINE_ROOT'] ?? findProjectRoot(process.cwd())), env);
 }
 
 /** Walks up from `dir` to the first folder holding pipeline.yaml. */
@@ -57,7 +69,7 @@ function outPath(out: unknown): string {
   return typeof out === 'string' ? out : String((out as { path: unknown }).path);
 }
 
-function contextFromPipelineFile(stage: string, root: string): Omit<StageContext, 'abs'> {
+function contextFromPipelineFile(stage: string, root: string): ContextFields {
   const file = join(root, 'pipeline.yaml');
   const doc = parseYaml(readFileSync(file, 'utf8')) as { stages?: Record<string, Record<string, unknown>> };
   const entry = doc.stages?.[stage];
@@ -75,6 +87,12 @@ function contextFromPipelineFile(stage: string, root: string): Omit<StageContext
   };
 }
 
-function withAbs(ctx: Omit<StageContext, 'abs'>): StageContext {
-  return { ...ctx, abs: (path: string) => resolve(ctx.root, path) };
+function withAbs(ctx: ContextFields, env: NodeJS.ProcessEnv): StageContext {
+  return {
+    ...ctx,
+    fingerprint: env['PIPELINE_STAGE_FINGERPRINT'] || undefined,
+    codeFingerprint: env['PIPELINE_CODE_FINGERPRINT'] || undefined,
+    force: env['PIPELINE_FORCE'] === '1',
+    abs: (path: string) => resolve(ctx.root, path),
+  };
 }

@@ -36,7 +36,7 @@ function project(): string {
   return root;
 }
 
-function runStage(root: string, augment: unknown = AUGMENT, inputSize: number = SIZE) {
+function runStage(root: string, augment: unknown = AUGMENT, inputSize: number = SIZE, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', TSX, STAGE], {
     cwd: root,
     encoding: 'utf8',
@@ -48,6 +48,7 @@ function runStage(root: string, augment: unknown = AUGMENT, inputSize: number = 
       PIPELINE_DEPS: JSON.stringify(['artifacts/dataset']),
       PIPELINE_OUTS: JSON.stringify(['artifacts/augment-cache']),
       PIPELINE_METRICS: 'artifacts/metrics/augment-cache.json',
+      ...env,
     },
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
@@ -139,6 +140,18 @@ describe('augment-cache stage', () => {
       expect(metrics(root)).toMatchObject({ made: 29, reused: 0 });
       expect(readAugmentCache(cacheDir(root)).train.height).toBe(24);
     });
+  });
+
+  it('keeps its blobs only for the same stage code: edited code or --force remakes them all', () => {
+    const root = project();
+    const code = (hash: string, force = '0') => ({ PIPELINE_CODE_FINGERPRINT: hash, PIPELINE_FORCE: force });
+    expect(runStage(root, AUGMENT, SIZE, code('a')).code).toBe(0);
+    expect(runStage(root, AUGMENT, SIZE, code('a')).code).toBe(0);
+    expect(metrics(root)).toMatchObject({ made: 0, reused: 28 });
+    expect(runStage(root, AUGMENT, SIZE, code('b')).code).toBe(0);
+    expect(metrics(root)).toMatchObject({ made: 28, reused: 0, removed_blobs: 28 });
+    expect(runStage(root, AUGMENT, SIZE, code('b', '1')).code).toBe(0);
+    expect(metrics(root)).toMatchObject({ made: 28, reused: 0 });
   });
 
   it('reports a corrupt image and carries on with the rest', () => {

@@ -13,7 +13,10 @@ describe('readStageContext', () => {
       PIPELINE_DEPS: '["a","b"]',
       PIPELINE_OUTS: '["out"]',
       PIPELINE_METRICS: 'm.json',
+      PIPELINE_STAGE_FINGERPRINT: 'f'.repeat(64),
+      PIPELINE_FORCE: '1',
     });
+    expect([ctx.fingerprint, ctx.force]).toEqual(['f'.repeat(64), true]);
     expect(ctx.stage).toBe('train');
     expect(ctx.params).toEqual({ 'config/t.yaml': { model: { size: 3 } } });
     expect(ctx.deps).toEqual(['a', 'b']);
@@ -35,6 +38,7 @@ describe('readStageContext', () => {
     expect(ctx.outs).toEqual(['o', 'p']);
     expect(ctx.deps).toEqual(['d']);
     expect(ctx.metrics).toBeUndefined();
+    expect([ctx.fingerprint, ctx.force]).toEqual([undefined, false]); // nothing to resume against
     rmSync(root, { recursive: true, force: true });
   });
 });

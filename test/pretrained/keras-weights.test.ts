@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend } from '../../src/ml/backend/select-backend.ts';
 import { buildClassifier, type Classifier } from '../../src/ml/model/classifier.ts';
 import { freezeLayers, layersToFreeze } from '../../src/ml/model/freezing.ts';
-import { resolvePretrainedWeights } from '../../src/ml/model/keras-weights-cache.ts';
+import { IMAGENET_B0_NOTOP, resolvePretrainedWeights } from '../../src/ml/model/keras-weights-cache.ts';
 import { loadKerasWeights } from '../../src/ml/model/keras-weights.ts';
 import { openSession } from '../../src/ml/onnx/ort-session.ts';
 import { checkParity } from '../../src/ml/onnx/parity.ts';
@@ -164,13 +164,36 @@ describe('loadKerasWeights', () => {
 });
 
 describe('resolvePretrainedWeights', () => {
-  it('imagenet without network and without a cached copy says where to put the file', async () => {
+  /** A port on 127.0.0.1 with nothing listening: a connection there is refused at once, as offline. */
+  async function refusingPort(): Promise<number> {
+    const probe = createServer();
+    const port = await new Promise<number>((r) => probe.listen(0, '127.0.0.1', () => r((probe.address() as AddressInfo).port)));
+    await new Promise((r) => probe.close(r));
+    return port;
+  }
+
+  it('imagenet without network and without a cached copy says where to put the file (no network: a refusing local port)', async () => {
     const cacheDir = join(dir, 'empty-cache');
-    const result = await resolvePretrainedWeights('imagenet', { root: dir, cacheDir, timeoutMs: 20_000 });
+    const url = `http://127.0.0.1:${await refusingPort()}/efficientnetb0_notop.h5`;
+    const result = await resolvePretrainedWeights('imagenet', { root: dir, cacheDir, source: { ...IMAGENET_B0_NOTOP, url } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.message).toContain('cannot download the ImageNet weights from https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5');
-    expect(result.message).toContain(`offline? put efficientnetb0_notop.h5 (from https://storage.googleapis.com/keras-applications/efficientnetb0_notop.h5, md5 50bc09e76180e00e4465e1a485ddc09d) at ${join(cacheDir, 'keras', 'efficientnetb0_notop.h5')}`);
+    expect(result.message).toContain(`cannot download the ImageNet weights from ${url} (ECONNREFUSED)`);
+    expect(result.message).toContain(`offline? put efficientnetb0_notop.h5 (from ${url}, md5 50bc09e76180e00e4465e1a485ddc09d) at ${join(cacheDir, 'keras', 'efficientnetb0_notop.h5')}`);
+    expect(existsSync(join(cacheDir, 'keras', 'efficientnetb0_notop.h5'))).toBe(false);
+  });
+
+  it('a server that answers 404 gives the HTTP status and caches nothing', async () => {
+    const server: Server = createServer((_req, res) => res.writeHead(404).end());
+    const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as AddressInfo).port)));
+    const cacheDir = join(dir, 'cache-404');
+    const url = `http://127.0.0.1:${port}/efficientnetb0_notop.h5`;
+    try {
+      const result = await resolvePretrainedWeights('imagenet', { root: dir, cacheDir, source: { ...IMAGENET_B0_NOTOP, url } });
+      expect(result.ok ? '' : result.message).toContain(`downloading ${url} failed: HTTP 404; put efficientnetb0_notop.h5`);
+    } finally {
+      server.close();
+    }
     expect(existsSync(join(cacheDir, 'keras', 'efficientnetb0_notop.h5'))).toBe(false);
   });
 

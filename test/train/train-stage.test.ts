@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CACHE_FORMAT } from '../../src/ml/augment/cache-key.ts';
 import { loadModel } from '../../src/ml/model/model-io.ts';
 import { syntheticSplit } from './synthetic-split.ts';
+import { collect, TestProject } from '../helpers/project-rig.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const SIZE = 16;
@@ -41,11 +43,11 @@ function params(overrides: { training?: object; model?: object } = {}) {
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function runStage(p: object, onStdout?: (text: string, kill: () => void) => void): Promise<Run> {
+function runStage(p: object, onStdout?: (text: string, kill: () => void) => void, env: Record<string, string> = {}): Promise<Run> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, join(REPO, 'stages/train.ts')], {
       cwd: root,
-      env: { ...process.env, PIPELINE_STAGE: 'train', PIPELINE_ROOT: root, PIPELINE_PARAMS: JSON.stringify(p), PIPELINE_METRICS: 'artifacts/metrics/train.json', PIPELINE_OUTS: '["artifacts/model","artifacts/train-state"]' },
+      env: { ...process.env, PIPELINE_STAGE: 'train', PIPELINE_ROOT: root, PIPELINE_PARAMS: JSON.stringify(p), PIPELINE_METRICS: 'artifacts/metrics/train.json', PIPELINE_OUTS: '["artifacts/model","artifacts/train-state"]', PIPELINE_STAGE_FINGERPRINT: 'inputs-1', ...env },
     });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; onStdout?.(stdout, () => child.kill('SIGKILL')); });
@@ -106,5 +108,109 @@ describe.concurrent('train stage config and input errors (child process)', () =>
     const run = await runStage(p);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/holds 16x16 images but model.input_size is 32 .*rerun augment-cache/);
+  });
+});
+
+/**
+ * The real train stage under the real engine, in a project holding a copy of stages/train.ts,
+ * src/ and schemas/ (so a test can edit a module the stage imports). 4 epochs, so a run interrupted
+ * after its first epoch has surely not finished.
+ */
+// Each test starts the CLI and trains: on 2 busy cores that can take minutes (a hang guard, not a timing).
+describe('train under the engine: resume only state made for the same inputs', { timeout: 600_000 }, () => {
+  const TRAIN_YAML = JSON.stringify(params({ training: { epochs: 4 } })['config/training.yaml']);
+  let base: TestProject;
+  let interrupted: TestProject;
+  const projects: TestProject[] = [];
+
+  function trainMetrics(p: TestProject): { resumed_from_epoch: number; epochs_run: number; history: { epoch: number }[] } {
+    return JSON.parse(p.read('artifacts/metrics/train.json')) as ReturnType<typeof trainMetrics>;
+  }
+  const checkpoints = (p: TestProject): string[] => (existsSync(p.path('artifacts/train-state')) ? readdirSync(p.path('artifacts/train-state')) : []);
+
+  beforeAll(async () => {
+    base = TestProject.create({
+      'pipeline.yaml': `stages:
+  train:
+    run: stages/train.ts
+    deps: [artifacts/augment-cache]
+    params: {config/training.yaml: [profile, model, training, loss, curriculum, backend]}
+    outs: [artifacts/model, {path: artifacts/train-state, persist: true}]
+    metrics: artifacts/metrics/train.json
+`,
+      'config/training.yaml': `${TRAIN_YAML}\n`,
+    });
+    projects.push(base);
+    for (const dir of ['src', 'schemas']) cpSync(join(REPO, dir), base.path(dir), { recursive: true });
+    cpSync(join(REPO, 'stages/train.ts'), base.path('stages/train.ts'));
+    symlinkSync(join(REPO, 'node_modules'), base.path('node_modules'));
+    await writeCache(base.path('artifacts/augment-cache'), SIZE);
+  });
+  afterAll(() => { for (const p of projects) p.cleanup(); });
+
+  it('a completed train drops its checkpoints, and run --force train then trains from epoch 1 (interrupted here after it)', async () => {
+    const first = await base.cli('run');
+    expect(first.code, first.stderr).toBe(0);
+    expect(trainMetrics(base).epochs_run).toBe(4);
+    expect(checkpoints(base)).toEqual([]);
+
+    // --force: from scratch. Stopped (as Ctrl-C does) once its first epoch is checkpointed.
+    interrupted = base.clone();
+    projects.push(interrupted);
+    const child = interrupted.spawn(['run', '--force', 'train']);
+    let seen = '';
+    const stopOnce = (c: Buffer): void => {
+      seen += c.toString();
+      if (!/epoch 1\/4: loss/.test(seen)) return;
+      child.stdout!.off('data', stopOnce);
+      child.kill('SIGTERM');
+    };
+    child.stdout!.on('data', stopOnce);
+    const forced = await collect(child);
+    expect(forced.stdout).toContain('--force: training from scratch');
+    expect(forced.stdout).not.toContain('resuming');
+    expect(forced.stdout).toMatch(/epoch 1\/4: loss/);
+    expect(forced.code).toBe(130);
+    expect(checkpoints(interrupted).filter((e) => e.startsWith('epoch-')).length).toBe(1);
+  });
+
+  /** A copy of the interrupted project; the epoch its checkpoint holds. */
+  function fromInterrupted(): { p: TestProject; epochsDone: number } {
+    const p = interrupted.clone();
+    projects.push(p);
+    const epoch = checkpoints(p).find((e) => e.startsWith('epoch-'))!;
+    return { p, epochsDone: Number(epoch.slice('epoch-'.length)) };
+  }
+
+  it('an interrupted train resumes when its inputs are the same', async () => {
+    const { p, epochsDone } = fromInterrupted();
+    expect(epochsDone).toBeGreaterThanOrEqual(1);
+    const r = await p.cli('run');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${epochsDone} of 4 epochs done`);
+    expect(trainMetrics(p).resumed_from_epoch).toBe(epochsDone);
+    expect(checkpoints(p)).toEqual([]);
+  });
+
+  it('an interrupted train whose cached pixels changed starts from scratch', async () => {
+    const { p } = fromInterrupted();
+    const pixels = readFileSync(p.path('artifacts/augment-cache/train.u8'));
+    writeFileSync(p.path('artifacts/augment-cache/train.u8'), pixels.map((v) => 255 - v));
+    const r = await p.cli('run');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('dep artifacts/augment-cache changed');
+    expect(r.stdout).not.toContain('resuming');
+    expect(trainMetrics(p).resumed_from_epoch).toBe(0);
+    expect(trainMetrics(p).history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('an interrupted train whose loss code changed starts from scratch', async () => {
+    const { p } = fromInterrupted();
+    appendFileSync(p.path('src/ml/train/loss.ts'), '\n// edited\n');
+    const r = await p.cli('run');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('code src/ml/train/loss.ts changed');
+    expect(r.stdout).not.toContain('resuming');
+    expect(trainMetrics(p).resumed_from_epoch).toBe(0);
   });
 });

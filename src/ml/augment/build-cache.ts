@@ -27,6 +27,8 @@ export interface BuildOptions {
   /** model.input_size. */
   size: number;
   config: AugmentConfig;
+  /** The hash of the code that makes blobs (the engine's PIPELINE_CODE_FINGERPRINT), part of every key. */
+  code?: string;
   /** Exactly this many worker threads (benchmarks, tests); otherwise config.workers is an upper bound. */
   threads?: number;
   log?: (line: string) => void;
@@ -62,7 +64,7 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
     const { part, color } = indexOf(entry);
     if (part < 0) { bad.push({ path: entry.path, reason: `part ${entry.part_id} is not in labels.json` }); continue; }
     const kind: BlobKind = entry.split === 'train' ? 'augmented' : 'resized';
-    items.push({ entry, kind, key: blobKey(kind, entry.sha256, size, config), part, color });
+    items.push({ entry, kind, key: blobKey(kind, entry.sha256, size, config, opts.code), part, color });
   }
 
   // Identical images (same content) share a blob: make each missing key once.

@@ -9,9 +9,13 @@ export const CACHE_FORMAT = 2;
 
 export type BlobKind = 'augmented' | 'resized';
 
-/** What decides a blob's bytes. Keys are sorted so equal settings hash equally. */
-export function blobKey(kind: BlobKind, sha256: string, size: number, config: AugmentConfig): string {
-  const parts: Record<string, unknown> = { format: CACHE_FORMAT, kind, sha256, size };
+/**
+ * What decides a blob's bytes. Keys are sorted so equal settings hash equally. `code` is the
+ * engine's hash of the stage's code (PIPELINE_CODE_FINGERPRINT): editing a kernel remakes
+ * the blobs even when nobody bumps CACHE_FORMAT.
+ */
+export function blobKey(kind: BlobKind, sha256: string, size: number, config: AugmentConfig, code = ''): string {
+  const parts: Record<string, unknown> = { format: CACHE_FORMAT, kind, sha256, size, ...(code ? { code } : {}) };
   // Val/test resizes do not depend on the augmentation settings: changing them keeps those.
   if (kind === 'augmented') Object.assign(parts, { ops: config.ops, seed: config.seed, variants: config.variants });
   return createHash('sha256').update(stableJson(parts)).digest('hex');

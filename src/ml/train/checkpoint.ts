@@ -14,7 +14,10 @@ import type { EpochRecord } from './history.ts';
 
 /** What the loop needs to continue where it stopped. */
 export interface LoopState {
-  /** Identifies the config + data this state belongs to; a mismatch means start over. */
+  /**
+   * The engine's input fingerprint (PIPELINE_STAGE_FINGERPRINT: definition, deps, params,
+   * code) this state was made for; a mismatch means start over.
+   */
   fingerprint: string;
   epochsDone: number;
   stepsDone: number;
@@ -69,6 +72,16 @@ export async function readLatestCheckpoint(stateDir: string): Promise<Checkpoint
     return { dir, state, model: await loadModel(join(dir, 'model')), optimizer };
   }
   return undefined;
+}
+
+/**
+ * Drops every checkpoint (epochs, best model, leftovers of a killed write) and keeps the
+ * empty folder, which is the stage's declared out: for a run that starts from scratch
+ * (`--force`) and after a completed run, whose model is in artifacts/model.
+ */
+export async function dropCheckpoints(stateDir: string): Promise<void> {
+  await rm(stateDir, { recursive: true, force: true });
+  await mkdir(stateDir, { recursive: true });
 }
 
 export const bestModelDir = (stateDir: string): string => join(stateDir, 'best');
