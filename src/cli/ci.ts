@@ -7,7 +7,7 @@ import { lineCol } from '../engine/diagnostic.ts';
 import type { Output } from '../engine/console-reporter.ts';
 import type { GateResult } from '../engine/gates.ts';
 import type { Pipeline } from '../engine/pipeline-config.ts';
-import { atomicWrite } from '../engine/stat-cache.ts';
+import { atomicWrite } from '../engine/atomic-write.ts';
 import { appendFileSync } from 'node:fs';
 import { describeGate, formatGatesJunit } from './formats/gates-junit.ts';
 import { gatesMarkdown } from './formats/markdown.ts';

@@ -2,6 +2,7 @@
 // or to src/cli/commands/<name>.ts, and maps every outcome to an exit code (DESIGN.md).
 import { processOutput, type Output } from '../engine/console-reporter.ts';
 import { formatDiagnostic } from '../engine/diagnostic.ts';
+import { EngineStateError } from '../engine/engine-error.ts';
 import { openProject } from '../engine/project.ts';
 import { externalCommandHelp, loadExternalCommand } from './external-commands.ts';
 import { ENGINE_COMMANDS, optionHelp, parseArgs, type EngineCommand } from './options.ts';
@@ -25,6 +26,17 @@ async function helpText(): Promise<string> {
 }
 
 export async function main(argv: string[], output: Output = processOutput): Promise<number> {
+  try {
+    return await dispatch(argv, output);
+  } catch (err) {
+    // Bad engine state (a damaged pipeline.lock, a full disk) is a sentence, not a stack.
+    if (!(err instanceof EngineStateError)) throw err;
+    output.err(err.format());
+    return EXIT.usage;
+  }
+}
+
+async function dispatch(argv: string[], output: Output): Promise<number> {
   const parsed = parseArgs(argv);
   if (!parsed.ok) {
     output.err(`error: ${parsed.error}\nrun "pipeline --help" for the options\n`);

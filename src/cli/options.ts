@@ -13,6 +13,8 @@ export interface CliOptions {
   until?: string;
   only?: string;
   force: boolean;
+  /** `run --ignore-gates`: run stages below missed gates too (recorded in pipeline.lock). */
+  ignoreGates: boolean;
   dryRun: boolean;
   jobs: number;
   json: boolean;
@@ -64,6 +66,7 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'until', flag: '--until', argument: 'STAGE', description: 'run STAGE and the stages it depends on', commands: ['run', 'watch'] },
   { key: 'only', flag: '--only', argument: 'STAGE', description: 'run STAGE alone (its deps must exist)', commands: ['run'] },
   { key: 'force', flag: '--force', description: 'run the selected stages even if fresh', commands: ['run'] },
+  { key: 'ignoreGates', flag: '--ignore-gates', description: 'run stages below a failed gate too (e.g. deploy a red model); loud, recorded in pipeline.lock', commands: ['run'] },
   { key: 'dryRun', flag: '--dry-run', alias: '-n', description: 'say what would run and why, run nothing', commands: ['run'] },
   { key: 'jobs', flag: '--jobs', alias: '-j', argument: 'N', description: 'run up to N independent stages at once (default 1)', commands: ['run', 'watch'], transform: positiveInt('--jobs') },
   { key: 'json', flag: '--json', description: 'machine-readable output (same as --format json)', commands: ['status', 'metrics', 'gates'] },
@@ -78,7 +81,7 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'help', flag: '--help', alias: '-h', description: 'show help', commands: 'all' },
 ];
 
-export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, help: false };
+export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, help: false };
 
 export type ParsedArgs =
   | { ok: true; command: string | undefined; positionals: string[]; options: CliOptions; rest: string[] }

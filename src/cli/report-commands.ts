@@ -3,12 +3,12 @@ import { dirname, resolve } from 'node:path';
 import { checkStageGates, formatGateTable, type GateResult } from '../engine/gates.ts';
 import { lockAtRevision } from '../engine/git-revision.ts';
 import { renderDag } from '../engine/graph.ts';
-import { readLock, type LockData } from '../engine/lock-file.ts';
+import { readLock } from '../engine/lock-file.ts';
 import { diffMetrics, readMetrics } from '../engine/metrics.ts';
 import type { Project } from '../engine/project.ts';
 import { describeReason } from '../engine/staleness.ts';
-import { assessStages } from '../engine/status.ts';
-import { atomicWrite } from '../engine/stat-cache.ts';
+import { assessStages, describeStatus, statusNotes } from '../engine/status.ts';
+import { atomicWrite } from '../engine/atomic-write.ts';
 import { formatNumber, formatTable } from '../engine/table.ts';
 import { consoleReporter, type Output } from '../engine/console-reporter.ts';
 import { PathHasher } from '../engine/path-hasher.ts';
@@ -24,22 +24,22 @@ export async function statusCommand(project: Project, opts: CliOptions, output: 
   // Progress of a long (cold) hash goes to stderr, so --json output stays clean.
   const progress = consoleReporter({ ...output, out: output.err }, project.root, project.logsDir);
   const hasher = new PathHasher(project.root, project.cache, (done, total) => progress({ type: 'hashing', done, total }));
-  const statuses = await assessStages(project, readLock(project.lockFile), project.graph.order, { hasher });
+  const lock = readLock(project.lockFile);
+  const statuses = await assessStages(project, lock, project.graph.order, { hasher });
+  const notes = statusNotes(project, lock);
   if (opts.json) {
-    const json = statuses.map((s) =>
-      s.freshness.fresh
+    const json = statuses.map((s) => ({
+      ...(s.freshness.fresh
         ? { stage: s.stage, status: 'fresh' }
-        : { stage: s.stage, status: 'stale', reason: s.freshness.reason, message: describeReason(s.freshness.reason) },
-    );
+        : { stage: s.stage, status: 'stale', reason: s.freshness.reason, message: describeReason(s.freshness.reason) }),
+      ...(notes.outsAside.includes(s.stage) ? { outsAside: notes.runInProgress !== undefined ? 'running' : 'interrupted' } : {}),
+      ...(notes.ignoredGates[s.stage] ? { ignoredGates: notes.ignoredGates[s.stage] } : {}),
+    }));
     output.out(`${JSON.stringify(json, null, 2)}\n`);
     return EXIT.ok;
   }
-  output.out(
-    `${formatTable(
-      ['stage', 'status'],
-      statuses.map((s) => [s.stage, s.freshness.fresh ? 'fresh' : `stale: ${describeReason(s.freshness.reason)}`]),
-    )}\n`,
-  );
+  if (notes.runInProgress !== undefined) output.out(`a run is in progress (pid ${notes.runInProgress} holds the run lock)\n`);
+  output.out(`${formatTable(['stage', 'status'], statuses.map((s) => [s.stage, describeStatus(s, notes)]))}\n`);
   return EXIT.ok;
 }
 
@@ -89,7 +89,7 @@ export function metricsCommand(project: Project, opts: CliOptions, output: Outpu
   if (!format.ok) return usageError(output, format.error);
   if (opts.diff !== undefined) {
     const diff = diffMetrics(project.pipeline, opts.diff);
-    if (!diff.ok) return usageError(output, diff.error);
+    if (!diff.ok) return usageError(output, `metrics --diff: ${diff.error}`);
     const { rows, sources } = diff.value;
     switch (format.value) {
       case 'json':
@@ -127,13 +127,9 @@ export function metricsCommand(project: Project, opts: CliOptions, output: Outpu
 /** `report --base REV [--out FILE]`: the pull-request report (src/cli/formats/pr-report.ts). */
 export function reportCommand(project: Project, opts: CliOptions, output: Output): number {
   const diff = diffMetrics(project.pipeline, opts.base);
-  if (!diff.ok) return usageError(output, diff.error);
-  let now: LockData;
-  try {
-    now = readLock(project.lockFile);
-  } catch (err) {
-    return usageError(output, `${project.lockFile}: ${(err as Error).message}`);
-  }
+  if (!diff.ok) return usageError(output, `report --base: ${diff.error}`);
+  // A damaged lock throws EngineStateError, which main() turns into exit 2 with what to do.
+  const now = readLock(project.lockFile);
   const outFile = opts.out === undefined ? undefined : resolve(opts.out);
   const gates = currentGates(project);
   const text = prReportMarkdown({

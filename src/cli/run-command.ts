@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { consoleReporter, formatSummary, type Output } from '../engine/console-reporter.ts';
+import { EngineStateError } from '../engine/engine-error.ts';
 import type { RunEvent } from '../engine/event.ts';
 import { selectStages } from '../engine/graph.ts';
 import { readLock } from '../engine/lock-file.ts';
@@ -54,7 +55,14 @@ export async function runCommand(project: Project, target: string | undefined, o
     return EXIT.ok;
   }
 
-  const lock = acquireRunLock(project.runLockFile);
+  let lock: ReturnType<typeof acquireRunLock>;
+  try {
+    lock = acquireRunLock(project.runLockFile);
+  } catch (err) {
+    if (!(err instanceof EngineStateError)) throw err;
+    output.err(err.format());
+    return EXIT.usage;
+  }
   if (!lock.ok) {
     output.err(`error: another pipeline run (pid ${lock.holderPid}) holds the lock ${relative(process.cwd(), lock.file) || lock.file}\n`);
     return EXIT.locked;
@@ -81,7 +89,7 @@ export async function runCommand(project: Project, target: string | undefined, o
 export async function runLocked(
   project: Project,
   stageNames: string[],
-  opts: Pick<CliOptions, 'force' | 'jobs'>,
+  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates'>>,
   output: Output,
   signal: AbortSignal,
   extraListener?: (e: RunEvent) => void,
@@ -91,11 +99,27 @@ export async function runLocked(
     report(e);
     extraListener?.(e);
   };
-  const recovered = recoverInterrupted(project.root, project.asideDir);
-  if (recovered.length > 0) onEvent({ type: 'recovered', stages: recovered });
   const stages = project.graph.order.filter((s) => stageNames.includes(s.name));
-  const summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, signal, onEvent });
+  let summary: RunSummary;
+  try {
+    const recovered = await recoverInterrupted(project.root, project.asideDir);
+    if (recovered.stages.length > 0) onEvent({ type: 'recovered', ...recovered });
+    summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, signal, onEvent });
+  } catch (err) {
+    // Bad state found before any stage ran (a damaged pipeline.lock): nothing to summarise.
+    if (!(err instanceof EngineStateError)) throw err;
+    output.err(err.format());
+    return { results: [], gates: [], stateError: err, exitCode: EXIT.usage };
+  }
   output.out(`\n${formatSummary(summary.results)}\n`);
-  if (summary.exitCode === EXIT.gateFailed) output.err('x gates failed: see the table above\n');
+  if (summary.stateError) output.err(summary.stateError.format());
+  if (summary.exitCode === EXIT.gateFailed) {
+    const held = summary.results.some((r) => r.kind === 'not-run');
+    output.err(
+      opts.ignoreGates
+        ? 'x gates failed: see the table above (--ignore-gates: the stages below them ran anyway)\n'
+        : `x gates failed: see the table above${held ? '; the stages below them did not run (--ignore-gates runs them anyway, recorded in pipeline.lock)' : ''}\n`,
+    );
+  }
   return summary;
 }

@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Output } from '../engine/console-reporter.ts';
 import { formatDiagnostic } from '../engine/diagnostic.ts';
+import { EngineStateError } from '../engine/engine-error.ts';
 import { codeFiles } from '../engine/code-deps.ts';
 import { checkStageGates, formatGateTable } from '../engine/gates.ts';
 import { selectStages } from '../engine/graph.ts';
@@ -64,7 +65,15 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
       output.out(`watch: round ${round} done (exit 2, bad config); waiting for changes\n`);
       return;
     }
-    const lock = acquireRunLock(project.value.runLockFile);
+    let lock: ReturnType<typeof acquireRunLock>;
+    try {
+      lock = acquireRunLock(project.value.runLockFile);
+    } catch (err) {
+      if (!(err instanceof EngineStateError)) throw err;
+      output.err(err.format());
+      output.out(`watch: round ${round} done (exit 2, ${err.message}); waiting for changes\n`);
+      return;
+    }
     if (!lock.ok) {
       output.err(`watch: another pipeline run (pid ${lock.holderPid}) holds the lock; will retry on the next change\n`);
       output.out(`watch: round ${round} done (exit 4, locked); waiting for changes\n`);
@@ -72,7 +81,12 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
     }
     let exitCode: number;
     try {
-      exitCode = (await runLocked(project.value, names, { force: false, jobs: opts.jobs }, output, signal)).exitCode;
+      const summary = await runLocked(project.value, names, { force: false, jobs: opts.jobs }, output, signal);
+    exitCode = summary.exitCode;
+    if (summary.stateError) {
+      output.out(`watch: round ${round} done (exit ${exitCode}, ${summary.stateError.message}); waiting for changes\n`);
+      return;
+    }
     } finally {
       lock.release();
     }
@@ -87,6 +101,10 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
     stabilityMs: opts.quietMs,
     cancelRunning: opts.cancelRunning,
     run: runRound,
+    onRunError: (err) => {
+      output.err(`watch: round ${round} failed: ${err instanceof EngineStateError ? err.format() : err instanceof Error ? `${err.message}\n` : `${String(err)}\n`}`);
+      output.out(`watch: round ${round} done (failed); waiting for changes\n`);
+    },
     onState: (from, to, why) => {
       if (to === 'queued' && from === 'running') output.out(`watch: ${why}; one more round will follow\n`);
     },

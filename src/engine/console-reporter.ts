@@ -24,6 +24,7 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
   return (e) => {
     switch (e.type) {
       case 'recovered':
+        if (e.stopped.length > 0) output.err(`stopped ${e.stopped.join(', ')}: still running from a run that was killed\n`);
         output.err(`recovered the previous outs of ${e.stages.join(', ')} (left aside by an interrupted run)\n`);
         break;
       case 'stage-start':
@@ -47,6 +48,9 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
         output.out(`${failed ? 'x' : '+'} gates of ${e.stage}: ${failed ? 'FAILED' : 'passed'}\n${formatGateTable(e.results)}\n`);
         break;
       }
+      case 'gates-ignored':
+        output.err(`! ${e.stage}: RUNNING BELOW FAILED GATES (--ignore-gates; recorded in pipeline.lock): ${describeMissed(e.missed)}\n`);
+        break;
       case 'hashing': {
         if (e.total < 2000) break;
         const now = Date.now();
@@ -64,6 +68,11 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
       }
     }
   };
+}
+
+/** "evaluate part_top1 0.22 (>= 0.90), ..." */
+export function describeMissed(missed: readonly { stage: string; metric: string; target: string; value?: number | null }[]): string {
+  return missed.map((g) => `${g.stage} ${g.metric} ${g.value === undefined || g.value === null ? '-' : Number(g.value.toPrecision(6))} (${g.target})`).join(', ');
 }
 
 function seconds(ms: number): string {

@@ -4,12 +4,15 @@ import type { GateResult } from './gates.ts';
 import type { StaleReason } from './staleness.ts';
 
 export type StageFailure =
-  | { reason: 'exit-non-zero'; code: number }
+  /** `diskFull`: its output named ENOSPC or the project's disk has no space left. */
+  | { reason: 'exit-non-zero'; code: number; diskFull?: boolean }
   | { reason: 'killed'; signal: string }
   | { reason: 'spawn-failed'; message: string }
   | { reason: 'dep-missing'; path: string }
   | { reason: 'outs-missing'; paths: string[] }
-  | { reason: 'interrupted' };
+  | { reason: 'interrupted' }
+  /** The engine could not write its own state (journal, pipeline.lock): EngineStateError. */
+  | { reason: 'engine-state'; message: string };
 
 export type StageResultKind = 'ran' | 'fresh' | 'failed' | 'not-run';
 
@@ -23,18 +26,21 @@ export interface StageResult {
 }
 
 export type RunEvent =
-  | { type: 'recovered'; stages: string[] }
+  /** Outs put back (and still running processes stopped) after a runner was killed. */
+  | { type: 'recovered'; stages: string[]; stopped: string[] }
   | { type: 'stage-start'; stage: string; reason: StaleReason }
   | { type: 'stage-fresh'; stage: string }
   | { type: 'stage-output'; stage: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'stage-done'; result: StageResult }
   | { type: 'gates'; stage: string; results: GateResult[] }
+  /** `stage` starts although gates upstream of it missed (--ignore-gates). */
+  | { type: 'gates-ignored'; stage: string; missed: GateResult[] }
   | { type: 'hashing'; done: number; total: number };
 
 export function describeFailure(f: StageFailure): string {
   switch (f.reason) {
     case 'exit-non-zero':
-      return `exited with code ${f.code}`;
+      return `exited with code ${f.code}${f.diskFull ? ' (disk full: free some space on the disk that holds the project, then run again)' : ''}`;
     case 'killed':
       return `killed by ${f.signal}`;
     case 'spawn-failed':
@@ -45,6 +51,8 @@ export function describeFailure(f: StageFailure): string {
       return `exited 0 but did not write ${f.paths.join(', ')}`;
     case 'interrupted':
       return 'interrupted; previous outs restored';
+    case 'engine-state':
+      return `${f.message}; previous outs restored`;
     default: {
       const never: never = f;
       return String(never);

@@ -14,12 +14,12 @@ export function resolveRevision(root: string, rev: string): Result<string, strin
   try {
     git(root, ['rev-parse', '--is-inside-work-tree']);
   } catch {
-    return { ok: false, error: `cannot compare with "${rev}": ${root} is not inside a git repository` };
+    return { ok: false, error: `"${rev}" cannot be read: ${root} is not inside a git repository` };
   }
   try {
     return { ok: true, value: git(root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]).trim() };
   } catch {
-    return { ok: false, error: `unknown git revision "${rev}" (git rev-parse finds no commit of that name)` };
+    return { ok: false, error: `"${rev}" is not a commit of the git repository at ${root} (see git log; commit pipeline.lock after a run to compare with it)` };
   }
 }
 

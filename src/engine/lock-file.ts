@@ -2,7 +2,8 @@
 // numeric metrics it reported, so `metrics --diff` can compare with a git revision.
 import { readFileSync } from 'node:fs';
 import type { Hash } from './stat-cache.ts';
-import { atomicWrite } from './stat-cache.ts';
+import { atomicWrite } from './atomic-write.ts';
+import { EngineStateError, shownPath, stateReadError } from './engine-error.ts';
 
 export interface StageFingerprint {
   /** Hash of the stage's entry in pipeline.yaml (gates excluded: they do not change outs). */
@@ -17,9 +18,20 @@ export interface StageFingerprint {
   outs: Record<string, Hash | null>;
 }
 
+/** A missed gate upstream of a stage that ran anyway (`run --ignore-gates`). */
+export interface IgnoredGate {
+  stage: string;
+  metric: string;
+  target: string;
+  /** null: the metric was missing or not a number. */
+  value: number | null;
+}
+
 export interface LockEntry extends StageFingerprint {
   /** Flat numeric metrics reported by the stage, as gates read them. */
   metrics?: Record<string, number>;
+  /** Set when the stage ran below missed gates with --ignore-gates; cleared by its next run. */
+  ignoredGates?: IgnoredGate[];
 }
 
 export interface LockData {
@@ -33,15 +45,26 @@ export function parseLock(text: string): LockData {
   return data;
 }
 
-/** A missing lock is an empty one; a damaged one is reported by the caller's Result. */
+/**
+ * A missing lock is an empty one (nothing built yet); one that cannot be read or parsed is
+ * an EngineStateError: treating it as empty would silently rebuild everything.
+ */
 export function readLock(file: string): LockData {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
-    return { version: 1, stages: {} };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, stages: {} };
+    throw stateReadError(file, err);
   }
-  return parseLock(text);
+  try {
+    return parseLock(text);
+  } catch (err) {
+    throw new EngineStateError(
+      `${shownPath(file)} is damaged: ${(err as Error).message}`,
+      `restore it (git checkout -- ${shownPath(file)}) or delete it to rebuild every stage`,
+    );
+  }
 }
 
 /** Keys sorted at every level so the file diffs cleanly in git. */

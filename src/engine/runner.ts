@@ -2,11 +2,19 @@
 // outs guarded, runs as a child process, and on success its fingerprint goes to
 // pipeline.lock and its gates are checked. The first failure or missed gate stops new
 // stages from starting; the ones already running finish.
+//
+// Gates are a barrier at any `jobs`: a stage starts only once every stage upstream of it
+// has finished and had its gates decided. Gated upstream stages outside the selection
+// (`--only`) are checked from their metrics as they are now. With `ignoreGates` a missed
+// gate does not stop the run; a stage that runs below one records it in pipeline.lock.
+import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
+import { EngineStateError } from './engine-error.ts';
 import { describeFailure, type RunEvent, type StageFailure, type StageResult } from './event.ts';
 import { fingerprintEnv, stageOuts } from './fingerprint.ts';
 import { checkStageGates, type GateResult } from './gates.ts';
-import { readLock, writeLock, type LockData } from './lock-file.ts';
+import { ancestors } from './graph.ts';
+import { readLock, writeLock, type IgnoredGate, type LockData } from './lock-file.ts';
 import { readMetrics } from './metrics.ts';
 import { guardOuts } from './outs-guard.ts';
 import { PathHasher } from './path-hasher.ts';
@@ -20,13 +28,17 @@ export interface RunOptions {
   force?: boolean;
   jobs?: number;
   signal?: AbortSignal;
+  /** Run stages below a missed gate too (recorded in the lock); the exit code stays 3. */
+  ignoreGates?: boolean;
   onEvent: (e: RunEvent) => void;
 }
 
 export interface RunSummary {
   results: StageResult[];
   gates: GateResult[];
-  /** 0 done, 1 a stage failed, 3 a gate failed, 130 interrupted. */
+  /** The engine could not keep its state (disk full, ...): the run stopped there. */
+  stateError?: EngineStateError;
+  /** 0 done, 1 a stage failed, 2 bad engine state, 3 a gate failed, 130 interrupted. */
   exitCode: number;
 }
 
@@ -39,14 +51,37 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
   const hasher = new PathHasher(project.root, project.cache, (done, total) => opts.onEvent({ type: 'hashing', done, total }));
   let lock: LockData = readLock(project.lockFile);
   let stopped = false;
+  let stateError: EngineStateError | undefined;
   const running = new Map<string, Promise<void>>();
+  /** Stages whose gates have been checked (a gated stage's downstream waits for this). */
+  const gatesDecided = new Set<string>();
+  const byName = new Map(project.pipeline.stages.map((s) => [s.name, s]));
+  const isGated = (name: string): boolean => (byName.get(name)?.gates.length ?? 0) > 0;
+  const missedGates = (g: GateResult[]): boolean => g.some((r) => r.status === 'fail');
+  const decideGates = (results: GateResult[], stage: string): void => {
+    gatesDecided.add(stage);
+    if (results.length === 0) return;
+    gates.push(...results);
+    opts.onEvent({ type: 'gates', stage, results });
+    if (missedGates(results) && !opts.ignoreGates) stopped = true;
+  };
+
+  // Gated stages upstream of the selection but not in it: decided now, from their metrics.
+  const outside = new Set(opts.stages.flatMap((s) => [...ancestors(project.graph, s.name)]).filter((n) => !selected.has(n) && isGated(n)));
+  for (const stage of project.graph.order) if (outside.has(stage.name)) decideGates(checkStageGates(project.root, stage), stage.name);
 
   const ready = (s: StageDecl): boolean =>
     [...project.graph.upstream.get(s.name)!].every((up) => {
       if (!selected.has(up)) return true;
       const r = results.get(up);
-      return r !== undefined && (r.kind === 'ran' || r.kind === 'fresh');
+      const finished = r !== undefined && (r.kind === 'ran' || r.kind === 'fresh');
+      return finished && (!isGated(up) || gatesDecided.has(up));
     });
+  /** Missed gates of stages upstream of `stage`: only seen here under ignoreGates. */
+  const missedUpstream = (stage: StageDecl): GateResult[] => {
+    const ups = ancestors(project.graph, stage.name);
+    return gates.filter((g) => g.status === 'fail' && ups.has(g.stage));
+  };
 
   const runOne = async (stage: StageDecl): Promise<void> => {
     const started = performance.now();
@@ -56,13 +91,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       opts.onEvent({ type: 'stage-done', result });
       if (r.kind === 'failed') stopped = true;
     };
-    const checkGates = (): void => {
-      const g = checkStageGates(project.root, stage);
-      if (g.length === 0) return;
-      gates.push(...g);
-      opts.onEvent({ type: 'gates', stage: stage.name, results: g });
-      if (g.some((r) => r.status === 'fail')) stopped = true;
-    };
+    const checkGates = (): void => decideGates(checkStageGates(project.root, stage), stage.name);
 
     const { freshness, inputs } = await assessStage(project, lock, stage, hasher, opts.force);
     if (freshness.fresh) {
@@ -77,10 +106,23 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       done({ kind: 'failed', reason, failure: { reason: 'dep-missing', path: missingDep[0] } });
       return;
     }
+    const ignored = missedUpstream(stage);
+    if (ignored.length > 0) opts.onEvent({ type: 'gates-ignored', stage: stage.name, missed: ignored });
     opts.onEvent({ type: 'stage-start', stage: stage.name, reason });
     const guarded = stage.outs.filter((o) => !o.persist).map((o) => o.path);
     if (stage.metrics) guarded.push(stage.metrics.path);
-    const guard = guardOuts(project.root, project.asideDir, stage.name, guarded);
+    /** The engine could not write its state for this stage: it failed, the run stops. */
+    const failOnState = (err: unknown): void => {
+      if (!(err instanceof EngineStateError)) throw err;
+      stateError ??= err;
+      done({ kind: 'failed', reason, failure: { reason: 'engine-state', message: err.message } });
+    };
+    let guard: ReturnType<typeof guardOuts>;
+    try {
+      guard = guardOuts(project.root, project.asideDir, stage.name, guarded);
+    } catch (err) {
+      return failOnState(err);
+    }
     const outcome = await runStageProcess({
       root: project.root,
       stage,
@@ -88,12 +130,13 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       logFile: join(project.logsDir, `${stage.name}.log`),
       write: (stream, text) => opts.onEvent({ type: 'stage-output', stage: stage.name, stream, text }),
       signal: opts.signal,
+      onSpawn: (pgid) => guard.recordProcessGroup(pgid),
     });
     let failure: StageFailure | undefined;
     if (outcome.kind === 'aborted') failure = { reason: 'interrupted' };
     else if (outcome.kind === 'signalled') failure = { reason: 'killed', signal: outcome.signal };
     else if (outcome.kind === 'spawn-failed') failure = { reason: 'spawn-failed', message: outcome.message };
-    else if (outcome.code !== 0) failure = { reason: 'exit-non-zero', code: outcome.code };
+    else if (outcome.code !== 0) failure = { reason: 'exit-non-zero', code: outcome.code, ...(diskIsFull(project.root, outcome.output) ? { diskFull: true } : {}) };
     let outs: Awaited<ReturnType<typeof stageOuts>> | undefined;
     if (!failure) {
       outs = await stageOuts(stage, hasher);
@@ -106,10 +149,21 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       return;
     }
     const metrics = stage.metrics ? readMetrics(project.root, stage.metrics.path) : undefined;
-    // Re-read: with --jobs N another stage may have written the lock meanwhile.
-    lock = readLock(project.lockFile);
-    lock.stages[stage.name] = { ...inputs, outs, ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}) };
-    writeLock(project.lockFile, lock);
+    try {
+      // Re-read: with --jobs N another stage may have written the lock meanwhile.
+      lock = readLock(project.lockFile);
+      lock.stages[stage.name] = {
+        ...inputs,
+        outs,
+        ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}),
+        ...(ignored.length > 0 ? { ignoredGates: ignored.map(ignoredGate) } : {}),
+      };
+      writeLock(project.lockFile, lock);
+    } catch (err) {
+      // Not recorded, so not done: the previous outs go back with the lock that names them.
+      guard.restore();
+      return failOnState(err);
+    }
     guard.commit();
     done({ kind: 'ran', reason });
     checkGates();
@@ -122,20 +176,46 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       const idx = pending.findIndex(ready);
       if (idx < 0) break;
       const stage = pending.splice(idx, 1)[0]!;
-      running.set(stage.name, runOne(stage).finally(() => running.delete(stage.name)));
+      const run = runOne(stage).catch((err: unknown) => {
+        // Bad state met outside the places that expect it: stop starting stages, report it.
+        if (!(err instanceof EngineStateError)) throw err;
+        stateError ??= err;
+        stopped = true;
+        results.set(stage.name, { stage: stage.name, kind: 'failed', failure: { reason: 'engine-state', message: err.message }, durationMs: 0 });
+      });
+      running.set(stage.name, run.finally(() => running.delete(stage.name)));
     }
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
-  project.cache.save();
+  try {
+    project.cache.save();
+  } catch (err) {
+    if (!(err instanceof EngineStateError)) throw err;
+    stateError ??= err; // only a cache: the next run re-hashes what it lost
+  }
 
   const ordered = opts.stages.map(
     (s) => results.get(s.name) ?? { stage: s.name, kind: 'not-run' as const, durationMs: 0 },
   );
   const failed = ordered.some((r) => r.kind === 'failed');
   const interrupted = ordered.some((r) => r.failure?.reason === 'interrupted') || opts.signal?.aborted === true;
-  const exitCode = interrupted ? 130 : failed ? 1 : gates.some((g) => g.status === 'fail') ? 3 : 0;
-  return { results: ordered, gates, exitCode };
+  const exitCode = interrupted ? 130 : stateError ? 2 : failed ? 1 : gates.some((g) => g.status === 'fail') ? 3 : 0;
+  return { results: ordered, gates, exitCode, ...(stateError ? { stateError } : {}) };
+}
+
+/** A stage that failed on a full disk says so: its output names ENOSPC, or nothing is free. */
+function diskIsFull(root: string, output: string): boolean {
+  if (/ENOSPC|No space left on device/.test(output)) return true;
+  try {
+    return statfsSync(root, { bigint: true }).bavail === 0n;
+  } catch {
+    return false;
+  }
+}
+
+function ignoredGate(g: GateResult): IgnoredGate {
+  return { stage: g.stage, metric: g.metric, target: g.target, value: g.value ?? null };
 }
 
 /** The PIPELINE_* variables of docs/contracts.md. */

@@ -1,15 +1,17 @@
 // Runs one stage as a child process (so a crash or OOM cannot take the runner down),
 // streaming its output with a `[stage]` prefix and keeping a full log file.
 import { spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { StageDecl } from './pipeline-config.ts';
+import { processStartTime } from './process-identity.ts';
 
 /** The tsx loader next to the engine, so `run:` stages work from any cwd and any project. */
 const TSX_LOADER = import.meta.resolve('tsx');
 
 export type ProcessOutcome =
-  | { kind: 'exited'; code: number }
+  /** `output`: the last few kB the stage printed, to explain a failure (a full disk). */
+  | { kind: 'exited'; code: number; output: string }
   | { kind: 'signalled'; signal: string }
   | { kind: 'spawn-failed'; message: string }
   | { kind: 'aborted' };
@@ -23,6 +25,8 @@ export interface StageProcessOptions {
   /** Where prefixed lines go. */
   write: (stream: 'stdout' | 'stderr', text: string) => void;
   signal?: AbortSignal;
+  /** Told the child's pid (= its process group id) once it started, to journal it. */
+  onSpawn?: (pgid: number) => void;
 }
 
 /** The argv of a stage: `node --import tsx FILE` or the shell running `cmd`. */
@@ -49,8 +53,14 @@ function prefixer(prefix: string, emit: (text: string) => void): { push(chunk: s
 }
 
 export function runStageProcess(opts: StageProcessOptions): Promise<ProcessOutcome> {
-  mkdirSync(dirname(opts.logFile), { recursive: true });
+  try {
+    mkdirSync(dirname(opts.logFile), { recursive: true });
+  } catch {
+    // A full or read-only disk: the stream's error below is ignored the same way.
+  }
   const log = createWriteStream(opts.logFile);
+  // A log that cannot be written (disk full) must not take the runner down; the terminal has the output.
+  log.on('error', () => undefined);
   const { file, args } = stageCommand(opts.stage);
   const prefix = `[${opts.stage.name}] `;
   return new Promise((resolvePromise) => {
@@ -61,10 +71,13 @@ export function runStageProcess(opts: StageProcessOptions): Promise<ProcessOutco
       // Its own process group, so stopping it also stops whatever it started (sh -c ...).
       detached: true,
     });
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const out = prefixer(prefix, (t) => opts.write('stdout', t));
     const err = prefixer(prefix, (t) => opts.write('stderr', t));
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (log.write(c), out.push(c)));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (log.write(c), err.push(c)));
+    let tail = '';
+    const keep = (c: string): void => void (tail = (tail + c).slice(-4096));
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (log.write(c), keep(c), out.push(c)));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (log.write(c), keep(c), err.push(c)));
     let aborted = false;
     let killTimer: NodeJS.Timeout | undefined;
     const onAbort = (): void => {
@@ -82,13 +95,15 @@ export function runStageProcess(opts: StageProcessOptions): Promise<ProcessOutco
       opts.signal?.removeEventListener('abort', onAbort);
       out.flush();
       err.flush();
-      log.end(() => resolvePromise(outcome));
+      if (log.closed) return resolvePromise(outcome); // it failed (and closed) already
+      log.once('close', () => resolvePromise(outcome));
+      log.end();
     };
     child.on('error', (e) => finish({ kind: 'spawn-failed', message: e.message }));
     child.on('close', (code, sig) => {
       if (aborted) finish({ kind: 'aborted' });
       else if (sig) finish({ kind: 'signalled', signal: sig });
-      else finish({ kind: 'exited', code: code ?? 1 });
+      else finish({ kind: 'exited', code: code ?? 1, output: tail });
     });
   });
 }
@@ -100,4 +115,51 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** Whether any process other than a zombie is in group `pgid`. */
+function groupIsRunning(pgid: number): boolean {
+  if (!existsSync('/proc/self/stat')) {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+  }
+  // kill(-pgid, 0) also answers for zombies nobody reaps (a container without an init).
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops a stage's process group left running by a runner that died: SIGTERM, then SIGKILL
+ * once `graceMs` passed. A group whose leader is alive under another start time is a
+ * stranger that got the pid: left alone. True if something was stopped.
+ */
+export async function stopProcessGroup(pgid: number, startTime: string | undefined, graceMs: number): Promise<boolean> {
+  if (!groupIsRunning(pgid)) return false;
+  const leader = processStartTime(pgid);
+  if (leader !== undefined && startTime !== undefined && leader !== startTime) return false;
+  killGroup(pgid, 'SIGTERM');
+  for (let waited = 0; groupIsRunning(pgid); waited += 50) {
+    if (waited >= graceMs) {
+      killGroup(pgid, 'SIGKILL');
+      break;
+    }
+    await sleep(50);
+  }
+  for (let waited = 0; groupIsRunning(pgid) && waited < 5000; waited += 50) await sleep(50);
+  return true;
 }

@@ -1,7 +1,8 @@
 // Remembers each file's content hash against its (device, inode, size, mtime ns), as DVC's
 // state database does, so an unchanged file is never read again.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { atomicWrite } from './atomic-write.ts';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
 export type Hash = string & { readonly __brand: 'Hash' };
@@ -99,12 +100,4 @@ export class StatCache {
     }
     return (this.dirs ??= {});
   }
-}
-
-/** Temp file + rename, so a crash never leaves half a file. */
-export function atomicWrite(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }

@@ -1,11 +1,16 @@
 // Freshness of every stage without running anything: what `pipeline status` and
-// `run --dry-run` print. A stage below a stale one is predicted to run too.
+// `run --dry-run` print. A stage below a stale one is predicted to run too. `status` also
+// says when a run is in progress, which outs an interrupted run left aside, and which
+// stages ran below failed gates (--ignore-gates).
 import { stageInputs, stageOuts, type StageInputs } from './fingerprint.ts';
-import type { LockData } from './lock-file.ts';
+import { describeMissed } from './console-reporter.ts';
+import type { IgnoredGate, LockData } from './lock-file.ts';
+import { interruptedStages } from './outs-guard.ts';
+import { runLockHolder } from './run-lock.ts';
 import { PathHasher } from './path-hasher.ts';
 import type { StageDecl } from './pipeline-config.ts';
 import type { Project } from './project.ts';
-import { decideFreshness, type Freshness } from './staleness.ts';
+import { decideFreshness, describeReason, type Freshness } from './staleness.ts';
 import { ancestors } from './graph.ts';
 
 export interface StageStatus {
@@ -48,4 +53,31 @@ export async function assessStages(
   }
   project.cache.save();
   return result;
+}
+
+/** What `status` says beyond freshness. */
+export interface StatusNotes {
+  /** pid of the run holding the run lock now. */
+  runInProgress: number | undefined;
+  /** Stages whose outs are set aside: running now, or left by an interrupted run. */
+  outsAside: string[];
+  /** Stages that ran below missed gates with --ignore-gates, as the lock records. */
+  ignoredGates: Record<string, IgnoredGate[]>;
+}
+
+export function statusNotes(project: Project, lock: LockData): StatusNotes {
+  const ignoredGates: Record<string, IgnoredGate[]> = {};
+  for (const [stage, entry] of Object.entries(lock.stages)) if (entry.ignoredGates?.length) ignoredGates[stage] = entry.ignoredGates;
+  return { runInProgress: runLockHolder(project.runLockFile), outsAside: interruptedStages(project.asideDir), ignoredGates };
+}
+
+/** The status line of one stage: its freshness, unless a run holds or left its outs aside. */
+export function describeStatus(s: StageStatus, notes: StatusNotes): string {
+  let text = s.freshness.fresh ? 'fresh' : `stale: ${describeReason(s.freshness.reason)}`;
+  if (notes.outsAside.includes(s.stage)) {
+    text = notes.runInProgress !== undefined ? `running (run in progress, pid ${notes.runInProgress})` : 'interrupted run: outs will be restored by the next run';
+  }
+  const ignored = notes.ignoredGates[s.stage];
+  if (ignored) text += `; RAN BELOW FAILED GATES (--ignore-gates): ${describeMissed(ignored)}`;
+  return text;
 }

@@ -32,8 +32,14 @@ export interface WatcherOptions {
   cancelRunning: boolean;
   /** One round; `signal` aborts it. `changed` lists the paths since the previous round. */
   run: (signal: AbortSignal, changed: string[]) => Promise<void>;
+  /** A round that threw: told so the watch can say it failed, then it goes on watching. */
+  onRunError?: (err: unknown) => void;
   /** Told about every transition, for logs and tests. */
   onState?: (from: WatchState, to: WatchState, why: string) => void;
+}
+
+function reportRunError(err: unknown): void {
+  process.stderr.write(`watch: the round failed: ${err instanceof Error ? err.message : String(err)}\n`);
 }
 
 export class Watcher {
@@ -130,7 +136,8 @@ export class Watcher {
     this.abort = new AbortController();
     this.current = this.opts
       .run(this.abort.signal, changed)
-      .catch(() => undefined) // a round reports its own failures; the watch goes on
+      // A failed round is reported, never silent; the watch goes on.
+      .catch((err: unknown) => (this.opts.onRunError ?? reportRunError)(err))
       .then(() => this.onRunDone());
   }
 

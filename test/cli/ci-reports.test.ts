@@ -121,13 +121,13 @@ describe('metrics --diff', () => {
   it('a revision git does not know is exit 2 with a message, not an empty diff', async () => {
     const r = await cli(base, ['metrics', '--diff', 'no-such-branch']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown git revision "no-such-branch"');
+    expect(r.stderr).toContain('error: metrics --diff: "no-such-branch" is not a commit of the git repository');
     expect(r.stdout).toBe('');
     const outside = TestProject.create({ 'pipeline.yaml': PIPELINE });
     try {
       const none = await cli(outside, ['metrics', '--diff']);
       expect(none.code).toBe(2);
-      expect(none.stderr).toContain('cannot compare with "HEAD": ');
+      expect(none.stderr).toContain('error: metrics --diff: "HEAD" cannot be read: ');
       expect(none.stderr).toContain('is not inside a git repository');
     } finally {
       outside.cleanup();
@@ -149,7 +149,7 @@ describe('report --base', () => {
   it('a bad --base is exit 2 and writes nothing', async () => {
     const r = await cli(base, ['report', '--base', 'nope~3', '--out', 'out/bad.md']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('unknown git revision "nope~3"');
+    expect(r.stderr).toContain('error: report --base: "nope~3" is not a commit of the git repository');
     expect(base.exists('out/bad.md')).toBe(false);
   });
 });

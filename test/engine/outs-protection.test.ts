@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { collect, isRunning, killProcessGroupOf, stagesRan, TestProject, waitFor } from '../helpers/project-rig.ts';
+import { collect, isRunning, stagesRan, TestProject, waitFor } from '../helpers/project-rig.ts';
 
 // The stage's behaviour is steered by mode.txt: ok (writes out), fail (writes a partial out
 // and exits 1), hang (writes a partial out, says so, and sleeps until killed).
@@ -67,13 +67,16 @@ describe('outs and the lock survive failures', () => {
     await waitFor(() => p.exists('stage.pid'));
     child.kill('SIGKILL');
     await done;
-    killProcessGroupOf(Number(p.read('stage.pid'))); // the orphaned stage, as an operator would
+    const orphan = Number(p.read('stage.pid'));
+    expect(isRunning(orphan)).toBe(true); // the stage outlives its runner
     expect(p.read('out/result.txt')).toBe('partial\n');
     expect(p.exists('.pipeline/run.lock')).toBe(true);
 
     p.write('mode.txt', 'fail\n');
     const r = await p.cli('run');
+    expect(r.stderr).toContain('stopped make: still running from a run that was killed');
     expect(r.stderr).toContain('recovered the previous outs of make (left aside by an interrupted run)');
+    expect(isRunning(orphan)).toBe(false);
     expect(r.code).toBe(1);
     expect(p.read('out/result.txt')).toBe('good ok\n');
     expect(p.read('pipeline.lock')).toBe(lockBefore);

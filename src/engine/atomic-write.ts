@@ -1,0 +1,32 @@
+// The engine's one way to write a state file so that a crash or a full disk never leaves
+// half a file behind: write a temp file beside the target, then move it into place. A
+// failed write removes its temp file and says what to do.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { stateWriteError } from './engine-error.ts';
+
+/** Writes `data` to a new temp file beside `file` and returns its path; nothing is left on failure. */
+export function writeTemp(file: string, data: string | Uint8Array): string {
+  // pid + random: two processes (or two writers in one) never share a temp file.
+  const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(tmp, data);
+    return tmp;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw stateWriteError(file, err);
+  }
+}
+
+/** Temp file + rename: readers see the old content or the new, never a part. */
+export function atomicWrite(file: string, data: string | Uint8Array): void {
+  const tmp = writeTemp(file, data);
+  try {
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw stateWriteError(file, err);
+  }
+}
