@@ -11,7 +11,9 @@ import { selectBackend } from '../src/ml/backend/select-backend.ts';
 import { ModelOutputError } from '../src/ml/metrics/collect-logits.ts';
 import { defaultEvaluationOptions, type EvaluationOptions } from '../src/ml/metrics/evaluate-classifier.ts';
 import { evaluateTestSplit } from '../src/ml/metrics/evaluate-split.ts';
-import { flatMetrics, metricsFile } from '../src/ml/metrics/metrics-file.ts';
+import { describeGrouping, hasColorLabels } from '../src/ml/metrics/split-facts.ts';
+import { flatMetrics, metricsFile, NO_COLOR_LABELS } from '../src/ml/metrics/metrics-file.ts';
+import { evaluatedSource, type DataConfig } from '../src/ml/dataset/data-config.ts';
 import { loadModel } from '../src/ml/model/model-io.ts';
 import { formatInterval, formatRate } from '../src/ml/report/html.ts';
 import { readTrainingHistory } from '../src/ml/report/training-history.ts';
@@ -21,6 +23,8 @@ const MODEL_DIR = 'artifacts/model';
 const CACHE_DIR = 'artifacts/augment-cache';
 const REPORT_DIR = 'artifacts/reports/evaluate';
 const TRAIN_METRICS = 'artifacts/metrics/train.json';
+const DATA_CONFIG = 'config/data.yaml';
+const DATASET_SUMMARY = 'artifacts/dataset/summary.json';
 const BATCH_SIZE = 32;
 
 /** Optional `evaluate:` params (e.g. {bootstrap_resamples: 2000, seed: 1}); defaults otherwise. */
@@ -61,6 +65,13 @@ function labelMismatch(model: Labels, cache: Labels): string | null {
 async function main(): Promise<number> {
   const ctx = readStageContext('evaluate');
   const options = evaluationOptions(ctx.params);
+  const source = evaluatedSource(ctx.params[DATA_CONFIG], ctx.abs(DATA_CONFIG), DATA_CONFIG);
+  if (!source.ok) {
+    console.error(source.message);
+    return 2;
+  }
+  const evaluated = source.value;
+  const groupBy = (ctx.params[DATA_CONFIG] as DataConfig | undefined)?.split?.group_by;
   await selectBackend('auto');
 
   const modelDir = ctx.abs(MODEL_DIR);
@@ -74,7 +85,7 @@ async function main(): Promise<number> {
     console.error(`${MODEL_DIR}/labels.json does not exist; the train stage copies it from the dataset`);
     return 1;
   }
-  const labels = readLabels(labelsFile);
+  const modelLabels = readLabels(labelsFile);
   let cache;
   try {
     cache = readAugmentCache(ctx.abs(CACHE_DIR));
@@ -85,20 +96,22 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const mismatch = labelMismatch(labels, cache.labels);
+  const mismatch = labelMismatch(modelLabels, cache.labels);
   if (mismatch) {
     console.error(`${MODEL_DIR}/labels.json and ${CACHE_DIR}/labels.json disagree: ${mismatch}; retrain on the current cache`);
     return 1;
   }
 
+  // No known color anywhere (or a model trained so): color is n/a, never a 0% or a FAIL.
+  const labels = { ...modelLabels, part_only: modelLabels.part_only === true || !hasColorLabels(cache) };
   const test = cache.test;
   const started = performance.now();
-  const progress = new Progress('evaluate', test.source.filter((s) => s === 'real').length);
+  const progress = new Progress('evaluate', test.source.filter((s) => s === evaluated).length);
   let shown = 0;
   let result;
   try {
     result = await evaluateTestSplit({
-      model, split: test, options, batchSize: BATCH_SIZE, source: 'real',
+      model, split: test, options, batchSize: BATCH_SIZE, source: evaluated,
       onBatch: (done) => { progress.tick(done - shown); shown = done; },
     });
   } catch (e) {
@@ -114,10 +127,10 @@ async function main(): Promise<number> {
   }
   const { evaluation, rows, leftOut } = result.value;
   const evaluatedMs = performance.now() - started;
-  if (leftOut > 0) console.log(`evaluate: left out ${leftOut} test images that are not real captures`);
+  if (leftOut > 0) console.log(`evaluate: left out ${leftOut} test images that are not from "${evaluated}" (split.evaluate_on)`);
 
   const samplePath = (i: number) => test.path[rows[i]!] ?? `test #${rows[i]}`;
-  const metrics = metricsFile(evaluation, labels, options, samplePath);
+  const metrics = metricsFile(evaluation, labels, options, samplePath, `test (images of source "${evaluated}" only, split.evaluate_on)`);
   const flat = flatMetrics(evaluation, labels);
   const metricsPath = ctx.abs(ctx.metrics ?? 'artifacts/metrics/evaluate.json');
   await mkdir(dirname(metricsPath), { recursive: true });
@@ -137,20 +150,25 @@ async function main(): Promise<number> {
     history: history.ok ? { ...history, source: TRAIN_METRICS } : history,
     facts: [
       ['model', `${MODEL_DIR} (${model.name}, input ${test.width}x${test.height})`],
-      ['test split', `${CACHE_DIR}, ${rows.length} real images${leftOut ? `, ${leftOut} others left out` : ''}`],
+      ['test split', `${CACHE_DIR}, ${rows.length} images of source "${evaluated}"${leftOut ? `, ${leftOut} others left out` : ''}`],
+      ['split grouped by', describeGrouping(groupBy, ctx.abs(DATASET_SUMMARY))],
     ],
   });
 
   const reportMs = performance.now() - started - evaluatedMs;
   console.log(`evaluate: inference + metrics ${(evaluatedMs / 1000).toFixed(1)} s (${((evaluation.n * 1000) / evaluatedMs).toFixed(1)} images/s), report ${(reportMs / 1000).toFixed(1)} s`);
-  console.log(`evaluate: ${evaluation.n} real test images; metrics in ${ctx.metrics ?? 'artifacts/metrics/evaluate.json'}, report in ${REPORT_DIR}/index.html (${report.files.length} files)`);
+  console.log(`evaluate: ${evaluation.n} test images of "${evaluated}"; metrics in ${ctx.metrics ?? 'artifacts/metrics/evaluate.json'}, report in ${REPORT_DIR}/index.html (${report.files.length} files)`);
   for (const name of ['part_top1', 'part_top5', 'color_acc', 'part_macro_acc', 'color_macro_acc']) {
     const gate = targets.find((t) => t.metric === name);
     const value = flat[name] ?? null;
+    if (labels.part_only && name.startsWith('color_')) {
+      console.log(`  ${name.padEnd(16)} n/a — ${NO_COLOR_LABELS}${gate ? ` (gate ${gate.text} does not apply)` : ''}`);
+      continue;
+    }
     const verdict = gate ? `${gate.text.padEnd(8)} ${gatePasses(value, gate) ? 'pass' : 'MISS'}` : '';
     console.log(`  ${name.padEnd(16)} ${formatRate(value).padStart(6)}  95% CI ${formatInterval(flat[`${name}_ci_low`], flat[`${name}_ci_high`]).padEnd(15)} ${verdict}`);
   }
-  console.log(`  color_unknown_count ${evaluation.colorUnknownCount} (left out of color accuracy)`);
+  if (!labels.part_only) console.log(`  color_unknown_count ${evaluation.colorUnknownCount} (left out of color accuracy)`);
   return 0;
 }
 

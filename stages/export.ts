@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { selectBackend } from '../src/ml/backend/select-backend.ts';
 import { AugmentCacheError, readAugmentCache, sampleImage, type CachedSplit } from '../src/ml/augment-cache-reader.ts';
+import { evaluatedSource } from '../src/ml/dataset/data-config.ts';
 import { loadModel } from '../src/ml/model/model-io.ts';
 import { exportClassifier, type ClassifierLabels, type ExportSettings } from '../src/ml/onnx/export-classifier.ts';
 import { UnsupportedLayerError } from '../src/ml/onnx/layer-mappers.ts';
@@ -20,9 +21,9 @@ interface ExportParams extends ExportSettings {
   parity: ExportSettings['parity'] & { backend: 'cpu' | 'wasm' };
 }
 
-/** The real captures of the test split (the design keeps test real-only; other sources are skipped if present). */
-function realTestImages(split: CachedSplit): { images: ParityImages; skipped: number } {
-  const keep = split.source.map((s, i) => (s === 'real' ? i : -1)).filter((i) => i >= 0);
+/** The test images of the evaluated source (split.evaluate_on); other sources are skipped if present. */
+function evaluatedTestImages(split: CachedSplit, source: string): { images: ParityImages; skipped: number } {
+  const keep = split.source.map((s, i) => (s === source ? i : -1)).filter((i) => i >= 0);
   const per = split.height * split.width * 3;
   if (keep.length === split.n) return { images: { n: split.n, size: split.height, images: split.images }, skipped: 0 };
   const images = new Uint8Array(keep.length * per);
@@ -36,6 +37,11 @@ function readJson<T>(file: string): T {
 
 async function main(): Promise<number> {
   const ctx = readStageContext('export');
+  const evaluated = evaluatedSource(ctx.params['config/data.yaml'], ctx.abs('config/data.yaml'), 'config/data.yaml');
+  if (!evaluated.ok) {
+    console.error(evaluated.message);
+    return 2;
+  }
   const params = (ctx.params['config/export.yaml'] as { export?: ExportParams } | undefined)?.export;
   if (!params) {
     console.error('config/export.yaml: missing the `export:` section');
@@ -65,9 +71,9 @@ async function main(): Promise<number> {
     console.error(`${CACHE_DIR}: test images are ${test.width}x${test.height}, the model takes ${preprocess.input_size}px; rerun augment-cache`);
     return 1;
   }
-  const { images, skipped } = realTestImages(test);
-  if (skipped > 0) console.log(`export: parity on the ${images.n} real test images (${skipped} from other sources skipped)`);
-  console.log(`export: ${model.name}, ${model.layers.length} layers, ${images.n} real test images, tfjs reference on ${tf.getBackend()}`);
+  const { images, skipped } = evaluatedTestImages(test, evaluated.value);
+  if (skipped > 0) console.log(`export: parity on the ${images.n} test images of "${evaluated.value}" (${skipped} from other sources skipped)`);
+  console.log(`export: ${model.name}, ${model.layers.length} layers, ${images.n} test images of "${evaluated.value}", tfjs reference on ${tf.getBackend()}`);
 
   let outcome;
   try {

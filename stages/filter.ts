@@ -1,8 +1,10 @@
 // The filter stage: turns the configured image sources into artifacts/dataset (manifest, labels,
 // summary, bad files, capture plan), from config/data.yaml [sources, split, filter, capture_plan].
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { buildDataset } from '../src/ml/dataset/build-dataset.ts';
-import { planCaptures } from '../src/ml/dataset/capture-plan.ts';
+import { formatCapturePlan, planCaptures } from '../src/ml/dataset/capture-plan.ts';
 import { parseDataConfig } from '../src/ml/dataset/data-config.ts';
 import { loadColors, loadTargetParts } from '../src/ml/dataset/labels.ts';
 import { writeDataset } from '../src/ml/dataset/write-dataset.ts';
@@ -36,8 +38,20 @@ async function main(): Promise<number> {
     const reasons = Object.entries(s.skipped.by_kind).map(([kind, n]) => `${n} ${kind}`).join(', ');
     console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${ctx.outs[0] ?? 'artifacts/dataset'}/bad_files.jsonl)`);
   }
+  const g = s.split_groups;
+  console.log(`filter: split by capture (split.group_by ${g.group_by === 'file' ? '"file": one image per group' : `/${g.group_by}/`}): ${g.groups} groups, ${g.matched_groups} of them views of one capture (${g.grouped_images} images); images per group ${g.images_per_group.min}-${g.images_per_group.max}, mean ${g.images_per_group.mean}`);
+  if (dataset.labels.part_only) console.log('filter: no image has a known color: the model will be part-only (color reported as n/a)');
   console.log(`filter: capture plan: ${plan.total_missing} real images still to photograph (${plan.complete_parts}/${plan.parts.length} parts complete)`);
-  for (const v of dataset.violations) console.error(`filter: rule broken: ${v.message}`);
+  // A failed stage gets its outs put back, so the plan the way-out points to is written beside them.
+  const failedPlan = join(dirname(outDir), 'capture_plan.txt');
+  const shownPlan = join(dirname(ctx.outs[0] ?? 'artifacts/dataset'), 'capture_plan.txt');
+  rmSync(failedPlan, { force: true });
+  if (dataset.violations.some((v) => v.ways_out)) writeFileSync(failedPlan, formatCapturePlan(plan));
+  for (const v of dataset.violations) {
+    console.error(`filter: rule broken: ${v.message}`);
+    for (const way of v.ways_out ?? []) console.error(`  - ${way}`);
+  }
+  if (existsSync(failedPlan)) console.error(`filter: what each part has and needs: ${shownPlan}`);
   return dataset.violations.length > 0 ? 1 : 0;
 }
 

@@ -1,6 +1,6 @@
 // The synth stage: renders the demo dataset (data/synthetic) from config/data.yaml [synth],
 // the target parts and the head's colors.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { parseDataConfig } from '../src/ml/dataset/data-config.ts';
 import { loadColors, loadTargetParts } from '../src/ml/dataset/labels.ts';
@@ -21,6 +21,11 @@ async function main(): Promise<number> {
   }
   const outDir = ctx.abs(ctx.outs[0] ?? 'data/synthetic');
   rmSync(outDir, { recursive: true, force: true }); // started by hand, a stale folder must not mix in
+  if (!config.value.synth.enabled) {
+    mkdirSync(outDir, { recursive: true }); // the declared out, empty: nothing downstream reads it
+    console.log(`synth: the demo renderer is off (synth.enabled: false in ${DATA_CONFIG}); nothing rendered`);
+    return 0;
+  }
   const report = await generateSynthetic(outDir, config.value.synth, targets.value.map((p) => p.id), colors.value);
   for (const id of report.skippedParts) console.warn(`synth: warning: no geometry for target part ${id} (${TARGETS}); it gets no demo images`);
   const sources = Object.entries(report.perSource).map(([s, n]) => `${s} ${n}`).join(', ');

@@ -88,7 +88,7 @@ async function main(): Promise<number> {
   const metrics = {
     val_part_top1: best?.val_part_top1 ?? 0,
     val_part_top5: best?.val_part_top5 ?? 0,
-    val_color_acc: best?.val_color_acc ?? 0,
+    val_color_acc: best ? best.val_color_acc : null, // null: no val image has a known color
     best_epoch: outcome.bestEpoch,
     epochs_run: outcome.history.length,
     stopped_early: outcome.stoppedEarly ? 1 : 0,
@@ -105,7 +105,7 @@ async function main(): Promise<number> {
   await writeFile(metricsPath, JSON.stringify(metrics, null, 1));
   // The model is out: a later run with these inputs is fresh, with others starts over.
   await dropCheckpoints(stateDir);
-  console.log(`train: best epoch ${outcome.bestEpoch}: val part top-1 ${pct(metrics.val_part_top1)}, top-5 ${pct(metrics.val_part_top5)}, color ${pct(metrics.val_color_acc)}; model in ${MODEL_DIR}`);
+  console.log(`train: best epoch ${outcome.bestEpoch}: val part top-1 ${pct(metrics.val_part_top1)}, top-5 ${pct(metrics.val_part_top5)}, color ${metrics.val_color_acc === null ? 'n/a (the data has no color labels)' : pct(metrics.val_color_acc)}; model in ${MODEL_DIR}`);
   return 0;
 }
 

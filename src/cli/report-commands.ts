@@ -48,9 +48,13 @@ export function dagCommand(project: Project, opts: CliOptions, output: Output): 
   return EXIT.ok;
 }
 
-/** Every gate of the pipeline against the metrics files as they are now. */
+/**
+ * Every gate of the pipeline against the metrics files as they are now; a stage with no lock
+ * entry and no metrics file has its gates "not run" rather than failed.
+ */
 function currentGates(project: Project): GateResult[] {
-  return project.graph.order.flatMap((s) => checkStageGates(project.root, s));
+  const lock = readLock(project.lockFile);
+  return project.graph.order.flatMap((s) => checkStageGates(project.root, s, lock.stages[s.name] === undefined));
 }
 
 export function gatesCommand(project: Project, opts: CliOptions, output: Output, env: NodeJS.ProcessEnv = process.env): number {
@@ -68,10 +72,15 @@ export function gatesCommand(project: Project, opts: CliOptions, output: Output,
     case 'markdown':
       output.out(joinMarkdown([gatesMarkdown(results), imagesMarkdown(imageLinks(project.pipeline, process.cwd()))]));
       break;
-    case 'text':
-      if (results.length === 0) output.out('no stage declares gates\n');
-      else output.out(`${formatGateTable(results)}\n${failed ? 'x gates failed' : '+ all gates pass'}\n`);
+    case 'text': {
+      if (results.length === 0) {
+        output.out('no stage declares gates\n');
+        break;
+      }
+      const notRun = results.some((r) => r.status === 'not-run');
+      output.out(`${formatGateTable(results)}\n${failed ? 'x gates failed' : notRun ? '+ no gate failed; some stages have not run' : '+ all gates pass'}\n`);
       break;
+    }
   }
   // Annotations go to stderr when stdout carries a document (the runner reads both streams).
   const ciOutput = format.value === 'text' ? output : { ...output, out: output.err };

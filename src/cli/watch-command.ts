@@ -80,17 +80,21 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
       return;
     }
     let exitCode: number;
+    // The run prints each gated stage's table as it is decided; the screen adds only the others.
+    const gatesShown = new Set<string>();
     try {
-      const summary = await runLocked(project.value, names, { force: false, jobs: opts.jobs }, output, signal);
-    exitCode = summary.exitCode;
-    if (summary.stateError) {
-      output.out(`watch: round ${round} done (exit ${exitCode}, ${summary.stateError.message}); waiting for changes\n`);
-      return;
-    }
+      const summary = await runLocked(project.value, names, { force: false, jobs: opts.jobs }, output, signal, (e) => {
+        if (e.type === 'gates') gatesShown.add(e.stage);
+      });
+      exitCode = summary.exitCode;
+      if (summary.stateError) {
+        output.out(`watch: round ${round} done (exit ${exitCode}, ${summary.stateError.message}); waiting for changes\n`);
+        return;
+      }
     } finally {
       lock.release();
     }
-    showScreen(project.value, names, output);
+    showScreen(project.value, names.filter((n) => !gatesShown.has(n)), output);
     output.out(`watch: round ${round} done (exit ${exitCode}); waiting for changes\n`);
   };
 
@@ -128,7 +132,7 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
   return EXIT.ok;
 }
 
-/** What the operator looks at while capturing: the gap to the plan, bad files, the gates. */
+/** What the operator looks at while capturing: the gap to the plan, bad files, the gates of `names`. */
 function showScreen(project: Project, names: string[], output: Output): void {
   const plan = join(project.root, CAPTURE_PLAN);
   if (existsSync(plan)) output.out(`\ncapture plan (${CAPTURE_PLAN}):\n${readFileSync(plan, 'utf8').trimEnd()}\n`);

@@ -1,6 +1,8 @@
 // Gates: a stage's metrics checked against targets ("part_top1 >= 0.90"). A missing or
 // non-numeric metric fails its gate with a message; a stage that reports itself skipped
-// (`"status": "skipped"` in its metrics) has its gates shown as skipped, not failed.
+// (`"status": "skipped"` in its metrics) has its gates shown as skipped, not failed; a
+// metric the metrics file lists under `not_applicable` (name -> why) is n/a, not failed;
+// the gates of a stage that never ran (no metrics, no lock entry) are "not run".
 import { readMetrics } from './metrics.ts';
 import type { GateDecl, GateOp, StageDecl } from './pipeline-config.ts';
 import { formatTable } from './table.ts';
@@ -11,7 +13,7 @@ export interface GateResult {
   /** As written: ">= 0.90". */
   target: string;
   value: number | undefined;
-  status: 'pass' | 'fail' | 'skipped';
+  status: 'pass' | 'fail' | 'skipped' | 'n/a' | 'not-run';
   /** Why it failed without a value, or why it was skipped. */
   note?: string;
 }
@@ -35,8 +37,18 @@ export function compare(value: number, op: GateOp, target: number): boolean {
   }
 }
 
-/** Every gate of `stage` against its metrics file as it is now. */
-export function checkStageGates(root: string, stage: StageDecl): GateResult[] {
+/** Why each metric does not apply, from the metrics file's optional `not_applicable` object. */
+function notApplicable(values: Record<string, unknown>): Record<string, string> {
+  const raw = values['not_applicable'];
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {};
+  return Object.fromEntries(Object.entries(raw).map(([k, why]) => [k, typeof why === 'string' ? why : 'not applicable']));
+}
+
+/**
+ * Every gate of `stage` against its metrics file as it is now. `neverRan`: the stage has no
+ * lock entry, so a missing metrics file means "not run" rather than a failure.
+ */
+export function checkStageGates(root: string, stage: StageDecl, neverRan = false): GateResult[] {
   if (stage.gates.length === 0 || !stage.metrics) return [];
   const metricsPath = stage.metrics.path;
   const read = readMetrics(root, metricsPath);
@@ -46,6 +58,9 @@ export function checkStageGates(root: string, stage: StageDecl): GateResult[] {
     target: g.text,
     ...rest,
   });
+  if (read.kind === 'missing' && neverRan) {
+    return stage.gates.map((g) => result(g, { value: undefined, status: 'not-run', note: 'the stage has not run' }));
+  }
   if (read.kind === 'missing') {
     return stage.gates.map((g) => result(g, { value: undefined, status: 'fail', note: `metrics file ${metricsPath} does not exist` }));
   }
@@ -56,7 +71,10 @@ export function checkStageGates(root: string, stage: StageDecl): GateResult[] {
     const reason = typeof read.values['reason'] === 'string' ? read.values['reason'] : 'stage reported itself skipped';
     return stage.gates.map((g) => result(g, { value: undefined, status: 'skipped', note: reason }));
   }
+  const inapplicable = notApplicable(read.values);
   return stage.gates.map((g) => {
+    const why = inapplicable[g.metric];
+    if (why !== undefined) return result(g, { value: undefined, status: 'n/a', note: why });
     const raw = read.values[g.metric];
     if (raw === undefined) return result(g, { value: undefined, status: 'fail', note: `${g.metric} is not in ${metricsPath}` });
     if (typeof raw !== 'number' || !Number.isFinite(raw)) {
@@ -74,7 +92,25 @@ export function formatGateTable(results: GateResult[]): string {
       r.metric,
       r.value === undefined ? '-' : String(Number(r.value.toPrecision(6))),
       r.target,
-      r.status === 'skipped' ? `skipped (${r.note})` : r.note ? `${r.status.toUpperCase()} (${r.note})` : r.status.toUpperCase(),
+      statusText(r),
     ]),
   );
+}
+
+function statusText(r: GateResult): string {
+  switch (r.status) {
+    case 'skipped':
+      return `skipped (${r.note})`;
+    case 'n/a':
+      return `n/a — ${r.note}`;
+    case 'not-run':
+      return 'not run';
+    case 'pass':
+    case 'fail':
+      return r.note ? `${r.status.toUpperCase()} (${r.note})` : r.status.toUpperCase();
+    default: {
+      const never: never = r.status;
+      throw new Error(`unknown gate status ${String(never)}`);
+    }
+  }
 }

@@ -9,9 +9,10 @@ import { IMAGENET_MEAN, IMAGENET_STD, normalize, resizeImage } from './preproces
 export interface Prediction {
   part_id: string;
   part_confidence: number;
-  color_id: number;
-  color_name: string;
-  color_confidence: number;
+  /** null for a part-only model (trained on data with no color labels): it knows no color. */
+  color_id: number | null;
+  color_name: string | null;
+  color_confidence: number | null;
   top5: Array<{ part_id: string; confidence: number }>;
 }
 
@@ -116,15 +117,16 @@ export class ClassifierLoader {
   private decode(partLogits: Float32Array, colorLogits: Float32Array): Prediction {
     const { parts, colors } = this.sidecar.labels;
     const partProb = softmax(partLogits);
-    const colorProb = softmax(colorLogits);
     const order = Array.from(partProb.keys()).sort((a, b) => partProb[b] - partProb[a]);
-    const color = argmax(colorProb);
+    // A part-only model's color head never saw a label: its answer would be a confident guess.
+    const colorProb = this.sidecar.labels.part_only ? null : softmax(colorLogits);
+    const color = colorProb ? argmax(colorProb) : -1;
     return {
       part_id: parts[order[0]],
       part_confidence: round4(partProb[order[0]]),
-      color_id: colors[color].id,
-      color_name: colors[color].name,
-      color_confidence: round4(colorProb[color]),
+      color_id: colorProb ? colors[color].id : null,
+      color_name: colorProb ? colors[color].name : null,
+      color_confidence: colorProb ? round4(colorProb[color]) : null,
       top5: order.slice(0, 5).map((i) => ({ part_id: parts[i], confidence: round4(partProb[i]) })),
     };
   }

@@ -64,7 +64,7 @@ async function route(loader: ClassifierLoader, req: IncomingMessage, options: Se
   const path = new URL(req.url ?? '/', 'http://localhost').pathname;
   if (path === '/health') {
     if (req.method !== 'GET' && req.method !== 'HEAD') return error(405, 'method-not-allowed', 'use GET /health');
-    return { status: 200, body: { status: 'ok', model_version: loader.version, input_size: loader.sidecar.input_size, parts: loader.sidecar.labels.parts.length, colors: loader.sidecar.labels.colors.length } };
+    return { status: 200, body: { status: 'ok', model_version: loader.version, input_size: loader.sidecar.input_size, parts: loader.sidecar.labels.parts.length, colors: loader.sidecar.labels.part_only ? 0 : loader.sidecar.labels.colors.length } };
   }
   if (path === '/predict') {
     if (req.method !== 'POST') return error(405, 'method-not-allowed', 'use POST /predict with the image bytes as the body');

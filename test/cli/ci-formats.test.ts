@@ -8,6 +8,7 @@ import type { GateResult } from '../../src/engine/gates.ts';
 import { loadPipeline, type Pipeline } from '../../src/engine/pipeline-config.ts';
 import { detectCi, githubAnnotations, publishGates } from '../../src/cli/ci.ts';
 import { formatGatesJunit } from '../../src/cli/formats/gates-junit.ts';
+import { gatesMarkdown } from '../../src/cli/formats/markdown.ts';
 import { REPO_ROOT } from '../helpers/project-rig.ts';
 
 function repoPipeline(): Pipeline {
@@ -60,6 +61,19 @@ describe('JUnit', () => {
     expect(doc.testsuites).toMatchObject({ tests: '1', failures: '0', skipped: '1' });
     expect(doc.testsuites.testsuite.testcase.skipped.message).toBe('skipped: no Pi configured');
     expect(doc.testsuites.testsuite.testcase.failure).toBeUndefined();
+  });
+});
+
+describe('markdown', () => {
+  it('counts and shows verdicts besides pass and fail (n/a, not run) without calling them failures', () => {
+    const md = gatesMarkdown([
+      { stage: 'evaluate', metric: 'part_top1', target: '>= 0.90', value: 0.95, status: 'pass' },
+      { stage: 'evaluate', metric: 'color_acc', target: '>= 0.85', value: undefined, status: 'n/a', note: 'no color labels' },
+      { stage: 'deploy', metric: 'device_latency_ms_p95', target: '<= 100', value: undefined, status: 'not-run', note: 'the stage has not run' },
+    ]);
+    expect(md).toContain('### Gates: 1 passed, 1 n/a, 1 not run\n');
+    expect(md).toContain('| evaluate | color_acc | - | `>= 0.85` | ➖ n/a (no color labels) |');
+    expect(md).toContain('| deploy | device_latency_ms_p95 | - | `<= 100` | ➖ not run (the stage has not run) |');
   });
 });
 

@@ -61,6 +61,23 @@ describe('gates', () => {
     expect(r.stdout).toMatch(/score\s+acc\s+-\s+>= 0\.9\s+skipped \(no Pi configured\)/);
   });
 
+  it('a metric the metrics file marks not applicable shows n/a with the reason, and the other gates decide the exit', async () => {
+    p = project({ acc: null, latency_ms: 40, not_applicable: { acc: 'the data has no color labels' } });
+    const r = await p.cli('run');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/score\s+acc\s+-\s+>= 0\.9\s+n\/a — the data has no color labels/);
+    expect(stagesRan(r.stdout)).toEqual(['score', 'ship']);
+    p.write('metrics/score.json', JSON.stringify({ acc: null, latency_ms: 400, not_applicable: { acc: 'the data has no color labels' } }));
+    expect((await p.cli('gates')).code).toBe(3);
+  });
+
+  it('`pipeline gates` says "not run" for a stage that never ran, instead of FAIL', async () => {
+    p = project({ acc: 0.95, latency_ms: 40 });
+    const r = await p.cli('gates');
+    expect(r.stdout).toMatch(/score\s+acc\s+-\s+>= 0\.9\s+not run/);
+    expect(r.stdout).not.toContain('FAIL');
+  });
+
   it('`pipeline gates` re-checks the current metrics without running anything', async () => {
     p = project({ acc: 0.95, latency_ms: 40 });
     await p.cli('run');

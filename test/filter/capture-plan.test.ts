@@ -24,6 +24,20 @@ describe('capture plan', () => {
     expect(plan.complete_parts).toBe(0);
   });
 
+  it('counts part-only photos (no color labels anywhere) toward their part', async () => {
+    const root = tempProject('capture-plan-partonly-');
+    writeFile(root, 'pipeline.yaml', 'stages: {}\n');
+    writeFile(root, 'config/target_parts.json', JSON.stringify({ parts: [{ id: '3001', name: 'Brick 2 x 4', tier: 'A' }, { id: '3003', name: 'Brick 2 x 2' }] }));
+    writeFile(root, 'config/data.yaml', 'sources:\n  - {name: photos, path: photos, layout: part, use: split}\nsplit: {evaluate_on: photos, train: 0.7, val: 0.15, test: 0.15}\nfilter: {}\ncapture_plan:\n  default_tier: B\n  tiers: {A: {angles: 3, colors: 2}, B: {angles: 2, colors: 1}}\n');
+    for (let i = 0; i < 4; i++) await writeImage(root, `photos/3001/${i}_front.jpg`, i);
+    for (let i = 0; i < 5; i++) await writeImage(root, `photos/3003/${i}_front.jpg`, 10 + i);
+    const r = runCli(root, ['capture-plan']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/3001 +Brick 2 x 4 +A +4\/6 +2 +4 photo\(s\), no color labels/);
+    expect(r.stdout).toMatch(/3003 +Brick 2 x 2 +B +2\/2 +done/);
+    expect(r.stdout).toContain('Still to photograph: 2 images (6/8 done; 1 of 2 parts complete)');
+  });
+
   it('`pipeline capture-plan` reads the real captures on disk and prints what is still to photograph', async () => {
     const root = tempProject('capture-plan-');
     writeFile(root, 'pipeline.yaml', 'stages: {}\n');

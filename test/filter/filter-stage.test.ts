@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDataset, type ManifestEntry } from '../../src/ml/dataset/build-dataset.ts';
@@ -6,7 +6,7 @@ import type { FilterRules, SourceConfig, SplitConfig } from '../../src/ml/datase
 import { loadColors } from '../../src/ml/dataset/labels.ts';
 import { REPO, runStage, tempProject, writeFile, writeImage } from './project-rig.ts';
 
-const SPLIT: SplitConfig = { salt: 'test-salt', train: 0.7, val: 0.15, test: 0.15 };
+const SPLIT: SplitConfig = { salt: 'test-salt', group_by: 'file', evaluate_on: 'real', train: 0.7, val: 0.15, test: 0.15 };
 const RULES: FilterRules = { min_size: 32, extensions: ['.png', '.jpg', '.jpeg', '.webp'], min_test_per_part: 0, min_val_per_part: 0 };
 const TARGETS = [
   { id: '3001', name: 'Brick 2 x 4' },
@@ -110,10 +110,17 @@ describe('filter: bad data', () => {
     expect(failed.status).toBe(1);
     expect(failed.stderr).toMatch(/filter\.min_test_per_part is 1: 19 target part\(s\) have fewer real test images: 3002 \(0\), 3003 \(0\)/);
     expect(failed.stderr).not.toMatch(/3001 \(/);
+    // ... and says what to do, with the capture plan written although the stage failed.
+    expect(failed.stderr).toMatch(/- photograph more of these parts: with split.test 0.15, about 7 captures of a part give it 1 test image\(s\) on average/);
+    expect(failed.stderr).toMatch(/- or lower filter.min_test_per_part in config\/data.yaml/);
+    expect(failed.stderr).toMatch(/- or drop these parts from config\/target_parts.json: 3002, 3003, /);
+    expect(failed.stderr).toMatch(/what each part has and needs: artifacts\/capture_plan.txt/);
+    expect(readFileSync(join(root, 'artifacts/capture_plan.txt'), 'utf8')).toMatch(/^3003 +Brick 2 x 2 +B +0\/18 +18/m);
 
     const ok = runStage(root, 'filter', { ...params, filter: { min_test_per_part: 0, min_val_per_part: 0 } }, ['artifacts/dataset']);
     expect(ok.stderr).toBe('');
     expect(ok.status).toBe(0);
+    expect(existsSync(join(root, 'artifacts/capture_plan.txt'))).toBe(false);
     const bad = readFileSync(join(root, 'artifacts/dataset/bad_files.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
     expect(bad).toEqual([{ path: 'data/real/3001/4/broken.png', reason: 'empty file (0 bytes)', kind: 'empty' }]);
     expect(ok.stdout).toMatch(/skipped 1 file\(s\): 1 empty \(see artifacts\/dataset\/bad_files.jsonl\)/);

@@ -122,3 +122,22 @@ describe('pipeline predict', () => {
     expect(noModel.stderr).toMatch(/missing\/model\.onnx: not found/);
   });
 });
+
+describe('a part-only model (trained on data with no color labels)', () => {
+  it('ClassifierLoader and `predict` return no color', async () => {
+    const { cp, writeFile } = await import('node:fs/promises');
+    const dir = join(fx.dir, 'part-only');
+    await cp(fx.modelDir, dir, { recursive: true });
+    const sidecar = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    await writeFile(join(dir, 'model.json'), JSON.stringify({ ...sidecar, labels: { ...sidecar.labels, part_only: true } }));
+    const loaded = await ClassifierLoader.load(dir, { threads: 1 });
+    if (!loaded.ok) throw new Error(loaded.message);
+    const result = await loaded.loader.predict(await readFile(fx.jpegFile));
+    await loaded.loader.close();
+    expect(result.ok && result.prediction).toMatchObject({ color_id: null, color_name: null, color_confidence: null });
+    expect(LABELS.parts).toContain(result.ok && result.prediction.part_id);
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'test/inference/command-runner.ts', 'predict', '--model', dir, '--threads', '1', fx.jpegFile], { encoding: 'utf8', cwd: join(import.meta.dirname, '../..') });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/: part \d+ \([\d.]+%\), color n\/a \(part-only model\); top-5: /);
+  });
+});

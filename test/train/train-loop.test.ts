@@ -35,7 +35,7 @@ describe('train loop', () => {
     expect(out.history[9]!.train_loss).toBeLessThan(out.history[0]!.train_loss);
     const best = out.history.find((h) => h.epoch === out.bestEpoch)!;
     expect(best.val_part_top1).toBeGreaterThanOrEqual(0.5);
-    expect(Math.max(...out.history.map((h) => h.val_color_acc))).toBeGreaterThanOrEqual(0.6);
+    expect(Math.max(...out.history.map((h) => h.val_color_acc ?? 0))).toBeGreaterThanOrEqual(0.6);
     expect(out.bestValPartTop1).toBe(Math.max(...out.history.map((h) => h.val_part_top1)));
   });
 

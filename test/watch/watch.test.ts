@@ -138,6 +138,7 @@ echo "{\\"good_files\\": $n}" > m.json
     await w.roundDone(1);
     expect(w.stdout).toContain('part 3001: 1 of 5 captured, 4 to go');
     expect(w.stdout).toMatch(/check\s+good_files\s+1\s+>= 2\s+FAIL/);
+    expect(w.stdout.match(/check\s+good_files\s+1\s+>= 2\s+FAIL/g)).toHaveLength(1); // once per round, not twice
     writeFileSync(p.path('inbox/corrupt.jpg'), 'not a jpeg');
     await w.roundDone(2);
     expect(w.stderr).toContain('[check] inbox/corrupt.jpg: not an image');

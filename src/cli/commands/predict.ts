@@ -55,7 +55,8 @@ export async function run(argv: string[]): Promise<number> {
     if (args.values.json) console.log(JSON.stringify({ file, ...p, model_version: loader.version }));
     else {
       const top = p.top5.map((t) => `${t.part_id} ${(t.confidence * 100).toFixed(1)}%`).join(', ');
-      console.log(`${file}: part ${p.part_id} (${(p.part_confidence * 100).toFixed(1)}%), color ${p.color_id} ${p.color_name} (${(p.color_confidence * 100).toFixed(1)}%); top-5: ${top}`);
+      const color = p.color_confidence === null ? 'color n/a (part-only model)' : `color ${p.color_id} ${p.color_name} (${(p.color_confidence * 100).toFixed(1)}%)`;
+      console.log(`${file}: part ${p.part_id} (${(p.part_confidence * 100).toFixed(1)}%), ${color}; top-5: ${top}`);
     }
   }
   await loader.close();

@@ -22,10 +22,10 @@ export function verdictCell(r: Pick<GateResult, 'status' | 'note'>): string {
   const note = r.note ? ` (${r.note})` : '';
   if (r.status === 'pass') return '✅ pass';
   if (r.status === 'fail') return `❌ FAIL${note}`;
-  return `➖ ${r.status}${note}`;
+  return `➖ ${r.status.replace('-', ' ')}${note}`;
 }
 
-const PAST: Record<string, string> = { fail: 'failed', pass: 'passed' };
+const PAST: Record<string, string> = { fail: 'failed', pass: 'passed', 'not-run': 'not run' };
 
 /** "1 failed, 2 passed, 1 skipped": every status that occurs, failures first. */
 export function gateCounts(results: GateResult[]): string {

@@ -5,10 +5,9 @@ import { join } from 'node:path';
 import type { ManifestEntry } from '../dataset/build-dataset.ts';
 import { SPLITS } from '../dataset/split.ts';
 
-export interface ColorEntry { id: number; name: string; rgb: string }
-
-/** Head order: the index in these arrays is the class index of the part / color head. */
-export interface Labels { parts: string[]; colors: ColorEntry[] }
+// labels.json's type comes from the filter that writes it (head order: the index in its arrays is the class index).
+import type { Labels } from '../dataset/labels.ts';
+export type { Labels } from '../dataset/labels.ts';
 
 // The manifest's types come from the filter stage that writes it, so reader and writer
 // cannot drift apart.

@@ -4,7 +4,7 @@ import { inspectImage } from './inspect-image.ts';
 import { UNKNOWN_COLOR, type Labels, type TargetPart } from './labels.ts';
 import { Progress } from '../progress.ts';
 import { scanSource, type BadFile, type Candidate } from './scan-source.ts';
-import { assignSplit, type Split } from './split.ts';
+import { assignSplit, groupOf, type Split } from './split.ts';
 
 /** One line of manifest.jsonl (docs/contracts.md). */
 export interface ManifestEntry {
@@ -17,12 +17,18 @@ export interface ManifestEntry {
   split: Split;
   width: number;
   height: number;
+  /** The capture this image is a view of (split.group_by), when it belongs to one: views share a split. */
+  group?: string;
 }
 
 /** A broken filter rule: the stage fails and says which. */
 export interface RuleViolation {
   rule: string;
   message: string;
+  /** The target parts that break it, when the rule is per part. */
+  parts?: string[];
+  /** What the user can do about it, one alternative per line. */
+  ways_out?: string[];
 }
 
 export interface Dataset {
@@ -47,6 +53,19 @@ export interface DatasetSummary {
   duplicate_images: number;
   /** Skipped inputs, counted in files (a skipped folder counts its files), by kind. */
   skipped: { files: number; by_kind: Counts };
+  /** How the `use: split` images were grouped before splitting (split.group_by). */
+  split_groups: SplitGroups;
+}
+
+export interface SplitGroups {
+  group_by: string;
+  /** Units the split hashes: captures (groups) plus images in no group. */
+  groups: number;
+  /** Images of `use: split` sources that matched group_by, and the groups they form. */
+  grouped_images: number;
+  matched_groups: number;
+  /** Images per group over all units (an ungrouped image is a group of one). */
+  images_per_group: { min: number; mean: number; max: number };
 }
 
 export interface BuildInputs {
@@ -94,36 +113,65 @@ export async function buildDataset(inputs: BuildInputs): Promise<Dataset> {
       outsideHead[colorId] = (outsideHead[colorId] ?? 0) + 1;
       colorId = UNKNOWN_COLOR;
     }
+    const group = c.use === 'split' ? groupOf(c.path, split.group_by) : null;
     manifest.push({
       path: c.path,
       sha256: r.sha256,
       source: c.source,
       part_id: c.partId,
       color_id: colorId,
-      split: c.use === 'split' ? assignSplit(r.sha256, split) : 'train',
+      split: c.use === 'split' ? assignSplit(group, r.sha256, split) : 'train',
       width: r.width,
       height: r.height,
+      ...(group !== null ? { group } : {}),
     });
   }
   manifest.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   bad.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 
-  const labels: Labels = { parts: targets.map((t) => t.id), colors: colors.map((c) => ({ id: c.id, name: c.name, rgb: c.rgb })) };
   const splitSources = new Set(sources.filter((s) => s.use === 'split').map((s) => s.name));
+  // No known color anywhere: the color head would learn nothing, so the model is part-only.
+  const partOnly = manifest.length > 0 && manifest.every((m) => m.color_id === UNKNOWN_COLOR);
+  const labels: Labels = {
+    parts: targets.map((t) => t.id),
+    colors: colors.map((c) => ({ id: c.id, name: c.name, rgb: c.rgb })),
+    ...(partOnly ? { part_only: true } : {}),
+  };
   return {
     manifest,
     labels,
     bad,
-    summary: summarise(manifest, bad, outsideHead, targets),
+    summary: summarise(manifest, bad, outsideHead, targets, splitGroups(manifest, splitSources, split.group_by)),
     violations: [
       // A configured source that is not there is a typo or an unmounted disk, not bad data.
       ...bad.filter((b) => b.kind === 'missing-source').map((b) => ({ rule: 'sources', message: `${b.reason}: ${b.path} (config/data.yaml sources)` })),
-      ...checkRules(manifest, targets, rules, splitSources),
+      ...checkRules(manifest, targets, rules, split, splitSources),
     ],
   };
 }
 
-function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], outsideHead: Counts, targets: readonly TargetPart[]): DatasetSummary {
+/** Groups of the split sources' images: a matched group id, or the image alone. */
+function splitGroups(manifest: readonly ManifestEntry[], splitSources: ReadonlySet<string>, groupBy: string): SplitGroups {
+  const sizes = new Map<string, number>();
+  let grouped = 0;
+  for (const m of manifest) {
+    if (!splitSources.has(m.source)) continue;
+    if (m.group !== undefined) grouped++;
+    const key = m.group !== undefined ? `group:${m.group}` : `file:${m.path}`;
+    sizes.set(key, (sizes.get(key) ?? 0) + 1);
+  }
+  const counts = [...sizes.values()];
+  const images = counts.reduce((a, n) => a + n, 0);
+  return {
+    group_by: groupBy,
+    groups: counts.length,
+    grouped_images: grouped,
+    matched_groups: [...sizes.keys()].filter((k) => k.startsWith('group:')).length,
+    images_per_group: counts.length === 0 ? { min: 0, mean: 0, max: 0 } : { min: counts.reduce((a, n) => Math.min(a, n)), mean: Math.round((images / counts.length) * 100) / 100, max: counts.reduce((a, n) => Math.max(a, n)) },
+  };
+}
+
+function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], outsideHead: Counts, targets: readonly TargetPart[], groups: SplitGroups): DatasetSummary {
   const bump = (o: Counts, k: string | number, n = 1) => (o[k] = (o[k] ?? 0) + n);
   const perSource: Record<string, Counts> = {};
   const perSplit: Counts = { train: 0, val: 0, test: 0 };
@@ -155,23 +203,33 @@ function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], 
     colors_outside_head: outsideHead,
     duplicate_images: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0),
     skipped: { files: skippedFiles, by_kind: byKind },
+    split_groups: groups,
   };
 }
 
 /** Every target part needs real validation and test images (only when some source is split). */
-function checkRules(manifest: readonly ManifestEntry[], targets: readonly TargetPart[], rules: FilterRules, splitSources: ReadonlySet<string>): RuleViolation[] {
+function checkRules(manifest: readonly ManifestEntry[], targets: readonly TargetPart[], rules: FilterRules, split: SplitConfig, splitSources: ReadonlySet<string>): RuleViolation[] {
   if (splitSources.size === 0) return [];
   const counts = new Map<string, Record<Split, number>>(targets.map((t) => [t.id, { train: 0, val: 0, test: 0 }]));
   for (const m of manifest) if (splitSources.has(m.source)) counts.get(m.part_id)![m.split]++;
   const violations: RuleViolation[] = [];
-  const check = (split: Split, min: number, rule: string) => {
+  const check = (which: 'test' | 'val', min: number, rule: string) => {
     if (min <= 0) return;
-    const short = targets.filter((t) => counts.get(t.id)![split] < min);
-    if (short.length > 0)
-      violations.push({
-        rule,
-        message: `filter.${rule} is ${min}: ${short.length} target part(s) have fewer real ${split} images: ${short.map((t) => `${t.id} (${counts.get(t.id)![split]})`).join(', ')}; photograph more of them (see capture_plan.txt)`,
-      });
+    const short = targets.filter((t) => counts.get(t.id)![which] < min);
+    if (short.length === 0) return;
+    const ids = short.map((t) => t.id);
+    // Captures land in `which` with probability split[which]: this many give `min` on average.
+    const perPart = Math.ceil(min / Math.max(split[which], 1e-9));
+    violations.push({
+      rule,
+      message: `filter.${rule} is ${min}: ${short.length} target part(s) have fewer real ${which} images: ${short.map((t) => `${t.id} (${counts.get(t.id)![which]})`).join(', ')}`,
+      parts: ids,
+      ways_out: [
+        `photograph more of these parts: with split.${which} ${split[which]}, about ${perPart} captures of a part give it ${min} ${which} image(s) on average`,
+        `or lower filter.${rule} in config/data.yaml (0 turns the rule off; parts without ${which} images are then missing from the ${which} figures)`,
+        `or drop these parts from config/target_parts.json: ${ids.join(', ')}`,
+      ],
+    });
   };
   check('test', rules.min_test_per_part, 'min_test_per_part');
   check('val', rules.min_val_per_part, 'min_val_per_part');

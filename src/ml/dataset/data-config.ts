@@ -16,6 +16,8 @@ export interface ColorEntry {
 }
 
 export interface SynthConfig {
+  /** false: the demo renderer steps aside (the synth stage writes an empty folder and renders nothing). */
+  enabled: boolean;
   seed: number;
   workers: number;
   supersample: number;
@@ -45,6 +47,10 @@ export function sourceFolders(source: Pick<SourceConfig, 'path'>): string[] {
 
 export interface SplitConfig {
   salt: string;
+  /** Regex over the image's manifest path whose match (first capture group) is its capture; or `file` (split/split.ts). */
+  group_by: string;
+  /** The `use: split` source whose test split evaluate and export use (validation and test come from it). */
+  evaluate_on: string;
   train: number;
   val: number;
   test: number;
@@ -94,6 +100,13 @@ export function parseDataConfig<K extends keyof DataConfig>(
   if (value.split) {
     const total = value.split.train + value.split.val + value.split.test;
     if (Math.abs(total - 1) > 1e-6) problems.push(`${at(file, displayName, ['split'])}: split.train + split.val + split.test must be 1 (is ${total})`);
+    const groupProblem = regexProblem(value.split.group_by);
+    if (groupProblem) problems.push(`${at(file, displayName, ['split', 'group_by'])}: split.group_by is not a valid regular expression (${groupProblem}); write one whose first capture group is the capture id, or "file"`);
+    const evaluated = value.split.evaluate_on;
+    if (value.sources && !value.sources.some((s) => s.name === evaluated && s.use === 'split')) {
+      const candidates = value.sources.filter((s) => s.use === 'split').map((s) => `"${s.name}"`);
+      problems.push(`${at(file, displayName, ['split', 'evaluate_on'])}: split.evaluate_on is "${evaluated}" but no source of that name has use: split (${candidates.length > 0 ? `use: split sources: ${candidates.join(', ')}` : 'no source has use: split'}); name the source your own test photos come from`);
+    }
   }
   const names = new Map<string, number>();
   for (const [i, source] of (value.sources ?? []).entries()) {
@@ -110,6 +123,29 @@ export function parseDataConfig<K extends keyof DataConfig>(
   return { ok: true, value: value as DataConfig & Required<Pick<DataConfig, K>> };
 }
 
+/**
+ * The source evaluate and export test on: `split.evaluate_on` of the params a stage was given
+ * (`config/data.yaml: [split]`), checked; the schema's default when the stage has no split.
+ */
+export function evaluatedSource(raw: unknown, file: string, displayName = file): DataConfigResult<string> {
+  const split = (raw as DataConfig | undefined)?.split;
+  if (split === undefined) {
+    const schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as { properties: { split: { properties: { evaluate_on: { default: string } } } } };
+    return { ok: true, value: schema.properties.split.properties.evaluate_on.default };
+  }
+  const parsed = parseDataConfig({ split }, file, ['split'], displayName);
+  return parsed.ok ? { ok: true, value: parsed.value.split.evaluate_on } : parsed;
+}
+
+function regexProblem(pattern: string): string | null {
+  try {
+    new RegExp(pattern, 'i');
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 function describe(e: ErrorObject, file: string, displayName: string): string {
   const path = e.instancePath.split('/').slice(1);
   const key = path.join('.') || '(top level)';
@@ -121,8 +157,11 @@ function describe(e: ErrorObject, file: string, displayName: string): string {
   return `${at(file, displayName, path)}: ${key} ${detail}`;
 }
 
-/** `file:line:col` of the YAML node at `path`, or just the file when it cannot be found. */
-function at(file: string, displayName: string, path: readonly string[]): string {
+/**
+ * `file:line:col` of the node at `path` (keys and array indices) in a YAML or JSON file (JSON
+ * parses as YAML, ranges included), or just the file when it cannot be found.
+ */
+export function at(file: string, displayName: string, path: readonly string[]): string {
   if (!existsSync(file)) return displayName;
   try {
     const lines = new LineCounter();

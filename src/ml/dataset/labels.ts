@@ -1,6 +1,9 @@
 // The label sets: config/colors.json (the color head) and config/target_parts.json (the part head).
 import { readFileSync } from 'node:fs';
-import type { ColorEntry } from './data-config.ts';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { at, type ColorEntry } from './data-config.ts';
 
 /** Color id for "unknown" (B200C, or a color the head does not have). */
 export const UNKNOWN_COLOR = 9999;
@@ -16,55 +19,64 @@ export interface TargetPart {
 export interface Labels {
   parts: string[];
   colors: ColorEntry[];
+  /**
+   * True when the data has no color labels at all: the color head learns nothing, so
+   * evaluate reports color as n/a and predict/serve return no color. Absent otherwise.
+   */
+  part_only?: true;
 }
 
 export type LoadResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
-/** Reads config/colors.json: `{"colors": [{"id", "name", "rgb"}]}`, ids unique. */
-export function loadColors(file: string, displayName = file): LoadResult<ColorEntry[]> {
-  const doc = readJson(file, displayName);
-  if (!doc.ok) return doc;
-  const colors = (doc.value as { colors?: unknown }).colors;
-  if (!Array.isArray(colors)) return { ok: false, message: `${displayName}: expected {"colors": [...]}` };
-  const seen = new Set<number>();
-  for (const [i, c] of colors.entries()) {
-    const entry = c as Partial<ColorEntry>;
-    if (!Number.isInteger(entry.id) || typeof entry.name !== 'string' || !/^[0-9A-Fa-f]{6}$/.test(String(entry.rgb)))
-      return { ok: false, message: `${displayName}: colors[${i}] needs an integer id, a name and a 6-digit hex rgb` };
-    if (entry.id === UNKNOWN_COLOR) return { ok: false, message: `${displayName}: colors[${i}]: id ${UNKNOWN_COLOR} means unknown and cannot be a head color` };
-    if (seen.has(entry.id!)) return { ok: false, message: `${displayName}: colors[${i}]: duplicate color id ${entry.id}` };
-    seen.add(entry.id!);
-  }
-  return { ok: true, value: colors as ColorEntry[] };
-}
+const SCHEMAS = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas');
+const validators = new Map<string, ValidateFunction>();
 
-/** Reads config/target_parts.json: `{"parts": [{"id", "name", "tier"?}]}`, ids unique. */
-export function loadTargetParts(file: string, displayName = file): LoadResult<TargetPart[]> {
-  const doc = readJson(file, displayName);
-  if (!doc.ok) return doc;
-  const parts = (doc.value as { parts?: unknown }).parts;
-  if (!Array.isArray(parts) || parts.length === 0) return { ok: false, message: `${displayName}: expected {"parts": [...]} with at least one part` };
-  const seen = new Set<string>();
-  for (const [i, p] of parts.entries()) {
-    const entry = p as Partial<TargetPart>;
-    if (typeof entry.id !== 'string' || entry.id === '' || typeof entry.name !== 'string')
-      return { ok: false, message: `${displayName}: parts[${i}] needs a string id and a name` };
-    if (seen.has(entry.id)) return { ok: false, message: `${displayName}: parts[${i}]: duplicate part id ${entry.id}` };
-    seen.add(entry.id);
-  }
-  return { ok: true, value: parts as TargetPart[] };
-}
-
-function readJson(file: string, displayName: string): LoadResult<unknown> {
+/** Reads a label file and checks it against schemas/<schema>; every error at file:line:col. */
+function loadChecked(file: string, displayName: string, schema: string): LoadResult<unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     return { ok: false, message: `${displayName}: cannot read (${(e as Error).message})` };
   }
+  let doc: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    doc = JSON.parse(text) as unknown;
   } catch (e) {
     return { ok: false, message: `${displayName}: invalid JSON (${(e as Error).message})` };
   }
+  let validate = validators.get(schema);
+  if (!validate) validators.set(schema, (validate = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(join(SCHEMAS, schema), 'utf8')) as object)));
+  if (validate(doc)) return { ok: true, value: doc };
+  const problems = (validate.errors ?? []).map((e) => {
+    const path = e.instancePath.split('/').slice(1);
+    const key = path.join('.') || '(top level)';
+    const detail = e.keyword === 'additionalProperties' ? `has an unknown key "${String(e.params['additionalProperty'])}"` : e.keyword === 'not' ? `must not be ${UNKNOWN_COLOR} (it means unknown)` : (e.message ?? 'is invalid');
+    return `${at(file, displayName, path)}: ${key} ${detail}`;
+  });
+  return { ok: false, message: [...new Set(problems)].join('\n') };
+}
+
+/** Reads config/colors.json (schemas/colors.schema.json): `{"colors": [{"id", "name", "rgb"}]}`, ids unique. */
+export function loadColors(file: string, displayName = file): LoadResult<ColorEntry[]> {
+  return loadHead<ColorEntry>(file, displayName, 'colors', 'colors.schema.json');
+}
+
+/** Reads config/target_parts.json (schemas/target_parts.schema.json): `{"parts": [{"id", "name", "tier"?}]}`, ids unique. */
+export function loadTargetParts(file: string, displayName = file): LoadResult<TargetPart[]> {
+  return loadHead<TargetPart>(file, displayName, 'parts', 'target_parts.schema.json');
+}
+
+/** The `key` array of a head file, schema-checked, with every id used once (a repeat is pointed at). */
+function loadHead<T extends { id: string | number }>(file: string, displayName: string, key: string, schema: string): LoadResult<T[]> {
+  const doc = loadChecked(file, displayName, schema);
+  if (!doc.ok) return doc;
+  const items = (doc.value as Record<string, T[]>)[key]!;
+  const seen = new Map<string | number, number>();
+  for (const [i, item] of items.entries()) {
+    const first = seen.get(item.id);
+    if (first !== undefined) return { ok: false, message: `${at(file, displayName, [key, String(i), 'id'])}: ${key}.${i}.id ${JSON.stringify(item.id)} is already used by ${key}.${first}` };
+    seen.set(item.id, i);
+  }
+  return { ok: true, value: items };
 }

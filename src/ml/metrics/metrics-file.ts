@@ -10,7 +10,15 @@ import type { ClassStats } from './per-class.ts';
 export interface HeadLabels {
   parts: string[];
   colors: { id: number; name: string; rgb?: string }[];
+  /** The data has no color labels: color metrics are not applicable (labels.json, src/ml/dataset/labels.ts). */
+  part_only?: boolean;
 }
+
+/** Why color metrics and their gates are n/a on part-only data. */
+export const NO_COLOR_LABELS = 'the data has no color labels';
+
+/** The flat color metrics: null, and listed under `not_applicable`, on part-only data. */
+const COLOR_METRICS = ['color_acc', 'color_acc_ci_low', 'color_acc_ci_high', 'color_macro_acc', 'color_macro_acc_ci_low', 'color_macro_acc_ci_high', 'color_macro_f1'];
 
 /** Undefined metrics are written as null (JSON has no NaN) so a gate on them fails. */
 export type FlatMetrics = Record<string, number | null>;
@@ -55,7 +63,7 @@ function pairRows(pairs: ConfusedPair[], name: (i: number) => string, samplePath
 
 /** The flat gate-readable numbers. */
 export function flatMetrics(e: Evaluation, labels: HeadLabels): FlatMetrics {
-  return {
+  const flat: FlatMetrics = {
     n_test: e.n,
     ...flatEstimate('part_top1', e.partTop1),
     // Named part_top5 by the plan; `detail.top_k` says the k used (capped at the part count).
@@ -71,16 +79,27 @@ export function flatMetrics(e: Evaluation, labels: HeadLabels): FlatMetrics {
     n_parts: labels.parts.length,
     n_colors: labels.colors.length,
   };
+  if (labels.part_only) for (const k of COLOR_METRICS) flat[k] = null;
+  return flat;
 }
 
 /** The whole metrics file. `samplePaths(i)` names the image of test sample i. */
-export function metricsFile(e: Evaluation, labels: HeadLabels, options: EvaluationOptions, samplePaths: (i: number) => string) {
+export function metricsFile(e: Evaluation, labels: HeadLabels, options: EvaluationOptions, samplePaths: (i: number) => string, split = 'test (real images only)') {
   const part = (i: number) => labels.parts[i] ?? `#${i}`;
   const color = (i: number) => colorName(labels, i);
+  const colorDetail = labels.part_only
+    ? { color: `n/a — ${NO_COLOR_LABELS}: the model is part-only` }
+    : {
+        per_color: classRows(e.perColor, color),
+        color_confusion: { labels: labels.colors.map((_, i) => color(i)), rows_true_cols_predicted: e.colorConfusion },
+        color_confused_pairs: pairRows(e.colorPairs, color, samplePaths),
+      };
   return {
     ...flatMetrics(e, labels),
+    // The engine shows these gates as n/a instead of failing them (docs/contracts.md).
+    ...(labels.part_only ? { not_applicable: Object.fromEntries(COLOR_METRICS.map((k) => [k, NO_COLOR_LABELS])) } : {}),
     detail: {
-      split: 'test (real images only)',
+      split,
       top_k: e.topK,
       tie_rule: 'a class whose logit equals the true class logit ranks ahead of it (ties count as misses)',
       micro: 'micro accuracy equals part_top1 / color_acc (single-label: micro precision = micro recall = accuracy)',
@@ -90,11 +109,9 @@ export function metricsFile(e: Evaluation, labels: HeadLabels, options: Evaluati
         per_class: `Wilson score interval, ${options.confidence * 100}%`,
       },
       per_part: classRows(e.perPart, part),
-      per_color: classRows(e.perColor, color),
       part_confusion: { labels: labels.parts, rows_true_cols_predicted: e.partConfusion },
-      color_confusion: { labels: labels.colors.map((_, i) => color(i)), rows_true_cols_predicted: e.colorConfusion },
       part_confused_pairs: pairRows(e.partPairs, part, samplePaths),
-      color_confused_pairs: pairRows(e.colorPairs, color, samplePaths),
+      ...colorDetail,
       worst_parts: e.worstParts.map((w) => ({
         image: samplePaths(w.sample),
         true: part(w.trueIndex),

@@ -16,6 +16,8 @@ import { exportToOnnx, OPSET } from './tfjs-to-onnx.ts';
 export interface ClassifierLabels {
   parts: string[];
   colors: Array<{ id: number; name: string; rgb?: string }>;
+  /** The data had no color labels: the color head is untrained and inference returns no color. */
+  part_only?: boolean;
 }
 
 export interface ExportSettings {

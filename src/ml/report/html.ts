@@ -23,6 +23,8 @@ export interface TargetRow {
   /** The gate as written in pipeline.yaml, e.g. ">= 0.90"; null when the metric has no gate. */
   gate: string | null;
   pass: boolean | null;
+  /** Why the metric (and its gate) does not apply, e.g. the data has no color labels. */
+  notApplicable?: string;
 }
 
 export interface Thumb {
@@ -74,7 +76,8 @@ export interface ReportView {
   colorPairs: PairView[];
   partAccuracyChart: Figure;
   perPart: ClassRowView[];
-  perColor: ClassRowView[];
+  /** null: the data has no color labels, so there is nothing to show. */
+  perColor: ClassRowView[] | null;
   worst: Thumb[];
   notes: string[];
 }
@@ -95,6 +98,7 @@ figure{margin:.5rem 0}figure img{max-width:100%;height:auto;border:1px solid #ee
 `;
 
 function statusCell(row: TargetRow): string {
+  if (row.notApplicable) return `<td class="na">n/a — ${escapeHtml(row.notApplicable)}</td>`;
   if (row.pass === null) return '<td class="na">no gate</td>';
   return row.pass ? '<td class="pass">pass</td>' : '<td class="fail">FAIL</td>';
 }
@@ -157,18 +161,20 @@ ${figureHtml(v.partConfusion)}
 <h3>Top confused parts</h3>
 ${pairsTable(v.partPairs, 'part')}
 
-<h2 id="color-confusion">Color confusion (known colors)</h2>
+${v.perColor === null ? `<h2 id="color">Color</h2>
+<p class="muted">n/a — the data has no color labels: the model is part-only and reports no color.</p>
+` : `<h2 id="color-confusion">Color confusion (known colors)</h2>
 ${v.colorConfusion ? figureHtml(v.colorConfusion) : '<p class="muted">No test image has a color the head knows.</p>'}
 <h3>Top confused colors</h3>
 ${pairsTable(v.colorPairs, 'color')}
-
+`}
 <h2 id="per-part">Per-part accuracy</h2>
 ${figureHtml(v.partAccuracyChart)}
 ${classTable(v.perPart, 'part')}
 
-<h2 id="per-color">Per-color accuracy</h2>
+${v.perColor === null ? '' : `<h2 id="per-color">Per-color accuracy</h2>
 ${classTable(v.perColor, 'color')}
-
+`}
 <h2 id="worst">Worst examples (part head)</h2>
 <p class="muted">Misses first, then the lowest probability given to the true part.</p>
 ${thumbsHtml(v.worst)}

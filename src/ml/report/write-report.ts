@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { writeChart } from '../charts/render-chart.ts';
 import type { ConfusedPair } from '../metrics/confusion.ts';
 import type { Evaluation, EvaluationOptions } from '../metrics/evaluate-classifier.ts';
-import { colorName, type FlatMetrics, type HeadLabels } from '../metrics/metrics-file.ts';
+import { colorName, NO_COLOR_LABELS, type FlatMetrics, type HeadLabels } from '../metrics/metrics-file.ts';
 import type { ClassStats } from '../metrics/per-class.ts';
 import { classAccuracySpec, confusionSpec, headlineSpec, trainingCurvesSpec } from './chart-specs.ts';
 import { renderReportHtml, type ClassRowView, type PairView, type TargetRow, type Thumb } from './html.ts';
@@ -56,7 +56,7 @@ export function gatePasses(value: number | null, t: Target): boolean {
   }
 }
 
-function targetRows(flat: FlatMetrics, targets: Target[]): TargetRow[] {
+function targetRows(flat: FlatMetrics, targets: Target[], partOnly: boolean): TargetRow[] {
   const metrics = [...new Set([...targets.map((t) => t.metric), ...HEADLINE])].filter((m) => m in flat || targets.some((t) => t.metric === m));
   return metrics.map((metric) => {
     const gate = targets.find((t) => t.metric === metric);
@@ -68,6 +68,7 @@ function targetRows(flat: FlatMetrics, targets: Target[]): TargetRow[] {
       high: flat[`${metric}_ci_high`] ?? null,
       gate: gate ? gate.text : null,
       pass: gate ? gatePasses(value, gate) : null,
+      ...(partOnly && metric.startsWith('color_') ? { pass: null, notApplicable: NO_COLOR_LABELS } : {}),
     };
   });
 }
@@ -156,7 +157,8 @@ export async function writeEvaluationReport(dir: string, input: ReportInput): Pr
     files.push(written.svg, ...(written.png ? [written.png] : []));
     return { file: written.svg, alt };
   };
-  const targets = targetRows(flat, input.targets);
+  const partOnly = labels.part_only === true;
+  const targets = targetRows(flat, input.targets, partOnly);
   const headlineChart = await chart(
     headlineSpec(
       targets
@@ -170,7 +172,7 @@ export async function writeEvaluationReport(dir: string, input: ReportInput): Pr
     ? await chart(trainingCurvesSpec(input.history.points), 'training-curves', 'training loss and accuracy per epoch')
     : { missing: input.history.reason };
   const partConfusion = await chart(confusionSpec(e.partConfusion, labels.parts.map((_, i) => part(i)), 'part confusion (rows: true, columns: predicted)'), 'part-confusion', 'part confusion matrix heatmap');
-  const colorConfusion = e.colorKnownCount > 0
+  const colorConfusion = e.colorKnownCount > 0 && !partOnly
     ? await chart(confusionSpec(e.colorConfusion, labels.colors.map((_, i) => color(i)), 'color confusion (rows: true, columns: predicted)'), 'color-confusion', 'color confusion matrix heatmap')
     : null;
   const partAccuracyChart = await chart(
@@ -187,8 +189,10 @@ export async function writeEvaluationReport(dir: string, input: ReportInput): Pr
     title: input.title ?? 'brickflow evaluation report',
     generatedAt: new Date().toISOString(),
     facts: [
-      ['test images (real)', String(e.n)],
-      ['known colors / unknown colors', `${e.colorKnownCount} / ${e.colorUnknownCount} (unknown colors are left out of color accuracy)`],
+      ['test images', String(e.n)],
+      partOnly
+        ? ['color', `n/a — ${NO_COLOR_LABELS} (the model is part-only)`]
+        : ['known colors / unknown colors', `${e.colorKnownCount} / ${e.colorUnknownCount} (unknown colors are left out of color accuracy)`],
       ['parts in the head / absent from test', `${labels.parts.length} / ${e.perPart.filter((s) => s.support === 0).length}`],
       ...(input.facts ?? []),
     ],
@@ -201,7 +205,7 @@ export async function writeEvaluationReport(dir: string, input: ReportInput): Pr
     colorPairs,
     partAccuracyChart,
     perPart: classRows(e.perPart, part),
-    perColor: classRows(e.perColor, color, rgb),
+    perColor: partOnly ? null : classRows(e.perColor, color, rgb),
     worst,
     notes: [
       `Top-${e.topK} and top-1 use a pessimistic tie rule: a class whose logit equals the true class's ranks ahead of it, so ties count as misses.`,

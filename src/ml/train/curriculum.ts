@@ -40,6 +40,19 @@ export function effectiveMix(mix: Record<string, number>, present: Iterable<stri
 }
 
 /**
+ * The shares an epoch actually draws (what the log shows): the phase's mix over the sources
+ * the data has, or, when it names none of them (or there is no mix), each source's share of
+ * the data, as sampleEpoch's plain shuffle draws them.
+ */
+export function drawnMix(mix: Record<string, number> | undefined, sources: readonly string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of sources) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const shares = mix ? effectiveMix(mix, counts.keys()) : new Map<string, number>();
+  if (shares.size > 0) return shares;
+  return new Map([...counts].map(([s, n]) => [s, n / Math.max(1, sources.length)]));
+}
+
+/**
  * Indices of one epoch's samples: `size` draws split across sources by `mix`, each source
  * walked in a fresh shuffled order (repeating it when its share exceeds its size),
  * then all shuffled together. Without a mix (curriculum off), a plain shuffle of all.

@@ -8,7 +8,7 @@ import { imageBatch, type TrainingSplit } from './batch.ts';
 export interface SplitScores {
   part_top1: number;
   part_top5: number;
-  color_acc: number;   // NaN-free: 0 when no sample has a known color
+  color_acc: number | null;   // null when no sample has a known color (part-only data)
   n: number;
   n_known_color: number;
 }
@@ -31,5 +31,5 @@ export function evaluateSplit(model: tf.LayersModel, split: TrainingSplit, batch
     });
   }
   const n = Math.max(split.n, 1);
-  return { part_top1: top1 / n, part_top5: top5 / n, color_acc: known ? colorHits / known : 0, n: split.n, n_known_color: known };
+  return { part_top1: top1 / n, part_top5: top5 / n, color_acc: known ? colorHits / known : null, n: split.n, n_known_color: known };
 }

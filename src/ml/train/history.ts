@@ -6,7 +6,7 @@ export interface EpochRecord {
   train_color_loss: number;
   val_part_top1: number;
   val_part_top5: number;
-  val_color_acc: number;    // over val samples with a known color
+  val_color_acc: number | null;    // over val samples with a known color; null when none has one
   lr: number;               // at the epoch's last step
   images_per_sec: number;
   seconds: number;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { AdamW } from './adamw.ts';
 import { imageBatch, targetBatch, type SampleWeighting, type TrainingSplit } from './batch.ts';
 import { bestModelDir, copyWeights, readLatestCheckpoint, writeCheckpoint, type LoopState } from './checkpoint.ts';
-import { createRng, phaseAt, sampleEpoch, type CurriculumConfig } from './curriculum.ts';
+import { createRng, drawnMix, phaseAt, sampleEpoch, type CurriculumConfig } from './curriculum.ts';
 import { evaluateSplit } from './evaluate-split.ts';
 import type { EpochRecord } from './history.ts';
 import { multiTaskLoss, type LossWeights } from './loss.ts';
@@ -137,8 +137,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
     state.epochsDone = epoch + 1;
     state.optimizerStep = optimizer.step;
     await writeCheckpoint(o.stateDir, o.model, optimizer, state);
-    log(`epoch ${epoch + 1}/${c.epochs}: loss ${record.train_loss.toFixed(4)} val part top-1 ${(scores.part_top1 * 100).toFixed(1)}% top-5 ${(scores.part_top5 * 100).toFixed(1)}% color ${(scores.color_acc * 100).toFixed(1)}%` +
-      `${phase ? ` mix ${JSON.stringify(phase.mix)}` : ''} (${record.seconds.toFixed(1)} s)`);
+    // The mix as drawn: only sources the data has, their shares renormalised.
+    const mix = phase ? Object.fromEntries([...drawnMix(phase.mix, o.train.source)].map(([s, share]) => [s, Math.round(share * 1000) / 1000])) : undefined;
+    log(`epoch ${epoch + 1}/${c.epochs}: loss ${record.train_loss.toFixed(4)} val part top-1 ${(scores.part_top1 * 100).toFixed(1)}% top-5 ${(scores.part_top5 * 100).toFixed(1)}% color ${scores.color_acc === null ? 'n/a' : `${(scores.color_acc * 100).toFixed(1)}%`}` +
+      `${mix ? ` mix ${JSON.stringify(mix)}` : ''} (${record.seconds.toFixed(1)} s)`);
     await o.onEpoch?.(record);
     if (state.epochsWithoutImprovement >= c.patience) {
       stoppedEarly = true;

@@ -14,7 +14,7 @@ export async function renderTrainingCurves(history: EpochRecord[], pngPath: stri
     { epoch: h.epoch, value: h.train_loss, series: 'train loss', panel: 'loss' },
     { epoch: h.epoch, value: h.val_part_top1, series: 'val part top-1', panel: 'accuracy' },
     { epoch: h.epoch, value: h.val_color_acc, series: 'val color acc', panel: 'accuracy' },
-  ]);
+  ].filter((row) => row.value !== null)); // no color curve for part-only data
   const layer = (panel: string, title: string): vl.TopLevelSpec => ({
     width: 360, height: 220, title,
     transform: [{ filter: { field: 'panel', equal: panel } }],
