@@ -2,7 +2,9 @@
 // yaml-language-server modeline VS Code and neovim read), and `pipeline schema` prints them.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { checkAgainstSchema } from '../../src/config/schema.ts';
 import { REPO_ROOT, TestProject } from '../helpers/project-rig.ts';
 
 const MODELINE = /^# yaml-language-server: \$schema=(\S+)$/;
@@ -24,6 +26,13 @@ describe('YAML configs name their schema for editors', () => {
       const m = MODELINE.exec(first);
       expect(m, `${c.file} line 1: ${first}`).not.toBeNull();
       expect(resolve(dirname(join(REPO_ROOT, c.file)), m![1]!), c.file).toBe(join(REPO_ROOT, c.schema));
+    }
+  });
+
+  it('the schema each modeline names accepts the file as a whole, so editors mark no false errors', () => {
+    for (const c of yamlConfigs().filter((c) => existsSync(join(REPO_ROOT, c.schema)))) {
+      const check = checkAgainstSchema(parse(readFileSync(join(REPO_ROOT, c.file), 'utf8')), join(REPO_ROOT, c.schema));
+      expect(check.errors, c.file).toEqual([]);
     }
   });
 
