@@ -15,8 +15,8 @@ const PIPELINE = `stages:
     deps: [input.txt]
     outs: [prepared]
   score:
-    cmd: "mkdir -p metrics report/thumbs && cp scores.json metrics/score.json && cp chart.png report/confusion.png && cp chart.png report/training-curves.png && cp chart.svg report/training-curves.svg && cp chart.png report/thumbs/sample.png"
-    deps: [prepared, scores.json, chart.png, chart.svg]
+    cmd: "mkdir -p metrics report/thumbs && cp scores.json metrics/score.json && cp chart.png report/confusion.png && cp chart.png report/training-curves.png && cp vector.svg report/training-curves.svg && cp chart.png report/thumbs/sample.png"
+    deps: [prepared, scores.json, chart.png, vector.svg]
     outs: [report]
     metrics: metrics/score.json
     gates:
@@ -56,7 +56,7 @@ beforeAll(async () => {
     'input.txt': 'x\n',
     'scores.json': JSON.stringify({ acc: 0.92, latency_ms: 40 }),
     'chart.png': 'not really a png\n',
-    'chart.svg': '<svg/>\n',
+    'vector.svg': '<svg/>\n',
     '.gitignore': 'metrics/\nreport/\nprepared/\n.pipeline/\nout/\n',
   });
   const git = (...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: base.path('.') });
