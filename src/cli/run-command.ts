@@ -87,7 +87,7 @@ export async function runCommand(project: Project, target: string | undefined, o
 export async function runLocked(
   project: Project,
   stageNames: string[],
-  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates'>>,
+  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates'>> & { env?: Record<string, string> },
   output: Output,
   signal: AbortSignal,
   extraListener?: (e: RunEvent) => void,
@@ -102,7 +102,7 @@ export async function runLocked(
   try {
     const recovered = await recoverInterrupted(project.root, project.asideDir);
     if (recovered.stages.length > 0) onEvent({ type: 'recovered', ...recovered });
-    summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, signal, onEvent });
+    summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, env: opts.env, signal, onEvent });
   } catch (err) {
     // Bad state found before any stage ran (a damaged pipeline.lock): nothing to summarise.
     if (!(err instanceof EngineStateError)) throw err;
