@@ -2,7 +2,7 @@
 // shape through the worker pool (1 and 2 threads). Usage: node --import tsx bench/synth-throughput.ts [imagesPerSource]
 import { renderImage, type RenderJob } from '../src/synth/render-image.ts';
 import { renderAll } from '../src/synth/render-pool.ts';
-import { seedFrom } from '../src/synth/random.ts';
+import { seedFrom } from '../src/ml/random.ts';
 import type { SourceName } from '../src/synth/source-styles.ts';
 
 const n = Number(process.argv[2] ?? 120);

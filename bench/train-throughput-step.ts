@@ -114,3 +114,32 @@ export function makeTrainStep(model: tf.LayersModel, batch: number, size: number
   };
   return { step, dispose: () => { tf.dispose([x, yp, yc]); adamw.dispose(); fused.dispose(); } };
 }
+
+/**
+ * One step as training runs it (src/ml/train/replica-step.ts: the batch normalised from
+ * uint8 pixels, the plan's loss, AdamW), on `workers` replicas: this thread alone, or with
+ * worker threads through ReplicaPool, each on its share of the `batch` images.
+ */
+export async function makeReplicaStep(model: tf.LayersModel, batch: number, size: number, workers: number): Promise<{ step: () => Promise<number>; dispose: () => Promise<void> }> {
+  const { createRng } = await import('../src/ml/random.ts');
+  const { ReplicaPool, sharedSplit } = await import('../src/ml/train/replica-pool.ts');
+  const { soloStep, statisticVariables, trainableVariables } = await import('../src/ml/train/replica-step.ts');
+  const rng = createRng(7);
+  const images = Uint8Array.from({ length: batch * size * size * 3 }, () => Math.floor(rng() * 256));
+  const split = sharedSplit({
+    n: batch, height: size, width: size, images,
+    partIndex: Int32Array.from({ length: batch }, (_, i) => (i * 37) % N_PARTS),
+    colorIndex: Int32Array.from({ length: batch }, (_, i) => (i * 11) % N_COLORS),
+    source: Array.from({ length: batch }, () => 'real'), weight: new Float32Array(batch).fill(1),
+  });
+  const replica = {
+    model, vars: trainableVariables(model), statistics: statisticVariables(model), optimizer: new AdamW(ADAMW), split,
+    loss: { partWeight: 1, colorWeight: 0.5, labelSmoothing: 0.1 }, weighting: { sourceWeights: {} }, seed: 1, replica: 0, replicas: workers,
+  };
+  const backend = tf.getBackend() as 'wasm' | 'cpu' | 'tensorflow';
+  const pool = workers > 1 ? await ReplicaPool.start(replica, { weightDecay: ADAMW.weightDecay, batchSize: batch, backend }) : undefined;
+  const indices = Int32Array.from({ length: batch }, (_, i) => i);
+  let n = 0;
+  const step = async (): Promise<number> => (pool ? await pool.step(indices, n++, LR) : soloStep(replica, indices, n++, LR)).total;
+  return { step, dispose: async () => { await pool?.close(); replica.optimizer.dispose(); } };
+}

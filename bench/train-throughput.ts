@@ -6,6 +6,13 @@
  *   node --import tsx bench/train-throughput.ts [--sizes 64,96,224] [--batch 16] [--steps 3]
  *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|standin] [--no-torch] [--rounds 2]
  *        [--optimizer adamw|adamw-fused|adam]   (adamw, as training runs it, is torch_bench.py's peer)
+ *        [--workers 1,2]   data-parallel replicas (training.workers) beside torch at as many threads
+ *
+ * With the default optimizer (adamw) tfjs times training's own step (src/ml/train/replica-step.ts:
+ * uint8 pixels normalised per batch, the plan's loss, AdamW) on 1..N replicas, each on its
+ * share of the batch (src/ml/train/replica-pool.ts); torch runs at the same number of
+ * threads on the same batch. The other optimizers time bench/train-throughput-step.ts'
+ * step on one thread, as before.
  *
  * On a shared machine other work slows each run by a different amount, so tfjs and torch
  * are measured alternately `rounds` times and each reports its best round (the run least
@@ -17,6 +24,7 @@
  * the smallest size unless --cpu-all is given.
  */
 import { execFile } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { runTorchBench, type TorchResult } from './train-throughput-torch.ts';
@@ -32,32 +40,40 @@ interface WorkerResult {
   model: string;
   trainImgS: number;
   stepMs: number[];
+  /** CPU time (all threads) per image over the timed steps: what load on a shared machine does not inflate. */
+  cpuMsPerImage: number;
 }
 
-/** In the child: pick the backend, build the model, time `steps` steps after one warm-up. */
-async function worker(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string): Promise<void> {
+/** In the child: pick the backend, build the model, time `steps` steps after two warm-up steps. */
+async function worker(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string, workers: number): Promise<void> {
   const { selectBackend } = await import('../src/ml/backend/select-backend.ts');
-  const { loadBenchModel, makeTrainStep } = await import('./train-throughput-step.ts');
+  const { loadBenchModel, makeReplicaStep, makeTrainStep } = await import('./train-throughput-step.ts');
   const choice = await selectBackend(backend as 'wasm' | 'cpu' | 'tensorflow', { log: null, env: {} });
   const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'standin');
-  const { step } = makeTrainStep(bm.model, batch, size, optimizer as 'adamw' | 'adamw-fused' | 'adam');
+  const replicated = optimizer === 'adamw' ? await makeReplicaStep(bm.model, batch, size, workers) : undefined;
+  const step = replicated?.step ?? makeTrainStep(bm.model, batch, size, optimizer as 'adamw-fused' | 'adam').step;
+  // Two warm-up steps: each replica's first steps grow its wasm heap and set up XNNPACK's operators.
+  await step();
   await step();
   const stepMs: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
     await step();
     stepMs.push(performance.now() - t);
   }
+  const cpu = process.cpuUsage(cpu0);
+  await replicated?.dispose();
   const total = stepMs.reduce((a, b) => a + b, 0);
-  const r: WorkerResult = { backend: choice.backend, threads: choice.threads, size, batch, model: bm.note, trainImgS: (batch * steps * 1000) / total, stepMs };
+  const r: WorkerResult = { backend: choice.backend, threads: choice.threads * workers, size, batch, model: bm.note, trainImgS: (batch * steps * 1000) / total, stepMs, cpuMsPerImage: (cpu.user + cpu.system) / 1000 / (batch * steps) };
   console.log(`RESULT ${JSON.stringify(r)}`);
 }
 
-async function measure(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string): Promise<WorkerResult | { error: string }> {
+async function measure(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string, workers: number): Promise<WorkerResult | { error: string }> {
   try {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', self, '--worker', '--backends', backend, '--sizes', String(size), '--batch', String(batch), '--steps', String(steps), '--model', model, '--optimizer', optimizer],
+      ['--import', 'tsx', self, '--worker', '--backends', backend, '--sizes', String(size), '--batch', String(batch), '--steps', String(steps), '--model', model, '--optimizer', optimizer, '--workers', String(workers)],
       { maxBuffer: 16 << 20, timeout: 60 * 60_000 },
     );
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -100,18 +116,23 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '2' },
       worker: { type: 'boolean', default: false },
       optimizer: { type: 'string', default: 'adamw' },
+      workers: { type: 'string', default: '1,2' },
     },
   });
   const sizes = values.sizes.split(',').map(Number);
   const batch = Number(values.batch);
   const steps = Number(values.steps);
   if (!['adamw', 'adamw-fused', 'adam'].includes(values.optimizer)) throw new Error(`--optimizer ${values.optimizer}: expected adamw, adamw-fused or adam`);
-  if (values.worker) return worker(values.backends, sizes[0]!, batch, steps, values.model, values.optimizer);
+  const workerCounts = values.workers.split(',').map(Number);
+  if (workerCounts.some((w) => !(w >= 1)) || (values.optimizer !== 'adamw' && workerCounts.some((w) => w > 1))) {
+    throw new Error(`--workers ${values.workers}: counts >= 1, and more than one only with --optimizer adamw (training's step)`);
+  }
+  if (values.worker) return worker(values.backends, sizes[0]!, batch, steps, values.model, values.optimizer, workerCounts[0]!);
 
   const backends = values.backends === 'auto' ? await availableBackends() : values.backends.split(',');
   const rows: string[] = [];
   const smallest = Math.min(...sizes);
-  console.log(`training step, batch ${batch}, ${steps} timed steps after a warm-up; backends: ${backends.join(', ')}; tfjs optimizer: ${values.optimizer} (torch: AdamW)`);
+  console.log(`training step, batch ${batch}, ${steps} timed steps after two warm-up steps; backends: ${backends.join(', ')}; tfjs optimizer: ${values.optimizer} (torch: AdamW)`);
   if (!backends.includes('cpu')) rows.push('| all | tfjs cpu | 1 | not measured (--backends wasm,cpu; ~0.1 img/s at 96 per issue 10) | | |');
   const rounds = Number(values.rounds);
   const modelNotes: string[] = [];
@@ -120,26 +141,26 @@ async function main(): Promise<void> {
     const best = new Map<string, WorkerResult | { error: string; backend: string } | { skipped: string; backend: string }>();
     const torch = new Map<number, TorchResult>();
     for (let round = 1; round <= rounds; round++) {
-      for (const b of backends) {
+      for (const [b, workers, key] of backends.flatMap((b) => (b === 'tensorflow' ? [1] : workerCounts).map((w) => [b, w, `${b}×${w}`] as const))) {
         if (b === 'cpu' && (round > 1 || (size !== smallest && !values['cpu-all']))) {
-          if (!best.has(b)) best.set(b, { backend: b, skipped: 'minutes per step; --cpu-all to measure' });
+          if (!best.has(key)) best.set(key, { backend: b, skipped: 'minutes per step; --cpu-all to measure' });
           continue;
         }
         // A wasm heap is at most 4 GB: when a batch does not fit, halve it (and compare torch at that batch too).
         let r: WorkerResult | { error: string } = { error: 'not run' };
         for (let b2 = batchFor.get(size) ?? batch; b2 >= 2; b2 /= 2) {
-          process.stdout.write(`  round ${round}: tfjs ${b} at ${size}, batch ${b2}...`);
-          r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model, values.optimizer);
-          process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s`}\n`);
+          process.stdout.write(`  round ${round}: tfjs ${b} at ${size}, batch ${b2}, ${workers} worker(s)...`);
+          r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model, values.optimizer, workers);
+          process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s, ${fmt(r.cpuMsPerImage)} CPU-ms/img`}\n`);
           if (!('error' in r) || !/abort|memory/i.test(r.error)) break;
           batchFor.set(size, b2 / 2);
         }
         if ('model' in r) modelNotes.push(r.model);
-        const prev = best.get(b);
-        if (!prev || !('trainImgS' in prev) || ('trainImgS' in r && r.trainImgS > prev.trainImgS)) best.set(b, 'error' in r ? { ...r, backend: b } : r);
+        const prev = best.get(key);
+        if (!prev || !('trainImgS' in prev) || ('trainImgS' in r && r.trainImgS > prev.trainImgS)) best.set(key, 'error' in r ? { ...r, backend: b } : r);
       }
       if (values['no-torch']) continue;
-      // Same thread count as the tfjs backends measured (wasm runs on one thread in Node).
+      // Same thread count as the tfjs backends measured (wasm: one per replica).
       const threadCounts = [...new Set([...best.values()].flatMap((r) => ('threads' in r ? [r.threads] : [])))].sort();
       for (const t of threadCounts.length ? threadCounts : [1]) {
         process.stdout.write(`  round ${round}: torch at ${size}, ${t} thread(s)...`);
@@ -158,15 +179,16 @@ async function main(): Promise<void> {
         const peer = torch.get(r.threads);
         const ratio = peer?.ok ? `${(r.trainImgS / peer.trainImgS).toFixed(2)}x` : 'n/a';
         const shrunk = r.batch !== batch ? ` (batch ${r.batch}: ${batch} exceeds the 4 GB wasm heap)` : '';
-        rows.push(`| ${size} | tfjs ${r.backend} | ${r.threads} | ${fmt(r.trainImgS)}${shrunk} | ${peer?.ok ? fmt(peer.trainImgS) : 'n/a'} | ${ratio} |`);
+        rows.push(`| ${size} | tfjs ${r.backend} | ${r.threads} | ${fmt(r.trainImgS)}${shrunk} | ${peer?.ok ? fmt(peer.trainImgS) : 'n/a'} | ${ratio} | ${fmt(r.cpuMsPerImage)} |`);
       }
     }
     for (const [t, p] of torch) if (!p.ok) rows.push(`| ${size} | torch | ${t} | ${p.reason} | | |`);
   }
   const model = [...new Set(modelNotes)].join('; ');
   console.log(`\nmodel: ${model}; best of ${rounds} round(s) each, alternating`);
-  console.log('| size | engine | threads | train img/s | torch img/s (same threads) | tfjs / torch |');
-  console.log('|---:|---|---:|---:|---:|---:|');
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${availableParallelism()} cores; shared machines swing these figures)`);
+  console.log('| size | engine | threads (wasm: workers) | train img/s | torch img/s (same threads) | tfjs / torch | tfjs CPU-ms/img |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
 }
 

@@ -1,5 +1,6 @@
 // The deploy stage: ships artifacts/onnx to the device configured in config/deploy.yaml and
-// writes the on-device smoke test and latency figures to the metrics file.
+// writes the on-device smoke test and latency figures to the metrics file. Exit 3 when the
+// candidate missed the latency gate (the device keeps its current model), 1 on any other failure.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
@@ -25,16 +26,17 @@ async function main(): Promise<number> {
     return 0;
   }
   const onnxDir = ctx.abs(ctx.deps.find((d) => d.endsWith('onnx')) ?? 'artifacts/onnx');
-  const result = await deployModel(target, smokeTest, onnxDir, consoleDeployLog());
+  const result = await deployModel(target, smokeTest, onnxDir, ctx.abs('.pipeline/deploy-staging'), consoleDeployLog());
   if (!result.ok) {
     console.error(`deploy: failed (${result.failure.reason}): ${result.failure.message}`);
-    return 1;
+    return result.failure.reason === 'latency-gate-failed' ? 3 : 1;
   }
   const r = result.value;
   writeMetrics(metricsFile, {
     status: 'deployed',
     device_latency_ms_p50: r.latency.p50_ms,
     device_latency_ms_p95: r.latency.p95_ms,
+    device_latency_ms_p99: r.latency.p99_ms,
     device_latency_ms_mean: r.latency.mean_ms,
     smoke_max_abs_diff: r.comparison.maxAbsDiff,
     smoke_top1_agreement: r.comparison.top1Agreement,
@@ -48,6 +50,8 @@ async function main(): Promise<number> {
       samples: r.samples,
       sample_origin: r.sampleOrigin,
       latency_runs: r.latency.runs,
+      latency_warmup_runs: r.latency.warmup,
+      latency_gate: r.latencyGate ? `${r.latencyGate.percentile} <= ${r.latencyGate.maxMs} ms` : null,
       device: r.device,
       removed_versions: r.removedVersions,
     },

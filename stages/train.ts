@@ -17,6 +17,7 @@ import { buildClassifier } from '../src/ml/model/classifier.ts';
 import { freezeLayers, layersToFreeze } from '../src/ml/model/freezing.ts';
 import { saveModel } from '../src/ml/model/model-io.ts';
 import { preprocessSpec } from '../src/ml/preprocess.ts';
+import { withSeededMathRandom } from '../src/ml/random.ts';
 import { copyWeights, dropCheckpoints } from '../src/ml/train/checkpoint.ts';
 import { trainLoop } from '../src/ml/train/train-loop.ts';
 import { renderTrainingCurves } from '../src/ml/train/training-curves.ts';
@@ -58,7 +59,8 @@ async function main(): Promise<number> {
   if (train.n === 0 || val.n === 0) return fail([`${CACHE_DIR}: ${train.n} train and ${val.n} val images; training needs both`]);
   console.log(`train: ${train.n} train images (${countBy(train.source)}), ${val.n} val, ${labels.parts.length} parts, ${labels.colors.length} colors`);
 
-  const classifier = buildClassifier({ ...cfg.model, nParts: labels.parts.length, nColors: labels.colors.length });
+  // Seeded: tfjs' weight initialisers draw from Math.random (src/ml/random.ts).
+  const classifier = withSeededMathRandom(cfg.loop.seed, () => buildClassifier({ ...cfg.model, nParts: labels.parts.length, nColors: labels.colors.length }));
   const { model, backbones } = classifier;
   const pretrained = await loadPretrained(model, backbones.length === 2 ? ['part_', 'color_'] : [''], cfg.model.pretrained, ctx.root);
   if (!pretrained.ok) return fail([pretrained.message]);

@@ -32,6 +32,11 @@ export interface LockEntry extends StageFingerprint {
   metrics?: Record<string, number>;
   /** Set when the stage ran below missed gates with --ignore-gates; cleared by its next run. */
   ignoredGates?: IgnoredGate[];
+  /**
+   * Set by a command that undid the stage's effect outside the pipeline (`pipeline rollback`
+   * for deploy): why its last run no longer holds. The stage is stale until it runs again.
+   */
+  invalidated?: string;
 }
 
 export interface LockData {
@@ -65,6 +70,20 @@ export function readLock(file: string): LockData {
       `restore it (git checkout -- ${shownPath(file)}) or delete it to rebuild every stage`,
     );
   }
+}
+
+/**
+ * Marks `stage`'s last run as no longer in effect, saying why (undefined clears the mark).
+ * False when the lock has no entry for it (never run: already stale).
+ */
+export function invalidateStage(file: string, stage: string, why: string | undefined): boolean {
+  const lock = readLock(file);
+  const entry = lock.stages[stage];
+  if (!entry) return false;
+  if (why === undefined) delete entry.invalidated;
+  else entry.invalidated = why;
+  writeLock(file, lock);
+  return true;
 }
 
 /** Keys sorted at every level so the file diffs cleanly in git. */

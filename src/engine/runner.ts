@@ -200,9 +200,13 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
   const ordered = opts.stages.map(
     (s) => results.get(s.name) ?? { stage: s.name, kind: 'not-run' as const, durationMs: 0 },
   );
-  const failed = ordered.some((r) => r.kind === 'failed');
+  // A stage that exits 3 stopped on a gate of its own (deploy's latency gate, checked on the
+  // device before it switches): like a missed gate, the run exits 3 (docs/contracts.md).
+  const ownGate = (r: StageResult): boolean => r.failure?.reason === 'exit-non-zero' && r.failure.code === 3;
+  const failed = ordered.some((r) => r.kind === 'failed' && !ownGate(r));
   const interrupted = ordered.some((r) => r.failure?.reason === 'interrupted') || opts.signal?.aborted === true;
-  const exitCode = interrupted ? 130 : stateError ? 2 : failed ? 1 : gates.some((g) => g.status === 'fail') ? 3 : 0;
+  const gateMissed = gates.some((g) => g.status === 'fail') || ordered.some(ownGate);
+  const exitCode = interrupted ? 130 : stateError ? 2 : failed ? 1 : gateMissed ? 3 : 0;
   return { results: ordered, gates, exitCode, ...(stateError ? { stateError } : {}) };
 }
 

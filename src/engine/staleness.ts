@@ -13,6 +13,8 @@ export type StaleReason =
   | { kind: 'code-changed'; path: string }
   | { kind: 'out-missing'; path: string }
   | { kind: 'out-edited'; path: string }
+  /** A command undid what the stage's last run did (lock-file.ts invalidateStage). */
+  | { kind: 'invalidated'; why: string }
   /** Predicted, not observed: an upstream stage will rerun first (status / dry run). */
   | { kind: 'upstream-stale'; stage: string };
 
@@ -28,6 +30,7 @@ export function decideFreshness(
   const stale = (reason: StaleReason): Freshness => ({ fresh: false, reason });
   if (force) return stale({ kind: 'forced' });
   if (!previous) return stale({ kind: 'never-run' });
+  if (previous.invalidated !== undefined) return stale({ kind: 'invalidated', why: previous.invalidated });
   if (previous.definition !== inputs.definition) return stale({ kind: 'definition-changed' });
   for (const [file, keys] of Object.entries(inputs.params)) {
     for (const [key, value] of Object.entries(keys)) {
@@ -72,6 +75,8 @@ export function describeReason(r: StaleReason): string {
       return `out ${r.path} is missing`;
     case 'out-edited':
       return `out ${r.path} was edited`;
+    case 'invalidated':
+      return r.why;
     case 'upstream-stale':
       return `upstream stage ${r.stage} will run first`;
     default: {

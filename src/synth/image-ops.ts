@@ -1,6 +1,6 @@
 // Pixel operations on float RGB images (0..1, 3 per pixel): backgrounds, shadows, camera effects.
 import type { Frame, Rgb } from './rasterizer.ts';
-import type { Rng } from './random.ts';
+import type { Rng } from '../ml/random.ts';
 
 /** A float RGB image, 0..1. */
 export interface Image {
@@ -95,7 +95,7 @@ export function cameraEffects(img: Image, tint: Rgb, exposure: number, vignette:
       const r2 = ((x + 0.5 - half) ** 2 + (y + 0.5 - half) ** 2) / (2 * half * half);
       const gain = exposure * (1 - vignette * r2);
       const i = (y * size + x) * 3;
-      for (let c = 0; c < 3; c++) img.rgb[i + c] = img.rgb[i + c]! * tint[c]! * gain + noiseSigma * rng.gaussian();
+      for (let c = 0; c < 3; c++) img.rgb[i + c] = img.rgb[i + c]! * tint[c]! * gain + noiseSigma * rng.normal();
     }
 }
 

@@ -1,7 +1,7 @@
 // Turns the synth settings into the list of images to render: which part, color, source and seed, and where it goes.
 import type { ColorEntry, SynthConfig } from '../ml/dataset/data-config.ts';
 import { PART_CATALOGUE } from './parts.ts';
-import { Rng, seedFrom } from './random.ts';
+import { Rng, seedFrom } from '../ml/random.ts';
 import type { RenderJob } from './render-image.ts';
 
 /** A job and the file it becomes, relative to the output folder (DESIGN.md's data layout). */
@@ -68,7 +68,7 @@ export function planSynth(config: SynthConfig, targetParts: readonly string[], h
 function shuffled<T>(items: readonly T[], rng: Rng): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
+    const j = rng.below(i + 1);
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;

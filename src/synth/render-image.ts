@@ -2,7 +2,7 @@
 import sharp from 'sharp';
 import { toBytes } from './image-ops.ts';
 import { buildPartMesh, PART_CATALOGUE } from './parts.ts';
-import { Rng } from './random.ts';
+import { Rng } from '../ml/random.ts';
 import type { Rgb } from './rasterizer.ts';
 import { renderStyled, type SourceName } from './source-styles.ts';
 import type { Mesh } from './mesh.ts';

@@ -2,7 +2,7 @@
 import { Mesh } from './mesh.ts';
 import { composite, cameraEffects, dropShadow, solid, valueNoise, type Image } from './image-ops.ts';
 import { downsample, rasterize, type Light, type Rgb, type SceneObject } from './rasterizer.ts';
-import type { Rng } from './random.ts';
+import type { Rng } from '../ml/random.ts';
 import { mulMat, normalize, rotX, rotY, rotZ, type Mat3, type Vec3 } from './vec.ts';
 
 export type SourceName = 'legacy' | 'b200c' | 'real';
@@ -41,7 +41,7 @@ export function renderStyled(source: SourceName, shot: Shot, rng: Rng): StyledIm
 function pose(rng: Rng, minTilt: number, maxTilt: number, sideChance: number): Mat3 {
   const deg = Math.PI / 180;
   const lying = rng.chance(sideChance) ? rotZ((rng.chance(0.5) ? 90 : -90) * deg) : rotZ(0);
-  return mulMat(rotX(rng.range(minTilt, maxTilt) * deg), mulMat(rotY(rng.range(0, 360) * deg), lying));
+  return mulMat(rotX(rng.uniform(minTilt, maxTilt) * deg), mulMat(rotY(rng.uniform(0, 360) * deg), lying));
 }
 
 /** Camera whose frame holds the part's bounding sphere at `fill` of the half-width. */
@@ -56,7 +56,7 @@ const grey = (v: number): Rgb => [v, v, v];
 /** legacy: studio renders on pure white, fixed key + fill light, no noise, PNG. */
 function legacy(shot: Shot, rng: Rng): StyledImage {
   const big = shot.size * shot.supersample;
-  const cam = frameFor(shot.mesh, big, rng.range(0.8, 0.95));
+  const cam = frameFor(shot.mesh, big, rng.uniform(0.8, 0.95));
   const part: SceneObject = { mesh: shot.mesh, rotation: pose(rng, 15, 75, 0.15), offset: [0, 0, 0], albedo: shot.albedo, specular: 0.25 };
   const lights: Light[] = [
     { dir: [-0.5, 0.8, 0.6], color: grey(0.85) },
@@ -69,18 +69,18 @@ function legacy(shot: Shot, rng: Rng): StyledImage {
 /** b200c: small renders in context: textured floor, random light, clutter around the part, soft shadow. */
 function b200c(shot: Shot, rng: Rng): StyledImage {
   const big = shot.size * shot.supersample;
-  const cam = frameFor(shot.mesh, big, rng.range(0.55, 0.8));
+  const cam = frameFor(shot.mesh, big, rng.uniform(0.55, 0.8));
   const r = cam.radius;
   const objects: SceneObject[] = [
-    { mesh: shot.mesh, rotation: pose(rng, 20, 80, 0.3), offset: [rng.range(-0.15, 0.15) * r, rng.range(-0.15, 0.15) * r, 0], albedo: shot.albedo, specular: 0.2 },
+    { mesh: shot.mesh, rotation: pose(rng, 20, 80, 0.3), offset: [rng.uniform(-0.15, 0.15) * r, rng.uniform(-0.15, 0.15) * r, 0], albedo: shot.albedo, specular: 0.2 },
   ];
-  const clutter = rng.int(3);
+  const clutter = rng.below(3);
   for (let i = 0; i < clutter; i++) objects.push(clutterObject(rng, r));
-  const tint: Rgb = [rng.range(0.85, 1.1), rng.range(0.85, 1.05), rng.range(0.8, 1.1)];
-  const strength = rng.range(0.55, 1.05);
-  const dir = normalize([rng.range(-1, 1), rng.range(0.3, 1), rng.range(0.2, 1)]);
+  const tint: Rgb = [rng.uniform(0.85, 1.1), rng.uniform(0.85, 1.05), rng.uniform(0.8, 1.1)];
+  const strength = rng.uniform(0.55, 1.05);
+  const dir = normalize([rng.uniform(-1, 1), rng.uniform(0.3, 1), rng.uniform(0.2, 1)]);
   const lights: Light[] = [{ dir, color: [tint[0] * strength, tint[1] * strength, tint[2] * strength] }];
-  const frame = downsample(rasterize(objects, { size: big, distance: cam.distance, focal: cam.focal }, lights, grey(rng.range(0.2, 0.45))), shot.supersample);
+  const frame = downsample(rasterize(objects, { size: big, distance: cam.distance, focal: cam.focal }, lights, grey(rng.uniform(0.2, 0.45))), shot.supersample);
   const bg = floorTexture(shot.size, rng);
   dropShadow(bg, frame.coverage, -dir[0] * shot.size * 0.06, dir[1] * shot.size * 0.04, Math.max(1, Math.round(shot.size / 32)), 0.45);
   const image = composite(frame, bg);
@@ -100,38 +100,38 @@ const FULL_CROP_RADIUS_MM = 18;
 function real(shot: Shot, rng: Rng): StyledImage {
   const sensor = Math.max(16, Math.round(shot.size * Math.min(1, Math.max(0.4, shot.mesh.bounds().radius / FULL_CROP_RADIUS_MM))));
   const big = sensor * shot.supersample;
-  const cam = frameFor(shot.mesh, big, rng.range(0.5, 0.8));
+  const cam = frameFor(shot.mesh, big, rng.uniform(0.5, 0.8));
   const r = cam.radius;
   const part: SceneObject = {
     mesh: shot.mesh,
     rotation: pose(rng, 30, 85, 0.2),
-    offset: [rng.range(-0.2, 0.2) * r, rng.range(-0.2, 0.2) * r, 0],
+    offset: [rng.uniform(-0.2, 0.2) * r, rng.uniform(-0.2, 0.2) * r, 0],
     albedo: shot.albedo,
     specular: 0.3,
   };
-  const dir: Vec3 = normalize([rng.range(-0.3, 0.3), 1, rng.range(0.4, 0.8)]);
-  const lights: Light[] = [{ dir, color: grey(rng.range(0.7, 0.9)) }];
+  const dir: Vec3 = normalize([rng.uniform(-0.3, 0.3), 1, rng.uniform(0.4, 0.8)]);
+  const lights: Light[] = [{ dir, color: grey(rng.uniform(0.7, 0.9)) }];
   const frame = downsample(rasterize([part], { size: big, distance: cam.distance, focal: cam.focal }, lights, grey(0.4)), shot.supersample);
   const bg = beltTexture(sensor, rng);
   dropShadow(bg, frame.coverage, 0, sensor * 0.02, Math.max(1, Math.round(sensor / 24)), 0.3);
   const image = composite(frame, bg);
-  const tint: Rgb = [rng.range(0.92, 1.08), 1, rng.range(0.9, 1.08)];
-  cameraEffects(image, tint, rng.range(0.8, 1.15), rng.range(0.15, 0.35), rng.range(0.01, 0.03), rng);
-  return { image, blurSigma: rng.range(0.4, 0.9) };
+  const tint: Rgb = [rng.uniform(0.92, 1.08), 1, rng.uniform(0.9, 1.08)];
+  cameraEffects(image, tint, rng.uniform(0.8, 1.15), rng.uniform(0.15, 0.35), rng.uniform(0.01, 0.03), rng);
+  return { image, blurSigma: rng.uniform(0.4, 0.9) };
 }
 
 /** A small box or cylinder of a random colour somewhere around the part (other bricks on the table). */
 function clutterObject(rng: Rng, radius: number): SceneObject {
   const mesh = new Mesh();
-  const s = () => rng.range(0.2, 0.6) * radius;
+  const s = () => rng.uniform(0.2, 0.6) * radius;
   if (rng.chance(0.5)) mesh.box(0, 0, 0, s(), s(), s());
   else mesh.cylinder(0, 0, s() / 2, 0, s(), 12);
-  const angle = rng.range(0, 2 * Math.PI);
-  const d = rng.range(1.0, 1.5) * radius;
+  const angle = rng.uniform(0, 2 * Math.PI);
+  const d = rng.uniform(1.0, 1.5) * radius;
   return {
     mesh,
     rotation: pose(rng, 20, 80, 0),
-    offset: [Math.cos(angle) * d, Math.sin(angle) * d, -rng.range(0, radius)],
+    offset: [Math.cos(angle) * d, Math.sin(angle) * d, -rng.uniform(0, radius)],
     albedo: [rng.next(), rng.next(), rng.next()],
     specular: 0.2,
   };
@@ -139,11 +139,11 @@ function clutterObject(rng: Rng, radius: number): SceneObject {
 
 /** A floor: wood grain, tiles or mottled noise, in a random colour. */
 function floorTexture(size: number, rng: Rng): Image {
-  const base: Rgb = [rng.range(0.2, 0.85), rng.range(0.2, 0.8), rng.range(0.15, 0.75)];
-  const kind = rng.int(3);
-  const noise = valueNoise(size, 4 + rng.int(6), rng);
+  const base: Rgb = [rng.uniform(0.2, 0.85), rng.uniform(0.2, 0.8), rng.uniform(0.15, 0.75)];
+  const kind = rng.below(3);
+  const noise = valueNoise(size, 4 + rng.below(6), rng);
   const img = solid(size, base);
-  const period = rng.range(4, 12);
+  const period = rng.uniform(4, 12);
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++) {
       const n = noise[y * size + x]!;
@@ -159,11 +159,11 @@ function floorTexture(size: number, rng: Rng): Image {
 
 /** An off-white conveyor belt: fine grain plus faint streaks along the direction of travel. */
 function beltTexture(size: number, rng: Rng): Image {
-  const level = rng.range(0.84, 0.93);
-  const warm = rng.range(0, 0.03);
+  const level = rng.uniform(0.84, 0.93);
+  const warm = rng.uniform(0, 0.03);
   const grain = valueNoise(size, Math.max(4, Math.floor(size / 3)), rng);
   const blotch = valueNoise(size, 3, rng);
-  const streak = Float32Array.from({ length: size }, () => rng.gaussian() * 0.012);
+  const streak = Float32Array.from({ length: size }, () => rng.normal() * 0.012);
   const img = solid(size, [level + warm, level, level - warm]);
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++) {

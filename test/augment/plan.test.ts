@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultAugmentConfig, parseAugmentConfig, type AugmentOps } from '../../src/ml/augment/config.ts';
 import { applyPlan, augmentVariants, planVariant } from '../../src/ml/augment/plan.ts';
-import { Rng } from '../../src/ml/augment/rng.ts';
+import { Rng } from '../../src/ml/random.ts';
 
 const S = 32;
 const image = Uint8Array.from({ length: S * S * 3 }, (_, i) => (i * 37) % 251);

@@ -15,7 +15,16 @@ describe('parseDeploySettings', () => {
       runtime: { node: 'node', modules: '/opt/rt/node_modules' },
       service: { restart: '', healthUrl: '', healthTimeoutS: 30 },
     });
-    expect(r.ok && r.value.smokeTest).toEqual({ samples: 8, maxAbsDiff: 1e-3, warmupRuns: 5, latencyRuns: 50 });
+    expect(r.ok && r.value.smokeTest).toEqual({ samples: 8, maxAbsDiff: 1e-3, warmupRuns: 20, latencyRuns: 200, threads: 0, latencyGate: { percentile: 'p95', maxMs: 100 } });
+  });
+
+  it('reads the latency gate: a percentile and a limit, or null to measure without gating', () => {
+    const gated = parseDeploySettings({ smoke_test: { latency_gate: { percentile: 'p99', max_ms: 80 } } }, 'config/deploy.yaml', '/proj');
+    expect(gated.ok && gated.value.smokeTest.latencyGate).toEqual({ percentile: 'p99', maxMs: 80 });
+    const measured = parseDeploySettings({ smoke_test: { latency_gate: null } }, 'config/deploy.yaml', '/proj');
+    expect(measured.ok && measured.value.smokeTest.latencyGate).toBeUndefined();
+    const bad = parseDeploySettings({ smoke_test: { latency_gate: { percentile: 'p90' } } }, 'config/deploy.yaml', '/proj');
+    expect(bad.ok ? '' : bad.failure.message).toContain('/smoke_test/latency_gate/percentile must be equal to one of the allowed values');
   });
 
   it('treats a null target or an empty host as no target', () => {

@@ -108,13 +108,20 @@ const rollbackCli = (p: Project, ...argv: string[]) =>
     child.on('close', (code) => res({ code, stdout, stderr }));
   });
 
+/** `pipeline ...` through the real CLI in the project, which runs the repo's real stage and libraries. */
+function pipelineCli(p: Project): (...argv: string[]) => Promise<Run> {
+  for (const d of ['stages', 'src', 'schemas', 'node_modules']) if (!existsSync(join(p.root, d))) symlinkSync(join(repo, d), join(p.root, d));
+  return (...argv) => run([join(repo, 'bin/pipeline.js'), ...argv], p.root);
+}
+
 const currentVersion = (p: Project) => readlinkSync(join(p.remoteDir, 'current')).replace(/^versions\//, '');
 const versions = (p: Project) => readdirSync(join(p.remoteDir, 'versions')).sort();
 const metrics = (p: Project) => JSON.parse(readFileSync(join(p.root, 'artifacts/metrics/deploy.json'), 'utf8')) as Record<string, unknown> & { detail: Record<string, unknown> };
 const deployedModel = (p: Project) => readFileSync(join(p.remoteDir, 'current', 'model.onnx'));
 
-// Each test has its own project and device folder, so they share the sshd and run concurrently.
-describe.concurrent('deploy stage', () => {
+// Each test has its own project and device folder and all share one sshd. They run one at a
+// time: each starts ssh, rsync, onnxruntime and tsx processes, too many at once for 2 cores.
+describe('deploy stage', () => {
   it('with no target configured, says why, writes a skipped status and exits 0', async () => {
     const p = await makeProject({ target: null });
     const r = await deploy(p);
@@ -125,8 +132,6 @@ describe.concurrent('deploy stage', () => {
 
   it('through `pipeline run`: deploys, gates on the device latency, then is fresh until the model changes', async () => {
     const p = await makeProject();
-    // The project runs the repo's real stage and libraries.
-    for (const d of ['stages', 'src', 'schemas', 'node_modules']) symlinkSync(join(repo, d), join(p.root, d));
     writeFileSync(join(p.root, 'pipeline.yaml'), [
       'stages:',
       '  deploy:',
@@ -137,7 +142,7 @@ describe.concurrent('deploy stage', () => {
       '    gates: {device_latency_ms_p95: "<= 100000", smoke_top1_agreement: ">= 1"}',
       '',
     ].join('\n'));
-    const pipeline = (...argv: string[]) => run([join(repo, 'bin/pipeline.js'), ...argv], p.root);
+    const pipeline = pipelineCli(p);
     const first = await pipeline('run');
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).toMatch(/deploy\s+device_latency_ms_p95\s+[\d.]+\s+<= 100000\s+PASS/);
@@ -152,6 +157,40 @@ describe.concurrent('deploy stage', () => {
     const changed = await pipeline('run');
     expect(changed.code, changed.stdout + changed.stderr).toBe(0);
     expect(currentVersion(p)).not.toBe(v1);
+  });
+
+  it('after `pipeline rollback`, status says deploy is stale and which version is live', async () => {
+    const p = await makeProject();
+    const pipeline = pipelineCli(p);
+    await deployOk(p);
+    const v1 = currentVersion(p);
+    await writeTinyModel(p.onnxDir, 2);
+    const shipped = await pipeline('run');
+    expect(shipped.code, shipped.stdout + shipped.stderr).toBe(0);
+    const v2 = currentVersion(p);
+
+    // After a rollback the device no longer runs what the pipeline shipped: status says so.
+    const back = await pipeline('rollback');
+    expect(back.code, back.stderr).toBe(0);
+    expect(currentVersion(p)).toBe(v1);
+    const afterRollback = await pipeline('status');
+    expect(afterRollback.stdout).toMatch(new RegExp(`deploy.*rolled back on the device: ${v1} is live, not ${v2}`));
+  });
+
+  it('a candidate that misses the latency gate never goes live: current is unchanged and the run exits 3', async () => {
+    const p = await makeProject();
+    const pipeline = pipelineCli(p);
+    await deployOk(p);
+    const v1 = currentVersion(p);
+    const smoke = (p.config.smoke_test as Record<string, unknown>);
+    writeFileSync(join(p.root, 'config', 'deploy.yaml'), toYaml({ ...p.config, smoke_test: { ...smoke, latency_gate: { percentile: 'p99', max_ms: 1e-9 } } }));
+    await writeTinyModel(p.onnxDir, 2);
+    const missed = await pipeline('run');
+    expect(missed.code, missed.stdout + missed.stderr).toBe(3);
+    expect(missed.stderr).toMatch(/latency gate: p99 [\d.]+ ms > 1e-9 ms .*over 20 runs p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms.*rejected, current left at /);
+    expect(currentVersion(p)).toBe(v1);
+    expect(versions(p)).toEqual([v1]);
+    expect(readdirSync(join(p.remoteDir, 'candidates'))).toEqual([]);
   });
 
   it('rejects a config with a password (keys only), naming the file and the key', async () => {
@@ -233,8 +272,8 @@ describe.concurrent('deploy stage', () => {
     const child = spawn(process.execPath, ['--import', tsx, join(repo, 'stages/deploy.ts')], { cwd: p.root, env: stageEnv(p), detached: true, stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
     const incomingHasData = () => {
-      const dir = join(p.remoteDir, 'versions');
-      return readdirSync(dir).filter((d) => d.startsWith('.incoming-')).some((d) => hasPartialData(join(dir, d)));
+      const dir = join(p.remoteDir, 'candidates');
+      return readdirSync(dir).some((d) => hasPartialData(join(dir, d)));
     };
     for (let i = 0; i < 600 && !incomingHasData(); i++) await new Promise((r) => setTimeout(r, 50));
     expect(incomingHasData()).toBe(true);
@@ -243,15 +282,15 @@ describe.concurrent('deploy stage', () => {
 
     expect(currentVersion(p)).toBe(v1);
     expect(deployedModel(p)).toEqual(oldModel);
-    expect(versions(p).filter((v) => !v.startsWith('.'))).toEqual([v1]);
+    expect(versions(p)).toEqual([v1]);
     expect(() => execFileSync('sha256sum', ['--check', '--quiet', 'SHA256SUMS'], { cwd: join(p.remoteDir, 'current') })).not.toThrow();
 
     rmSync(join(p.onnxDir, 'lookup-table.bin'));
     p.config = { ...p.config, target: { ...(p.config.target as object), bandwidth_limit_kbps: 0 } };
     const next = await deploy(p);
     expect(next.code, next.stderr).toBe(0);
-    expect(next.stdout).toMatch(/removed an interrupted upload: .*\.incoming-/);
-    expect(versions(p).some((v) => v.startsWith('.incoming-'))).toBe(false);
+    expect(next.stdout).toMatch(/removed a candidate left by an interrupted deploy: .*candidates\//);
+    expect(readdirSync(join(p.remoteDir, 'candidates'))).toEqual([]);
     expect(deployedModel(p)).toEqual(readFileSync(join(p.onnxDir, 'model.onnx')));
   });
 
@@ -280,6 +319,12 @@ describe.concurrent('deploy stage', () => {
       const restarts = readFileSync(join(p.remoteDir, 'restarts.log'), 'utf8').trim().split('\n');
       expect(restarts).toHaveLength(3);
       expect(restarts[2]).toBe(`versions/${v1}`);
+      // It went live for a moment, so history.log says so, and that it was rejected; it is gone.
+      const v2 = /rejected (\S+)\n$/.exec(readFileSync(join(p.remoteDir, 'history.log'), 'utf8'))?.[1];
+      expect(restarts[1]).toBe(`versions/${v2}`);
+      expect(versions(p)).toEqual([v1]);
+      expect((await rollbackCli(p, '--list')).stdout).toBe(`* ${v1}\n`);
+      expect((await rollbackCli(p, '--to', v2!)).stderr).toContain(`no complete version ${v2}`);
     } finally {
       server.close();
     }
@@ -346,8 +391,94 @@ describe.concurrent('deploy stage', () => {
     expect(r.stderr).toContain('cannot load onnxruntime-node from');
     expect(currentVersion(p)).toBe(v1);
     expect(versions(p)).toEqual([v1]);
+    expect(readdirSync(join(p.remoteDir, 'candidates'))).toEqual([]);
+  });
+
+  it('only versions that went live are rollback targets or survive pruning; a deploy killed mid-smoke leaves nothing behind', async () => {
+    // The device's "node": records its pid, and while `hold` exists stands still as a smoke test that hangs would.
+    const p = await makeProject({ target: { keep_versions: 3 } });
+    const wrapper = join(p.root, 'device-node.sh');
+    writeFileSync(wrapper, `#!/bin/sh\necho $$ > '${p.root}/smoke.pid'\nif [ -e '${p.root}/hold' ]; then exec sleep 600; fi\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
+    const target = p.config.target as Record<string, unknown>;
+    const runtime = { node: wrapper, modules: join(repo, 'node_modules') };
+    p.config = { ...p.config, target: { ...target, runtime } };
+    const staging = join(p.root, '.pipeline', 'deploy-staging');
+
+    const v1 = currentVersion((await deployOk(p), p));
+    await writeTinyModel(p.onnxDir, 2);
+    const v2 = currentVersion((await deployOk(p), p));
+
+    // Smoke test failed: the candidate is removed, never a version.
+    await writeTinyModel(p.onnxDir, 3);
+    p.config = { ...p.config, target: { ...target, runtime: { ...runtime, modules: join(p.root, 'no-such-node_modules') } } };
+    expect((await deploy(p)).code).toBe(1);
+    expect(readdirSync(join(p.remoteDir, 'candidates'))).toEqual([]);
+    p.config = { ...p.config, target: { ...target, runtime } };
+
+    // Killed (kill -9 of the stage and its ssh) while the smoke test runs on the device.
+    await writeTinyModel(p.onnxDir, 4);
+    writeFileSync(join(p.root, 'hold'), '');
+    rmSync(join(p.root, 'smoke.pid'), { force: true });
+    const child = spawn(process.execPath, ['--import', tsx, join(repo, 'stages/deploy.ts')], { cwd: p.root, env: stageEnv(p), detached: true, stdio: 'ignore' });
+    const exited = new Promise((r) => child.on('exit', r));
+    await waitFor(() => existsSync(join(p.root, 'smoke.pid')) && readFileSync(join(p.root, 'smoke.pid'), 'utf8').trim() !== '', 'the smoke test to start');
+    const devicePid = Number(readFileSync(join(p.root, 'smoke.pid'), 'utf8'));
+    expect(readdirSync(staging)).toHaveLength(1); // the host staging lives in the project's .pipeline/
+    expect(readdirSync(join(p.remoteDir, 'candidates'))).toHaveLength(1);
+    process.kill(-child.pid!, 'SIGKILL');
+    await exited;
+    rmSync(join(p.root, 'hold'));
+    expect(currentVersion(p)).toBe(v2);
+    expect(versions(p)).toEqual([v1, v2]);
+    // The device process dies with its connection (not minutes later).
+    await waitFor(() => !processAlive(devicePid), `device process ${devicePid} to end`);
+
+    await writeTinyModel(p.onnxDir, 5);
+    const next = await deployOk(p);
+    expect(next.stdout).toMatch(/removed a candidate left by an interrupted deploy: .*candidates\//);
+    expect(next.stdout).toContain('removed the staging folder of an interrupted deploy');
+    expect(readdirSync(staging)).toEqual([]);
+    expect(readdirSync(join(p.remoteDir, 'candidates'))).toEqual([]);
+    const v5 = currentVersion(p);
+    expect(versions(p)).toEqual([v1, v2, v5]);
+
+    // A complete folder that never went live (as older releases left them) is not a rollback target...
+    const neverLive = (after: string) => {
+      const name = `${after}-never-live`;
+      execFileSync('cp', ['-a', join(p.remoteDir, 'versions', v2), join(p.remoteDir, 'versions', name)]);
+      return name;
+    };
+    const stray = neverLive(v2);
+    expect((await rollbackCli(p, '--list')).stdout).toBe(`  ${v1}\n  ${v2}\n* ${v5}\n`);
+    const back = await rollbackCli(p);
+    expect(back.code, back.stderr).toBe(0);
+    expect(currentVersion(p)).toBe(v2);
+    expect((await rollbackCli(p, '--to', stray)).stderr).toContain(`${stray} never went live (history.log)`);
+
+    // ...and goes first when pruning, ahead of versions that were live.
+    const stray2 = neverLive(v5);
+    await writeTinyModel(p.onnxDir, 6);
+    await deployOk(p);
+    const v6 = currentVersion(p);
+    expect(versions(p)).toEqual([v2, v5, v6]);
+    expect(metrics(p).detail.removed_versions).toEqual([stray, stray2, v1]);
   });
 });
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  // A bound for a hung test only: the condition is expected long before it.
+  for (let i = 0; i < 600 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
+  if (!condition()) throw new Error(`gave up waiting for ${what}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** True when an upload folder holds at least one byte of a file (rsync writes as it goes). */
 function hasPartialData(dir: string): boolean {

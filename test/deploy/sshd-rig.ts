@@ -61,6 +61,9 @@ export async function startSshd(): Promise<SshdRig> {
     'PermitRootLogin prohibit-password',
     'UsePAM no',
     'MaxStartups 100', // the tests connect concurrently; the default starts dropping at 10 pending handshakes
+    // bash sources ~/.bashrc for every command sshd runs, unless it is a nested shell: the
+    // test user's start-up files (pyenv init, ...) cost seconds per command under load.
+    'SetEnv SHLVL=1',
     'LogLevel ERROR',
     '',
   ].join('\n'));

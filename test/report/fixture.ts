@@ -4,7 +4,7 @@
 import { defaultEvaluationOptions, evaluateClassifier } from '../../src/ml/metrics/evaluate-classifier.ts';
 import { flatMetrics, type HeadLabels } from '../../src/ml/metrics/metrics-file.ts';
 import type { ReportInput } from '../../src/ml/report/write-report.ts';
-import { seededRandom } from '../../src/ml/metrics/intervals.ts';
+import { createRng } from '../../src/ml/random.ts';
 import type { RgbImage } from '../../src/ml/report/thumbnails.ts';
 import type { TrainingHistory } from '../../src/ml/report/training-history.ts';
 
@@ -19,7 +19,7 @@ export const labels: HeadLabels = {
 };
 
 export function reportInput(overrides: Partial<ReportInput> = {}): ReportInput {
-  const random = seededRandom(42);
+  const random = createRng(42);
   const n = 64;
   const nParts = labels.parts.length;
   const nColors = labels.colors.length;

@@ -1,5 +1,7 @@
 // `pipeline serve` as a real process, exercised with real HTTP requests (node fetch).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
+import sharp from 'sharp';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,10 +15,11 @@ let output = '';
 /** Starts `pipeline serve --port 0` and waits for the line naming its address. */
 async function startServer(args: string[]): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/inference/command-runner.ts', 'serve', ...args], { cwd: join(import.meta.dirname, '../..'), stdio: ['ignore', 'pipe', 'pipe'] });
+  const from = output.length;
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const m = /on (http:\/\/[\d.]+:\d+)/.exec(output);
+      const m = /on (http:\/\/[\d.]+:\d+)/.exec(output.slice(from));
       if (m) resolve(m[1]);
     };
     child.stdout!.on('data', onData);
@@ -28,7 +31,8 @@ async function startServer(args: string[]): Promise<{ child: ChildProcess; url: 
 
 beforeAll(async () => {
   fx = await makeFixture();
-  const started = await startServer(['--model', fx.modelDir, '--port', '0', '--max-bytes', '20000', '--threads', '1']);
+  // The fixture's images are 40x30 and 50x50: a 2600-pixel cap lets them through.
+  const started = await startServer(['--model', fx.modelDir, '--port', '0', '--max-bytes', '20000', '--max-pixels', '2600', '--threads', '1']);
   server = started.child;
   base = started.url;
 });
@@ -41,6 +45,14 @@ afterAll(async () => {
   }
   if (fx) await rm(fx.dir, { recursive: true, force: true });
 });
+
+/** The server's output since `from`, once it matches `pattern`. */
+async function waitForOutput(from: number, pattern: RegExp): Promise<string> {
+  // A bound for a hung test only: the line comes as soon as the server sees the event.
+  for (let i = 0; i < 400 && !pattern.test(output.slice(from)); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(output.slice(from)).toMatch(pattern);
+  return output.slice(from);
+}
 
 const post = (body: Uint8Array | undefined, contentType?: string) =>
   fetch(`${base}/predict`, { method: 'POST', body, headers: contentType ? { 'content-type': contentType } : {} });
@@ -108,6 +120,59 @@ describe('pipeline serve', () => {
     });
     const res = await fetch(`${base}/predict`, { method: 'POST', body: stream, headers: { 'content-type': 'image/png' }, duplex: 'half' } as RequestInit);
     expect(res.status).toBe(413);
+  });
+
+  it('rejects an image of more pixels than --max-pixels with 422, before decoding it', async () => {
+    const png = await sharp({ create: { width: 60, height: 60, channels: 3, background: '#808080' } }).png().toBuffer();
+    const res = await post(png, 'image/png');
+    expect(res.status).toBe(422);
+    expect(await res.json()).toEqual({ error: 'too-many-pixels', message: 'the image is 60x60 = 3600 pixels; the limit is 2600' });
+  });
+
+  it('answers 413 to a chunked body as soon as it passes --max-bytes, without reading the rest', async () => {
+    // The client sends 30 kB and then waits for an answer before sending more: a server that
+    // read the whole body before answering would never answer.
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png', 'transfer-encoding': 'chunked' } }, (res) => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', reject);
+      req.write(new Uint8Array(30_000).fill(1));
+    });
+    expect(status).toBe(413);
+  });
+
+  it('logs a client that aborts its upload as an abort, not as a 500 with a stack', async () => {
+    const before = output.length;
+    await new Promise<void>((resolve) => {
+      const req = request(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png', 'content-length': '10000' } });
+      req.on('error', () => resolve());
+      req.write(new Uint8Array(100), () => setImmediate(() => req.destroy()));
+      req.on('close', () => resolve());
+    });
+    const logged = await waitForOutput(before, /POST \/predict client (aborted|closed the connection) after \d+ bytes of the body/);
+    expect(logged).not.toMatch(/ 500 |Error:|\n\s+at /);
+  });
+
+  it('closes a request whose body stops coming, after --request-timeout-ms, and logs it as a timeout', async () => {
+    // Its own server: the short timeout must not touch the other tests' requests.
+    const slow = await startServer(['--model', fx.modelDir, '--port', '0', '--headers-timeout-ms', '500', '--request-timeout-ms', '500', '--threads', '1']);
+    try {
+      const before = output.length;
+      const ended = await new Promise<string>((resolve) => {
+        const req = request(`${slow.url}/predict`, { method: 'POST', headers: { 'content-type': 'image/png', 'content-length': '10000' } }, (res) => resolve(`status ${res.statusCode}`));
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+        req.write(new Uint8Array(100)); // and then nothing
+      });
+      expect(ended).toMatch(/status 408|error ECONNRESET|error EPIPE/);
+      const logged = await waitForOutput(before, /POST \/predict request timeout: the client did not send its request in time after 100 bytes of the body/);
+      expect(logged).not.toMatch(/ 500 |Error:|\n\s+at /);
+    } finally {
+      const exited = new Promise((r) => slow.child.once('exit', r));
+      slow.child.kill('SIGTERM');
+      await exited;
+    }
   });
 
   it('refuses a bad --port with exit code 2 and usage', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, effectiveMix, phaseAt, sampleEpoch, type CurriculumConfig } from '../../src/ml/train/curriculum.ts';
+import { effectiveMix, phaseAt, sampleEpoch, type CurriculumConfig } from '../../src/ml/train/curriculum.ts';
+import { createRng } from '../../src/ml/random.ts';
 
 const plan: CurriculumConfig = {
   enabled: true, planEpochs: 30, phases: [

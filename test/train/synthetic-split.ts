@@ -3,7 +3,7 @@
  * shape is the "part" and the fill the "color", built in memory as a CachedSplit would be.
  */
 import type { TrainingSplit } from '../../src/ml/train/batch.ts';
-import { createRng } from '../../src/ml/train/rng.ts';
+import { createRng } from '../../src/ml/random.ts';
 
 export const SHAPES = ['square', 'disc', 'bar', 'cross'] as const;
 export const FILLS: [number, number, number][] = [[200, 30, 30], [30, 160, 40], [40, 60, 210]];

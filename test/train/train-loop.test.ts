@@ -19,7 +19,7 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 const SIZE = 16;
 const tiny = () => buildClassifier({ inputSize: SIZE, widthCoefficient: 0.25, depthCoefficient: 0.2, dropConnectRate: 0, bnMomentum: 0.5, headUnits: 32, headDropout: 0.1, nParts: 4, nColors: 3, architecture: 'multitask' }).model;
 const config = (epochs: number): TrainLoopConfig => ({
-  epochs, batchSize: 16, lr: 1e-2, minLr: 1e-4, warmupEpochs: 1, weightDecay: 0.01, patience: 100, seed: 1,
+  epochs, batchSize: 16, lr: 1e-2, minLr: 1e-4, warmupEpochs: 1, weightDecay: 0.01, patience: 100, seed: 1, workers: 1,
   loss: { partWeight: 1, colorWeight: 0.5, labelSmoothing: 0.1 }, weighting: { sourceWeights: {} },
   curriculum: { enabled: true, planEpochs: 30, phases: [{ fromEpoch: 0, toEpoch: 30, mix: { legacy: 0.5, real: 0.5 } }] },
 });

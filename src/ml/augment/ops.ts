@@ -5,6 +5,7 @@
 // whatever the size (bench/augment-ops.ts) while OpenCV does the whole chain at 64 px in
 // ~0.3-0.7 ms; sharp stays where it wins (decode, resize, PNG, and the blur from 96 px up,
 // see sharp-ops.ts). Semantics follow OpenCV/albumentations.
+import { createRng } from '../random.ts';
 
 /** np.rot90(img, k): k quarter turns counter-clockwise. */
 export function rotate90(src: Uint8Array, size: number, k: number): Uint8Array {
@@ -151,14 +152,10 @@ let normalTable: Float32Array | undefined;
 function normals(): Float32Array {
   if (!normalTable) {
     normalTable = new Float32Array(1 << NORMAL_TABLE_BITS);
-    // A fixed deterministic source (not Math.random) keeps variants reproducible.
-    let state = 0x9e3779b9;
-    const u = () => {
-      state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
-      return ((state >>> 0) + 1) / 4294967297;
-    };
+    // A fixed seed (not Math.random) keeps variants reproducible.
+    const u = createRng(0x9e3779b9);
     for (let i = 0; i < normalTable.length; i += 2) {
-      const r = Math.sqrt(-2 * Math.log(u())), th = 2 * Math.PI * u();
+      const r = Math.sqrt(-2 * Math.log(1 - u())), th = 2 * Math.PI * u();
       normalTable[i] = r * Math.cos(th);
       normalTable[i + 1] = r * Math.sin(th);
     }

@@ -2,7 +2,7 @@
 // seeded Rng (planVariant), then carried out on a resized image (applyPlan). Keeping the
 // draw apart from the pixels makes every variant explainable and the ops testable alone.
 import type { AugmentOps } from './config.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../random.ts';
 import {
   brightnessContrast, coarseDropout, flipHorizontal, gaussianBlur, gaussNoise, hueSaturationValue,
   rotate90, shiftScaleRotate, type Hole,
@@ -52,7 +52,7 @@ export function planVariant(ops: AugmentOps, size: number, rng: Rng): AugmentSte
   const gn = ops.gauss_noise;
   const gnOn = fire(gn.p);
   const sigma = Math.sqrt(rng.uniform(gn.var_min, gn.var_max));
-  const start = rng.nextU32(), stride = rng.nextU32() | 1;
+  const start = rng.u32(), stride = rng.u32() | 1;
   if (gnOn) steps.push({ op: 'gauss_noise', sigma, start, stride });
 
   const blurOn = fire(ops.gaussian_blur.p);

@@ -38,11 +38,24 @@ export interface DeployTarget {
   controlPath?: string;
 }
 
+/** The device latency a candidate must meet before it goes live. */
+export interface LatencyGate {
+  /** Which percentile of the timed runs is compared (config/deploy.yaml says why). */
+  percentile: LatencyPercentile;
+  maxMs: number;
+}
+
+export type LatencyPercentile = 'p50' | 'p95' | 'p99';
+
 export interface SmokeTestSettings {
   samples: number;
   maxAbsDiff: number;
   warmupRuns: number;
   latencyRuns: number;
+  /** onnxruntime intra-op threads on the device; 0 = its default (all cores). */
+  threads: number;
+  /** undefined: latency is measured and reported, not gated. */
+  latencyGate: LatencyGate | undefined;
 }
 
 export interface DeploySettings {
@@ -73,8 +86,10 @@ export function parseDeploySettings(raw: unknown, file: string, root: string): R
   const smokeTest: SmokeTestSettings = {
     samples: smoke.samples ?? 8,
     maxAbsDiff: smoke.max_abs_diff ?? 1e-3,
-    warmupRuns: smoke.warmup_runs ?? 5,
-    latencyRuns: smoke.latency_runs ?? 50,
+    warmupRuns: smoke.warmup_runs ?? 20,
+    latencyRuns: smoke.latency_runs ?? 200,
+    threads: smoke.threads ?? 0,
+    latencyGate: smoke.latency_gate === null ? undefined : { percentile: smoke.latency_gate?.percentile ?? 'p95', maxMs: smoke.latency_gate?.max_ms ?? 100 },
   };
   const t = value.target;
   if (!t || t.host.trim() === '') return ok({ target: undefined, smokeTest });
@@ -128,5 +143,12 @@ interface RawSettings {
     runtime?: { node?: string; modules: string };
     service?: { restart?: string; health_url?: string; health_timeout_s?: number };
   } | null;
-  smoke_test?: { samples?: number; max_abs_diff?: number; warmup_runs?: number; latency_runs?: number };
+  smoke_test?: {
+    samples?: number;
+    max_abs_diff?: number;
+    warmup_runs?: number;
+    latency_runs?: number;
+    threads?: number;
+    latency_gate?: { percentile?: LatencyPercentile; max_ms?: number } | null;
+  };
 }

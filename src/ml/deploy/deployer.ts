@@ -1,21 +1,24 @@
-// Ships an exported model to the device: versioned upload, checksum check, on-device smoke
-// test and latency benchmark, atomic switch of `current`, optional service restart with
-// automatic roll back when its health check fails, pruning of old versions.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// Ships an exported model to the device: the upload lands as a candidate, which must pass
+// its checksums, the on-device smoke test and the latency gate before it becomes a version
+// and `current` is switched to it (atomically); then the optional service restart, with an
+// automatic roll back when its health check fails, and pruning of old versions.
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildBundle } from './bundle.ts';
-import type { DeployTarget, SmokeTestSettings } from './deploy-config.ts';
-import { HEALTH, LIST, PREPARE, PROMOTE, REMOVE, RESTART, SMOKE, SWITCH, parseList, versionsToPrune } from './remote-layout.ts';
+import type { DeployTarget, LatencyGate, SmokeTestSettings } from './deploy-config.ts';
+import { HEALTH, LIST, PREPARE, PROMOTE, REJECT, REMOVE, RESTART, SMOKE, SWITCH, VERIFY, parseList, versionsToPrune } from './remote-layout.ts';
 import { withLockedDevice } from './device-lock.ts';
+import { makeOwnedDir } from './owned-dir.ts';
 import { fail, ok, type Result } from './result.ts';
 import { buildSmokeSamples, compareOutputs, type SmokeComparison, type SmokeSamples } from './smoke-samples.ts';
 import { hostLabel, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
 
 export interface DeviceLatency {
   runs: number;
+  warmup: number;
   p50_ms: number;
   p95_ms: number;
+  p99_ms: number;
   mean_ms: number;
 }
 
@@ -30,6 +33,7 @@ export interface DeployReport {
   sampleOrigin: 'images' | 'synthetic';
   comparison: SmokeComparison;
   latency: DeviceLatency;
+  latencyGate: LatencyGate | undefined;
   device: Record<string, string>;
   removedVersions: string[];
 }
@@ -46,92 +50,115 @@ interface SmokeOutput {
   device: Record<string, string>;
 }
 
-export async function deployModel(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, log: DeployLog): Promise<Result<DeployReport>> {
+/**
+ * Deploys the model in `onnxDir`. The bundle is assembled in a scratch folder under
+ * `stagingParent` (the project's .pipeline/), removed when done; one left by a killed
+ * deploy is removed by the next.
+ */
+export async function deployModel(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, stagingParent: string, log: DeployLog): Promise<Result<DeployReport>> {
   if (!existsSync(join(onnxDir, 'model.onnx'))) return fail({ reason: 'bad-model', message: `${onnxDir}/model.onnx does not exist: run the export stage first` });
-  return withLockedDevice(target, (line) => log.info(line), (t) => deployOver(t, smoke, onnxDir, log));
+  const staging = makeOwnedDir(stagingParent, 'deploy-');
+  for (const name of staging.removedStale) log.info(`removed the staging folder of an interrupted deploy: ${join(stagingParent, name)}`);
+  try {
+    return await withLockedDevice(target, (line) => log.info(line), (t) => deployOver(t, smoke, onnxDir, staging.dir, log));
+  } finally {
+    rmSync(staging.dir, { recursive: true, force: true });
+  }
 }
 
-async function deployOver(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, log: DeployLog): Promise<Result<DeployReport>> {
+async function deployOver(target: DeployTarget, smoke: SmokeTestSettings, onnxDir: string, staging: string, log: DeployLog): Promise<Result<DeployReport>> {
   const where = hostLabel(target);
   const root = target.remoteDir;
 
   const samples = await buildSmokeSamples(onnxDir, smoke.samples);
-  const staging = mkdtempSync(join(tmpdir(), 'brickflow-deploy-'));
-  try {
-    const bundle = buildBundle(onnxDir, samples, join(staging, 'bundle'));
-    log.info(`version ${bundle.version}: ${bundle.files.length} files, ${(bundle.totalBytes / 1e6).toFixed(2)} MB, ${samples.names.length} ${samples.origin} samples`);
+  const bundle = buildBundle(onnxDir, samples, join(staging, 'bundle'));
+  log.info(`version ${bundle.version}: ${bundle.files.length} files, ${(bundle.totalBytes / 1e6).toFixed(2)} MB, ${samples.names.length} ${samples.origin} samples`);
 
-    const prepared = await runRemoteChecked(target, 'preparing the deploy folder', PREPARE, [root]);
-    if (!prepared.ok) return prepared;
-    for (const m of prepared.value.matchAll(/^removed-stale=(.*)$/gm)) log.info(`removed an interrupted upload: ${root}/versions/${m[1]}`);
-    const previous = /^current=(.*)$/m.exec(prepared.value)?.[1] || undefined;
+  const prepared = await runRemoteChecked(target, 'preparing the deploy folder', PREPARE, [root]);
+  if (!prepared.ok) return prepared;
+  for (const m of prepared.value.matchAll(/^removed-stale=(.*)$/gm)) log.info(`removed a candidate left by an interrupted deploy: ${root}/${m[1]}`);
+  const previous = /^current=(.*)$/m.exec(prepared.value)?.[1] || undefined;
 
-    log.info(`uploading to ${where}:${root}/versions/.incoming-${bundle.version}`);
-    const started = performance.now();
-    const uploaded = await rsyncUpload(target, bundle.dir, {
-      remoteDest: `${root}/versions/.incoming-${bundle.version}`,
-      linkDest: previous ? `../${previous}` : undefined,
-      onProgress: (p) => log.progress(p),
-    });
-    if (!uploaded.ok) return uploaded;
-    const uploadSeconds = (performance.now() - started) / 1000;
+  const candidate = `${root}/candidates/${bundle.version}`;
+  log.info(`uploading the candidate to ${where}:${candidate}`);
+  const started = performance.now();
+  const uploaded = await rsyncUpload(target, bundle.dir, {
+    remoteDest: candidate,
+    linkDest: previous ? `../../versions/${previous}` : undefined,
+    onProgress: (p) => log.progress(p),
+  });
+  if (!uploaded.ok) return uploaded;
+  const uploadSeconds = (performance.now() - started) / 1000;
 
-    const promoted = await runRemoteScript(target, PROMOTE, [root, bundle.version]);
-    if (!promoted.ok) return promoted;
-    if (promoted.value.code === 3) return fail({ reason: 'checksum-mismatch', message: `${where}: ${promoted.value.stderr.trim()}` });
-    if (promoted.value.code !== 0) return fail({ reason: 'remote-failed', message: `${where}: verifying the upload failed: ${promoted.value.stderr.trim()}` });
-    log.info(`checksums verified on the device; running the smoke test there (${smoke.latencyRuns} timed runs)`);
+  const rejectCandidate = async (failure: Result<never>): Promise<Result<never>> => {
+    await runRemoteScript(target, REJECT, [root, bundle.version]);
+    return failure;
+  };
+  const verified = await runRemoteScript(target, VERIFY, [root, bundle.version]);
+  if (!verified.ok) return verified;
+  if (verified.value.code === 3) return rejectCandidate(fail({ reason: 'checksum-mismatch', message: `${where}: ${verified.value.stderr.trim()}` }));
+  if (verified.value.code !== 0) return fail({ reason: 'remote-failed', message: `${where}: verifying the upload failed: ${verified.value.stderr.trim()}` });
+  log.info(`checksums verified on the device; smoke test there (${smoke.warmupRuns} warm-up + ${smoke.latencyRuns} timed runs)`);
 
-    const smokeRun = await runSmoke(target, bundle.version, smoke);
-    const judged = smokeRun.ok ? judgeSmoke(samples, smokeRun.value, smoke) : smokeRun;
-    if (!judged.ok) {
-      // The failed version never went live; delete it so it cannot be rolled forward to.
-      await runRemoteScript(target, REMOVE, [root, bundle.version]);
-      return fail({ reason: 'smoke-test-failed', message: `smoke test of ${bundle.version} on ${where} failed, current left at ${previous ?? '(none)'}: ${judged.failure.message}` });
-    }
-    const { comparison, latency, device } = judged.value;
-    log.info(`smoke test passed: max |diff| ${comparison.maxAbsDiff.toExponential(2)}, latency p50 ${latency.p50_ms.toFixed(2)} ms, p95 ${latency.p95_ms.toFixed(2)} ms`);
-
-    const switched = await runRemoteChecked(target, `switching current to ${bundle.version}`, SWITCH, [root, bundle.version, 'deploy']);
-    if (!switched.ok) return switched;
-    log.info(`current -> versions/${bundle.version}${previous ? ` (was ${previous})` : ''}`);
-
-    const service = await restartService(target, log);
-    if (!service.ok) {
-      if (previous) {
-        const back = await runRemoteChecked(target, `rolling back to ${previous}`, SWITCH, [root, previous, 'rollback']);
-        const undone = back.ok ? await restartService(target, log) : back;
-        const state = back.ok ? `rolled back to ${previous}${undone.ok ? '' : ` (whose restart also failed: ${undone.ok ? '' : undone.failure.message})`}` : `roll back failed too: ${back.failure.message}`;
-        return fail({ reason: 'health-check-failed', message: `${service.failure.message}; ${state}` });
-      }
-      return service;
-    }
-
-    const listed = await runRemoteChecked(target, 'listing versions', LIST, [root]);
-    if (!listed.ok) return listed;
-    const removedVersions = versionsToPrune(parseList(listed.value), target.keepVersions, previous ? [previous] : []);
-    if (removedVersions.length > 0) {
-      const removed = await runRemoteChecked(target, 'removing old versions', REMOVE, [root, ...removedVersions]);
-      if (!removed.ok) return removed;
-      log.info(`removed old versions: ${removedVersions.join(', ')}`);
-    }
-    return ok({
-      version: bundle.version,
-      previous,
-      target: `${where}:${root}`,
-      modelSha256: bundle.modelSha256,
-      bundleBytes: bundle.totalBytes,
-      uploadSeconds,
-      samples: samples.names.length,
-      sampleOrigin: samples.origin,
-      comparison,
-      latency,
-      device,
-      removedVersions,
-    });
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
+  const smokeRun = await runSmoke(target, bundle.version, smoke);
+  const judged = smokeRun.ok ? judgeSmoke(samples, smokeRun.value, smoke) : smokeRun;
+  if (!judged.ok) {
+    return rejectCandidate(fail({ reason: 'smoke-test-failed', message: `smoke test of ${bundle.version} on ${where} failed, current left at ${previous ?? '(none)'}: ${judged.failure.message}` }));
   }
+  const { comparison, latency, device } = judged.value;
+  log.info(`smoke test passed: max |diff| ${comparison.maxAbsDiff.toExponential(2)}; ${describeLatency(latency)}`);
+  const gate = smoke.latencyGate;
+  if (gate && !(latency[`${gate.percentile}_ms`] <= gate.maxMs)) {
+    return rejectCandidate(fail({
+      reason: 'latency-gate-failed',
+      message: `latency gate: ${gate.percentile} ${latency[`${gate.percentile}_ms`].toFixed(2)} ms > ${gate.maxMs} ms on ${where} (${describeLatency(latency)}); ${bundle.version} rejected, current left at ${previous ?? '(none)'}`,
+    }));
+  }
+  if (gate) log.info(`latency gate passed: ${gate.percentile} ${latency[`${gate.percentile}_ms`].toFixed(2)} ms <= ${gate.maxMs} ms`);
+
+  const switched = await runRemoteChecked(target, `switching current to ${bundle.version}`, PROMOTE, [root, bundle.version]);
+  if (!switched.ok) return rejectCandidate(switched);
+  log.info(`current -> versions/${bundle.version}${previous ? ` (was ${previous})` : ''}`);
+
+  const service = await restartService(target, log);
+  if (!service.ok) {
+    if (!previous) return service;
+    const back = await runRemoteChecked(target, `rolling back to ${previous}`, SWITCH, [root, previous]);
+    if (!back.ok) return fail({ reason: 'health-check-failed', message: `${service.failure.message}; roll back failed too: ${back.failure.message}` });
+    // It went live for a moment: history.log says so, and that it was rejected, so it is never a rollback target.
+    await runRemoteScript(target, REJECT, [root, bundle.version, 'logged']);
+    const undone = await restartService(target, log);
+    const state = `rolled back to ${previous}${undone.ok ? '' : ` (whose restart also failed: ${undone.failure.message})`}; ${bundle.version} rejected`;
+    return fail({ reason: 'health-check-failed', message: `${service.failure.message}; ${state}` });
+  }
+
+  const listed = await runRemoteChecked(target, 'listing versions', LIST, [root]);
+  if (!listed.ok) return listed;
+  const removedVersions = versionsToPrune(parseList(listed.value), target.keepVersions, previous ? [previous] : []);
+  if (removedVersions.length > 0) {
+    const removed = await runRemoteChecked(target, 'removing old versions', REMOVE, [root, ...removedVersions]);
+    if (!removed.ok) return removed;
+    log.info(`removed old versions: ${removedVersions.join(', ')}`);
+  }
+  return ok({
+    version: bundle.version,
+    previous,
+    target: `${where}:${root}`,
+    modelSha256: bundle.modelSha256,
+    bundleBytes: bundle.totalBytes,
+    uploadSeconds,
+    samples: samples.names.length,
+    sampleOrigin: samples.origin,
+    comparison,
+    latency,
+    latencyGate: gate,
+    device,
+    removedVersions,
+  });
+}
+
+function describeLatency(l: DeviceLatency): string {
+  return `latency over ${l.runs} runs p50 ${l.p50_ms.toFixed(2)} ms, p95 ${l.p95_ms.toFixed(2)} ms, p99 ${l.p99_ms.toFixed(2)} ms`;
 }
 
 /** The device passes when every argmax agrees with the host's and no logit differs by more than the limit. */
@@ -147,8 +174,8 @@ function judgeSmoke(samples: SmokeSamples, run: SmokeOutput, smoke: SmokeTestSet
 
 async function runSmoke(target: DeployTarget, version: string, smoke: SmokeTestSettings): Promise<Result<SmokeOutput>> {
   const res = await runRemoteChecked(target, 'the on-device smoke test', SMOKE, [
-    target.remoteDir, version, target.runtime.node, target.runtime.modules, String(smoke.warmupRuns), String(smoke.latencyRuns),
-  ]);
+    target.remoteDir, version, target.runtime.node, target.runtime.modules, String(smoke.warmupRuns), String(smoke.latencyRuns), String(smoke.threads),
+  ], { tty: true });
   if (!res.ok) return res;
   try {
     return ok(JSON.parse(res.value.trim().split('\n').at(-1) ?? '') as SmokeOutput);

@@ -12,6 +12,7 @@ export type DeployFailure =
   | { reason: 'upload-failed'; message: string }
   | { reason: 'checksum-mismatch'; message: string }
   | { reason: 'smoke-test-failed'; message: string }
+  | { reason: 'latency-gate-failed'; message: string }
   | { reason: 'health-check-failed'; message: string }
   | { reason: 'nothing-to-roll-back'; message: string }
   | { reason: 'bad-model'; message: string };

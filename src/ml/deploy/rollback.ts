@@ -1,7 +1,8 @@
-// Points the device's `current` back at an earlier complete version (`pipeline rollback`).
+// Points the device's `current` back at an earlier version that went live (`pipeline rollback`);
+// history.log is the record of what went live (remote-layout.ts).
 import type { DeployTarget } from './deploy-config.ts';
 import { restartService, type DeployLog } from './deployer.ts';
-import { LIST, SWITCH, parseList, rollbackTarget, type RemoteState } from './remote-layout.ts';
+import { LIST, SWITCH, liveVersions, parseList, rollbackTarget, type RemoteState } from './remote-layout.ts';
 import { withLockedDevice } from './device-lock.ts';
 import { fail, ok, type Result } from './result.ts';
 import { hostLabel, runRemoteChecked } from './ssh-client.ts';
@@ -11,7 +12,7 @@ export async function listVersions(target: DeployTarget): Promise<Result<RemoteS
   return listed.ok ? ok(parseList(listed.value)) : listed;
 }
 
-/** Switches to `to`, or by default to the newest complete version older than current. */
+/** Switches to `to`, or by default to the newest version older than current that went live. */
 export async function rollback(target: DeployTarget, log: DeployLog, to?: string): Promise<Result<{ from: string | undefined; to: string }>> {
   return withLockedDevice(target, (line) => log.info(line), (t) => rollbackOver(t, log, to));
 }
@@ -19,17 +20,21 @@ export async function rollback(target: DeployTarget, log: DeployLog, to?: string
 async function rollbackOver(target: DeployTarget, log: DeployLog, to?: string): Promise<Result<{ from: string | undefined; to: string }>> {
   const state = await listVersions(target);
   if (!state.ok) return state;
-  const { current, versions } = state.value;
+  const { current } = state.value;
+  const live = liveVersions(state.value);
   const where = `${hostLabel(target)}:${target.remoteDir}`;
   const dest = to ?? rollbackTarget(state.value);
   if (dest === undefined) {
     return fail({
       reason: 'nothing-to-roll-back',
-      message: current === undefined ? `nothing is deployed at ${where}` : `no version older than ${current} at ${where} (versions: ${versions.join(', ')})`,
+      message: current === undefined ? `nothing is deployed at ${where}` : `no version older than ${current} went live at ${where} (versions that did: ${live.join(', ')})`,
     });
   }
-  if (!versions.includes(dest)) return fail({ reason: 'nothing-to-roll-back', message: `no complete version ${dest} at ${where} (versions: ${versions.join(', ') || 'none'})` });
-  const switched = await runRemoteChecked(target, `switching current to ${dest}`, SWITCH, [target.remoteDir, dest, 'rollback']);
+  if (!live.includes(dest)) {
+    const why = state.value.versions.includes(dest) ? `${dest} never went live (history.log)` : `no complete version ${dest}`;
+    return fail({ reason: 'nothing-to-roll-back', message: `${why} at ${where} (versions that went live: ${live.join(', ') || 'none'})` });
+  }
+  const switched = await runRemoteChecked(target, `switching current to ${dest}`, SWITCH, [target.remoteDir, dest]);
   if (!switched.ok) return switched;
   log.info(`current -> versions/${dest} (was ${current ?? 'none'})`);
   const service = await restartService(target, log);

@@ -1,10 +1,11 @@
 // Talks to the device through the system's OpenSSH client and rsync, with strict host key
 // checking against the configured known_hosts file and key-only authentication.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DeployTarget } from './deploy-config.ts';
 import { scanHostKeys } from './host-key.ts';
+import { makeOwnedDir } from './owned-dir.ts';
 import { runProcess, shellQuote, type ProcessOutput } from './process.ts';
 import { fail, ok, type Result } from './result.ts';
 
@@ -36,10 +37,12 @@ export function sshOptions(target: DeployTarget): string[] {
 /**
  * Lets every ssh/rsync call of one deploy share a single connection (OpenSSH multiplexing):
  * the key exchange and authentication happen once instead of once per step. Call `close`
- * when done; a killed deploy's master exits by itself after 20 s idle.
+ * when done; a killed deploy's master exits by itself after 20 s idle, and the next deploy
+ * removes the folder it leaves.
  */
 export function openSharedConnection(target: DeployTarget): { target: DeployTarget; close(): Promise<void> } {
-  const dir = mkdtempSync(join(tmpdir(), 'bf-ssh-'));
+  // In the temp folder, not the project: a socket path must stay under ~100 bytes.
+  const { dir } = makeOwnedDir(tmpdir(), 'bf-ssh-');
   const shared = { ...target, controlPath: join(dir, '%C') };
   return {
     target: shared,
@@ -54,20 +57,31 @@ export function hostLabel(target: DeployTarget): string {
   return `${target.user}@${target.host}:${target.port}`;
 }
 
+export interface RemoteScriptOptions {
+  /**
+   * Run with a pty (`ssh -tt`), for a long device-side process: when the connection drops
+   * (a killed deploy), sshd hangs the pty up and the process gets SIGHUP instead of running
+   * on. The pty merges stderr into stdout; line ends come back as \n.
+   */
+  tty?: boolean;
+}
+
 /**
  * Runs a POSIX sh `script` on the device with positional `args` ($1, $2, ...). Exit codes
  * other than 255 (ssh's own failures) are the script's and come back as output.
  */
-export async function runRemoteScript(target: DeployTarget, script: string, args: string[]): Promise<Result<ProcessOutput>> {
-  const remoteCommand = ['sh', '-s', '--', ...args.map(shellQuote)].join(' ');
-  const out = await runProcess('ssh', [...sshOptions(target), '-l', target.user, '--', target.host, remoteCommand], { input: script });
-  if (out.code === 255) return fail(await explainSshFailure(target, out.stderr));
-  return ok(out);
+export async function runRemoteScript(target: DeployTarget, script: string, args: string[], options: RemoteScriptOptions = {}): Promise<Result<ProcessOutput>> {
+  const quotedArgs = args.map(shellQuote);
+  // With a pty, whatever goes to stdin is echoed back: pass the script as an argument instead.
+  const remoteCommand = options.tty ? ['sh', '-c', shellQuote(script), 'sh', ...quotedArgs].join(' ') : ['sh', '-s', '--', ...quotedArgs].join(' ');
+  const out = await runProcess('ssh', [...sshOptions(target), ...(options.tty ? ['-tt'] : []), '-l', target.user, '--', target.host, remoteCommand], { input: options.tty ? '' : script });
+  if (out.code === 255) return fail(await explainSshFailure(target, out.stderr || out.stdout));
+  return ok(options.tty ? { ...out, stdout: out.stdout.replace(/\r\n/g, '\n') } : out);
 }
 
 /** Like runRemoteScript, but a non-zero exit of the script is a 'remote-failed' failure. */
-export async function runRemoteChecked(target: DeployTarget, what: string, script: string, args: string[]): Promise<Result<string>> {
-  const res = await runRemoteScript(target, script, args);
+export async function runRemoteChecked(target: DeployTarget, what: string, script: string, args: string[], options: RemoteScriptOptions = {}): Promise<Result<string>> {
+  const res = await runRemoteScript(target, script, args, options);
   if (!res.ok) return res;
   if (res.value.code !== 0) {
     const detail = (res.value.stderr.trim() || res.value.stdout.trim()).split('\n').slice(-5).join('\n  ');

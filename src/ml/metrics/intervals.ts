@@ -7,6 +7,7 @@
  * stays honest at tiny counts. Headline metrics pool the whole test split, where the
  * bootstrap is the better tool (it also covers macro averages, which have no closed form).
  */
+import { createRng } from '../random.ts';
 
 export interface Interval {
   low: number;
@@ -20,18 +21,6 @@ export interface BootstrapOptions {
   confidence: number;
   /** Seed of the resampling generator, so a rerun reports the same interval. */
   seed: number;
-}
-
-/** mulberry32: a tiny seeded generator (uniform in [0, 1)), enough for resampling indices. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Quantile of sorted values with linear interpolation between order statistics (R's type 7). */
@@ -55,7 +44,7 @@ export function bootstrapInterval(
   options: BootstrapOptions,
 ): Interval | null {
   if (n === 0 || options.resamples <= 0) return null;
-  const random = seededRandom(options.seed);
+  const random = createRng(options.seed);
   const indices = new Int32Array(n);
   const values: number[] = [];
   for (let b = 0; b < options.resamples; b++) {

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { normalize } from '../preprocess.ts';
-import type { BatchTargets } from './loss.ts';
+import type { BatchTargets, LossDenominators } from './loss.ts';
 
 /** The fields of the augment cache's CachedSplit (docs/contracts.md) that training reads. */
 export interface TrainingSplit {
@@ -34,8 +34,14 @@ export interface SampleWeighting {
   colorSources?: string[];
 }
 
-/** Loss targets of `indices` (caller disposes the tensors, e.g. inside tf.tidy). */
-export function targetBatch(split: TrainingSplit, indices: ArrayLike<number>, w: SampleWeighting): BatchTargets {
+interface TargetArrays {
+  part: Int32Array;
+  color: Int32Array;
+  weight: Float32Array;
+  allowed: Float32Array;       // 1 where the color head may learn from the sample
+}
+
+function targetArrays(split: TrainingSplit, indices: ArrayLike<number>, w: SampleWeighting): TargetArrays {
   const b = indices.length;
   const part = new Int32Array(b);
   const color = new Int32Array(b);
@@ -49,10 +55,27 @@ export function targetBatch(split: TrainingSplit, indices: ArrayLike<number>, w:
     weight[k] = (w.sourceWeights[source] ?? 1) * split.weight[i]!;
     allowed[k] = w.colorSources == null || w.colorSources.includes(source) ? 1 : 0;
   }
+  return { part, color, weight, allowed };
+}
+
+/** Loss targets of `indices` (caller disposes the tensors, e.g. inside tf.tidy). */
+export function targetBatch(split: TrainingSplit, indices: ArrayLike<number>, w: SampleWeighting): BatchTargets {
+  const t = targetArrays(split, indices, w);
   return {
-    partIndex: tf.tensor1d(part, 'int32'),
-    colorIndex: tf.tensor1d(color, 'int32'),
-    weight: tf.tensor1d(weight),
-    colorAllowed: w.colorSources == null ? undefined : tf.tensor1d(allowed),
+    partIndex: tf.tensor1d(t.part, 'int32'),
+    colorIndex: tf.tensor1d(t.color, 'int32'),
+    weight: tf.tensor1d(t.weight),
+    colorAllowed: w.colorSources == null ? undefined : tf.tensor1d(t.allowed),
   };
+}
+
+/** The loss's weight sums over a whole batch (part: Σw; color: Σw over known, allowed colors), in float32 as tf sums them. */
+export function lossDenominators(split: TrainingSplit, indices: ArrayLike<number>, w: SampleWeighting): LossDenominators {
+  const t = targetArrays(split, indices, w);
+  let part = 0, color = 0;
+  for (let k = 0; k < t.weight.length; k++) {
+    part = Math.fround(part + t.weight[k]!);
+    if (t.color[k]! >= 0) color = Math.fround(color + t.weight[k]! * t.allowed[k]!);
+  }
+  return { part, color };
 }

@@ -4,7 +4,7 @@
  * samples per source in the phase's proportions. A source the data lacks gives its share
  * to the others in proportion.
  */
-import { createRng, type Rng } from './rng.ts';
+import type { Random } from '../random.ts';
 
 export interface CurriculumPhase {
   /** [start, end) in plan epochs. */
@@ -57,7 +57,7 @@ export function drawnMix(mix: Record<string, number> | undefined, sources: reado
  * walked in a fresh shuffled order (repeating it when its share exceeds its size),
  * then all shuffled together. Without a mix (curriculum off), a plain shuffle of all.
  */
-export function sampleEpoch(sources: readonly string[], mix: Record<string, number> | undefined, size: number, rng: Rng): Int32Array {
+export function sampleEpoch(sources: readonly string[], mix: Record<string, number> | undefined, size: number, rng: Random): Int32Array {
   const bySource = new Map<string, number[]>();
   sources.forEach((s, i) => { const list = bySource.get(s) ?? []; list.push(i); bySource.set(s, list); });
   const shares = mix ? effectiveMix(mix, bySource.keys()) : new Map<string, number>();
@@ -79,7 +79,7 @@ export function sampleEpoch(sources: readonly string[], mix: Record<string, numb
   return Int32Array.from(shuffled(out, rng));
 }
 
-function shuffled<T>(items: T[], rng: Rng): T[] {
+function shuffled<T>(items: T[], rng: Random): T[] {
   const a = items.slice();
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(rng() * (i + 1));
@@ -88,4 +88,3 @@ function shuffled<T>(items: T[], rng: Rng): T[] {
   return a;
 }
 
-export { createRng };

@@ -37,23 +37,33 @@ export interface LossParts {
   color: tf.Scalar;
 }
 
-/** Weighted mean of `values` with weights `w`; 0 when all weights are 0. */
-function weightedMean(values: tf.Tensor1D, w: tf.Tensor1D): tf.Scalar {
-  const den = w.sum();
+/**
+ * The weight sums the two terms are divided by. A replica of data-parallel training passes
+ * those of the whole global batch, so the replicas' losses (and gradients) add up to the
+ * global batch's; default: the sums over this batch.
+ */
+export interface LossDenominators {
+  part: number;
+  color: number;
+}
+
+/** Weighted mean of `values` with weights `w` (divided by `total` when given, else by Σw); 0 when the divisor is 0. */
+function weightedMean(values: tf.Tensor1D, w: tf.Tensor1D, total?: number): tf.Scalar {
+  const den = total === undefined ? w.sum() : tf.scalar(total);
   // where(den > 0) rather than a division by max(den, ε): exact 0 for an empty mask, never NaN.
   return tf.where(den.greater(0), values.mul(w).sum().div(tf.maximum(den, 1e-12)), tf.scalar(0)) as tf.Scalar;
 }
 
 /** The plan's loss for one batch. */
-export function multiTaskLoss(partLogits: tf.Tensor2D, colorLogits: tf.Tensor2D, t: BatchTargets, cfg: LossWeights): LossParts {
+export function multiTaskLoss(partLogits: tf.Tensor2D, colorLogits: tf.Tensor2D, t: BatchTargets, cfg: LossWeights, denominators?: LossDenominators): LossParts {
   return tf.tidy(() => {
     const partCe = smoothedCrossEntropy(partLogits, t.partIndex, cfg.labelSmoothing);
     // Unknown colors (-1) would index nothing: clamp for the gather, then mask to weight 0.
     const known = t.colorIndex.greaterEqual(0).toFloat() as tf.Tensor1D;
     const colorMask = (t.colorAllowed ? known.mul(t.colorAllowed) : known) as tf.Tensor1D;
     const colorCe = smoothedCrossEntropy(colorLogits, tf.maximum(t.colorIndex, tf.scalar(0, 'int32')) as tf.Tensor1D, cfg.labelSmoothing);
-    const part = weightedMean(partCe, t.weight);
-    const color = weightedMean(colorCe, t.weight.mul(colorMask) as tf.Tensor1D);
+    const part = weightedMean(partCe, t.weight, denominators?.part);
+    const color = weightedMean(colorCe, t.weight.mul(colorMask) as tf.Tensor1D, denominators?.color);
     const total = part.mul(cfg.partWeight).add(color.mul(cfg.colorWeight)) as tf.Scalar;
     return { total, part, color };
   });

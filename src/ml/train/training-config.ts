@@ -86,6 +86,7 @@ export function resolveTrainingConfig(raw: unknown, file: string): ConfigResult 
       weightDecay: num(t, 'weight_decay', 0),
       patience: num(t, 'patience', 5),
       seed: num(t, 'seed', 1),
+      workers: typeof t['workers'] === 'number' ? (t['workers'] as number) : 'auto',
       loss: { labelSmoothing: loss.label_smoothing, partWeight: loss.part_weight, colorWeight: loss.color_weight },
       weighting: { sourceWeights: loss.extra_source_weights ?? {}, colorSources: architecture === 'two_models' ? loss.color_sources : undefined },
       curriculum: {

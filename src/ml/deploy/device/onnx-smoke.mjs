@@ -1,6 +1,7 @@
 // brickflow's on-device check, shipped inside every deployed version and run there with
 // plain Node (no build step): predicts the bundled sample inputs with onnxruntime-node and
-// times single-image inference. Prints one JSON object on stdout; the host compares it.
+// times single-image inference (p50/p95/p99). Prints one JSON object on stdout as its last
+// line; the host compares it.
 //
 // usage: node device/onnx-smoke.mjs --modules <node_modules holding onnxruntime-node> [--warmup N] [--runs N] [--threads N]
 // Run from the version folder (it reads model.onnx and samples/).
@@ -82,7 +83,11 @@ async function main() {
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   process.stdout.write(JSON.stringify({
     outputs,
-    latency: { runs, warmup, p50_ms: percentile(times, 50), p95_ms: percentile(times, 95), mean_ms: mean, min_ms: times[0], max_ms: times.at(-1) },
+    latency: {
+      runs, warmup, threads,
+      p50_ms: percentile(times, 50), p95_ms: percentile(times, 95), p99_ms: percentile(times, 99),
+      mean_ms: mean, min_ms: times[0], max_ms: times.at(-1),
+    },
     device: { node: process.version, platform: platform(), arch: arch() },
   }) + '\n');
 }
