@@ -12,7 +12,11 @@ const CONFIG = 'config/deploy.yaml';
 
 async function main(): Promise<number> {
   const ctx = readStageContext('deploy');
-  const metricsFile = ctx.abs(ctx.metrics ?? 'artifacts/metrics/deploy.json');
+  if (!ctx.metrics) {
+    console.error('deploy: pipeline.yaml gives the stage no metrics: file for the device figures');
+    return 2;
+  }
+  const metricsFile = ctx.abs(ctx.metrics);
   const settings = parseDeploySettings(ctx.params[CONFIG], CONFIG, ctx.root);
   if (!settings.ok) {
     console.error(`deploy: ${settings.failure.message}`);
@@ -25,7 +29,7 @@ async function main(): Promise<number> {
     writeMetrics(metricsFile, { status: 'skipped', reason });
     return 0;
   }
-  const onnxDir = ctx.abs(ctx.deps.find((d) => d.endsWith('onnx')) ?? 'artifacts/onnx');
+  const onnxDir = ctx.dep('onnx');
   const result = await deployModel(target, smokeTest, onnxDir, ctx.abs('.pipeline/deploy-staging'), consoleDeployLog());
   if (!result.ok) {
     console.error(`deploy: failed (${result.failure.reason}): ${result.failure.message}`);

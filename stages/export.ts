@@ -2,24 +2,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { selectBackend } from '../src/ml/backend/select-backend.ts';
 import { AugmentCacheError, readAugmentCache, sampleImage, type CachedSplit } from '../src/ml/augment-cache-reader.ts';
 import { evaluatedSource } from '../src/ml/dataset/data-config.ts';
 import { loadModel } from '../src/ml/model/model-io.ts';
-import { exportClassifier, type ClassifierLabels, type ExportSettings } from '../src/ml/onnx/export-classifier.ts';
+import { exportClassifier, type ClassifierLabels } from '../src/ml/onnx/export-classifier.ts';
+import { parseExportConfig } from '../src/ml/onnx/export-config.ts';
 import { UnsupportedLayerError } from '../src/ml/onnx/layer-mappers.ts';
 import type { ParityImages } from '../src/ml/onnx/parity.ts';
 import { preprocessSpec, type PreprocessSpec } from '../src/ml/preprocess.ts';
 
-const MODEL_DIR = 'artifacts/model';
-const CACHE_DIR = 'artifacts/augment-cache';
-const OUT_DIR = 'artifacts/onnx';
-
-interface ExportParams extends ExportSettings {
-  parity: ExportSettings['parity'] & { backend: 'cpu' | 'wasm' };
-}
+const EXPORT_FILE = 'config/export.yaml';
 
 /** The test images of the evaluated source (split.evaluate_on); other sources are skipped if present. */
 function evaluatedTestImages(split: CachedSplit, source: string): { images: ParityImages; skipped: number } {
@@ -42,17 +37,25 @@ async function main(): Promise<number> {
     console.error(evaluated.message);
     return 2;
   }
-  const params = (ctx.params['config/export.yaml'] as { export?: ExportParams } | undefined)?.export;
-  if (!params) {
-    console.error('config/export.yaml: missing the `export:` section');
-    return 1;
+  const parsed = parseExportConfig(ctx.params[EXPORT_FILE]?.['export'], { name: EXPORT_FILE, abs: ctx.abs(EXPORT_FILE) });
+  if (!parsed.ok) {
+    for (const e of parsed.errors) console.error(`export: ${e}`);
+    return 2;
   }
+  const params = parsed.config;
+  if (!ctx.metrics) {
+    console.error('export: pipeline.yaml gives the stage no metrics: file for the gates to read');
+    return 2;
+  }
+  const modelDir = ctx.dep('model');
+  const cacheDir = ctx.dep('augment-cache');
+  // As pipeline.yaml names them, for messages.
+  const [modelName, cacheName] = [modelDir, cacheDir].map((d) => relative(ctx.root, d));
   // The tfjs reference: wasm (XNNPACK, float32, what trains here) is ~4x faster than cpu on B0.
   if (params.parity.backend === 'wasm') await selectBackend('wasm', { log: null });
   else await tf.setBackend('cpu');
-  const modelDir = ctx.abs(MODEL_DIR);
   if (!existsSync(join(modelDir, 'model.json'))) {
-    console.error(`${MODEL_DIR}/model.json: not found; run the train stage first`);
+    console.error(`${modelName}/model.json: not found; run the train stage first`);
     return 1;
   }
   const model = await loadModel(modelDir);
@@ -61,14 +64,14 @@ async function main(): Promise<number> {
   const preprocess = existsSync(preprocessFile) ? readJson<PreprocessSpec>(preprocessFile) : preprocessSpec(model.inputs[0].shape[1] as number);
   let test: CachedSplit;
   try {
-    test = readAugmentCache(ctx.abs(CACHE_DIR)).test;
+    test = readAugmentCache(cacheDir).test;
   } catch (e) {
     if (!(e instanceof AugmentCacheError)) throw e;
     console.error(e.message);
     return 1;
   }
   if (test.height !== preprocess.input_size || test.width !== preprocess.input_size) {
-    console.error(`${CACHE_DIR}: test images are ${test.width}x${test.height}, the model takes ${preprocess.input_size}px; rerun augment-cache`);
+    console.error(`${cacheName}: test images are ${test.width}x${test.height}, the model takes ${preprocess.input_size}px; rerun augment-cache`);
     return 1;
   }
   const { images, skipped } = evaluatedTestImages(test, evaluated.value);
@@ -77,15 +80,15 @@ async function main(): Promise<number> {
 
   let outcome;
   try {
-    outcome = await exportClassifier({ model, labels, preprocess, images, outDir: ctx.abs(OUT_DIR), settings: params, log: (l) => console.log(l) });
+    outcome = await exportClassifier({ model, labels, preprocess, images, outDir: ctx.out('onnx'), settings: params, log: (l) => console.log(l) });
   } catch (e) {
     if (e instanceof UnsupportedLayerError) {
-      console.error(`${MODEL_DIR}/model.json: cannot export ${e.message}`);
+      console.error(`${modelName}/model.json: cannot export ${e.message}`);
       return 1;
     }
     throw e;
   }
-  const metricsFile = ctx.abs(ctx.metrics ?? 'artifacts/metrics/export.json');
+  const metricsFile = ctx.abs(ctx.metrics);
   await mkdir(dirname(metricsFile), { recursive: true });
   await writeFile(metricsFile, `${JSON.stringify(outcome.metrics, null, 2)}\n`);
   if (!outcome.ok) {

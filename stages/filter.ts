@@ -1,7 +1,7 @@
 // The filter stage: turns the configured image sources into artifacts/dataset (manifest, labels,
 // summary, bad files, capture plan), from config/data.yaml [sources, split, filter, capture_plan].
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { buildDataset } from '../src/ml/dataset/build-dataset.ts';
 import { formatCapturePlan, planCaptures } from '../src/ml/dataset/capture-plan.ts';
@@ -27,7 +27,7 @@ async function main(): Promise<number> {
   const splitSources = new Set(sources.filter((s) => s.use === 'split').map((s) => s.name));
   const captures = dataset.manifest.filter((m) => splitSources.has(m.source)).map((m) => ({ partId: m.part_id, colorId: m.color_id }));
   const plan = planCaptures(captures, targets.value, colors.value, capture_plan);
-  const outDir = ctx.abs(ctx.outs[0] ?? 'artifacts/dataset');
+  const outDir = ctx.out('dataset');
   writeDataset(outDir, dataset, plan);
 
   const s = dataset.summary;
@@ -36,7 +36,7 @@ async function main(): Promise<number> {
   console.log(`filter: ${s.images} images kept (${perSource}); train ${s.per_split['train']}, val ${s.per_split['val']}, test ${s.per_split['test']}`);
   if (s.skipped.files > 0) {
     const reasons = Object.entries(s.skipped.by_kind).map(([kind, n]) => `${n} ${kind}`).join(', ');
-    console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${ctx.outs[0] ?? 'artifacts/dataset'}/bad_files.jsonl)`);
+    console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${relative(ctx.root, outDir)}/bad_files.jsonl)`);
   }
   const g = s.split_groups;
   console.log(`filter: split by capture (split.group_by ${g.group_by === 'file' ? '"file": one image per group' : `/${g.group_by}/`}): ${g.groups} groups, ${g.matched_groups} of them views of one capture (${g.grouped_images} images); images per group ${g.images_per_group.min}-${g.images_per_group.max}, mean ${g.images_per_group.mean}`);
@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   console.log(`filter: capture plan: ${plan.total_missing} real images still to photograph (${plan.complete_parts}/${plan.parts.length} parts complete)`);
   // A failed stage gets its outs put back, so the plan the way-out points to is written beside them.
   const failedPlan = join(dirname(outDir), 'capture_plan.txt');
-  const shownPlan = join(dirname(ctx.outs[0] ?? 'artifacts/dataset'), 'capture_plan.txt');
+  const shownPlan = relative(ctx.root, failedPlan);
   rmSync(failedPlan, { force: true });
   if (dataset.violations.some((v) => v.ways_out)) writeFileSync(failedPlan, formatCapturePlan(plan));
   for (const v of dataset.violations) {

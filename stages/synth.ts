@@ -19,7 +19,7 @@ async function main(): Promise<number> {
     for (const r of [config, colors, targets]) if (!r.ok) console.error(`synth: ${r.message}`);
     return 2;
   }
-  const outDir = ctx.abs(ctx.outs[0] ?? 'data/synthetic');
+  const outDir = ctx.out('synthetic');
   rmSync(outDir, { recursive: true, force: true }); // started by hand, a stale folder must not mix in
   if (!config.value.synth.enabled) {
     mkdirSync(outDir, { recursive: true }); // the declared out, empty: nothing downstream reads it

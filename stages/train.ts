@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { AugmentCacheError, readAugmentCache } from '../src/ml/augment-cache-reader.ts';
 import { selectBackend } from '../src/ml/backend/select-backend.ts';
@@ -26,11 +26,6 @@ import { loadPretrained } from '../src/ml/train/pretrained.ts';
 import { configHash, keepAsPrevious, readPrevious, sha256, trainSamples, warmLoopConfig, warmStartBlocker, warmStartWanted, weightsHash } from '../src/ml/train/warm-start.ts';
 
 const CONFIG_FILE = 'config/training.yaml';
-const CACHE_DIR = 'artifacts/augment-cache';
-const DATASET_LABELS = 'artifacts/dataset/labels.json';
-const MODEL_DIR = 'artifacts/model';
-const STATE_DIR = 'artifacts/train-state';
-const DEFAULT_METRICS = 'artifacts/metrics/train.json';
 
 function fail(lines: string[]): number {
   for (const l of lines) console.error(`train: ${l}`);
@@ -39,24 +34,27 @@ function fail(lines: string[]): number {
 
 async function main(): Promise<number> {
   const ctx = readStageContext('train');
-  const resolved = resolveTrainingConfig(ctx.params[CONFIG_FILE] ?? {}, CONFIG_FILE);
+  const resolved = resolveTrainingConfig(ctx.params[CONFIG_FILE] ?? {}, { name: CONFIG_FILE, abs: ctx.abs(CONFIG_FILE) });
   if (!resolved.ok) return fail(resolved.errors);
+  if (!ctx.metrics) return fail(['pipeline.yaml gives the stage no metrics: file for the training history']);
+  const cacheDir = ctx.dep('augment-cache');
+  const cacheName = relative(ctx.root, cacheDir);
   const cfg = resolved.config;
   console.log(`train: profile '${cfg.profile}'`);
   await selectBackend(cfg.backend);
 
   let cache;
   try {
-    cache = readAugmentCache(ctx.abs(CACHE_DIR));
+    cache = readAugmentCache(cacheDir);
   } catch (err) {
     if (err instanceof AugmentCacheError) return fail([err.message]);
     throw err;
   }
   const { train, val, labels } = cache;
   if (train.height !== cfg.model.inputSize || train.width !== cfg.model.inputSize) {
-    return fail([`${CACHE_DIR} holds ${train.width}x${train.height} images but model.input_size is ${cfg.model.inputSize} in ${CONFIG_FILE}; rerun augment-cache (it resizes to model.input_size)`]);
+    return fail([`${cacheName} holds ${train.width}x${train.height} images but model.input_size is ${cfg.model.inputSize} in ${CONFIG_FILE}; rerun augment-cache (it resizes to model.input_size)`]);
   }
-  if (train.n === 0 || val.n === 0) return fail([`${CACHE_DIR}: ${train.n} train and ${val.n} val images; training needs both`]);
+  if (train.n === 0 || val.n === 0) return fail([`${cacheName}: ${train.n} train and ${val.n} val images; training needs both`]);
   console.log(`train: ${train.n} train images (${countBy(train.source)}), ${val.n} val, ${labels.parts.length} parts, ${labels.colors.length} colors`);
 
   // Seeded: tfjs' weight initialisers draw from Math.random (src/ml/random.ts).
@@ -70,7 +68,7 @@ async function main(): Promise<number> {
   console.log(`train: ${model.countParams().toLocaleString('en')} parameters, ${frozenParams.toLocaleString('en')} frozen (${frozen.length} layers)`);
 
   // Resume is the engine's: state is valid only for the inputs fingerprint it was made for.
-  const stateDir = ctx.abs(STATE_DIR);
+  const stateDir = ctx.out('train-state');
   if (ctx.force || ctx.fingerprint === undefined) {
     await dropCheckpoints(stateDir);
     console.log(`train: ${ctx.force ? '--force' : 'started without the engine (no PIPELINE_STAGE_FINGERPRINT)'}: training from scratch`);
@@ -102,11 +100,12 @@ async function main(): Promise<number> {
   const outcome = await trainLoop({ model, train, val, config: loop, stateDir, fingerprint });
   const seconds = (Date.now() - started) / 1000;
 
-  const modelDir = ctx.abs(MODEL_DIR);
+  const modelDir = ctx.out('model');
   await mkdir(dirname(modelDir), { recursive: true });
   await saveModel(model, modelDir);
-  const labelsSource = ctx.abs(DATASET_LABELS);
-  if (existsSync(labelsSource)) await copyFile(labelsSource, join(modelDir, 'labels.json'));
+  const dataset = ctx.optionalDep('dataset');
+  const labelsSource = dataset && join(dataset, 'labels.json');
+  if (labelsSource && existsSync(labelsSource)) await copyFile(labelsSource, join(modelDir, 'labels.json'));
   else await writeFile(join(modelDir, 'labels.json'), JSON.stringify(labels, null, 1));
   await writeFile(join(modelDir, 'preprocess.json'), JSON.stringify(preprocessSpec(cfg.model.inputSize), null, 1));
   await renderTrainingCurves(outcome.history, join(modelDir, 'training_curves.png'));
@@ -128,13 +127,13 @@ async function main(): Promise<number> {
     history: outcome.history,
     detail: { profile: cfg.profile, backend: tf.getBackend(), pretrained: pretrained.message, config: cfg.effective },
   };
-  const metricsPath = ctx.abs(ctx.metrics ?? DEFAULT_METRICS);
+  const metricsPath = ctx.abs(ctx.metrics);
   await mkdir(dirname(metricsPath), { recursive: true });
   await writeFile(metricsPath, JSON.stringify(metrics, null, 1));
   // The model is out: a later run with these inputs is fresh, with others starts over.
   await dropCheckpoints(stateDir);
   await keepAsPrevious(stateDir, model, provenance);
-  console.log(`train: best epoch ${outcome.bestEpoch}: val part top-1 ${pct(metrics.val_part_top1)}, top-5 ${pct(metrics.val_part_top5)}, color ${metrics.val_color_acc === null ? 'n/a (the data has no color labels)' : pct(metrics.val_color_acc)}; model in ${MODEL_DIR}`);
+  console.log(`train: best epoch ${outcome.bestEpoch}: val part top-1 ${pct(metrics.val_part_top1)}, top-5 ${pct(metrics.val_part_top5)}, color ${metrics.val_color_acc === null ? 'n/a (the data has no color labels)' : pct(metrics.val_color_acc)}; model in ${relative(ctx.root, modelDir)}`);
   return 0;
 }
 

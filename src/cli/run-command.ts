@@ -3,11 +3,13 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { consoleReporter, formatSummary, type Output } from '../engine/console-reporter.ts';
+import { formatDiagnostic } from '../engine/diagnostic.ts';
 import { EngineStateError } from '../engine/engine-error.ts';
 import type { RunEvent } from '../engine/event.ts';
 import { selectStages } from '../engine/graph.ts';
 import { readLock } from '../engine/lock-file.ts';
 import { recoverInterrupted } from '../engine/outs-guard.ts';
+import { preflight } from '../engine/preflight.ts';
 import { writtenPaths } from '../engine/pipeline-config.ts';
 import type { Project } from '../engine/project.ts';
 import { acquireRunLock } from '../engine/run-lock.ts';
@@ -44,6 +46,13 @@ export async function runCommand(project: Project, target: string | undefined, o
       output.err(`error: --only ${stage.name}: its deps are missing:\n${lines.join('\n')}\nrun them first, or use --until ${stage.name}\n`);
       return EXIT.usage;
     }
+  }
+
+  const checked = preflight(project.pipeline, stages);
+  for (const w of checked.warnings) output.err(`${formatDiagnostic(w)}\n`);
+  if (checked.errors.length > 0) {
+    for (const e of checked.errors) output.err(`${formatDiagnostic(e)}\n`);
+    return EXIT.usage;
   }
 
   if (opts.dryRun) {

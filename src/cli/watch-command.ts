@@ -10,6 +10,7 @@ import { codeFiles } from '../engine/code-deps.ts';
 import { checkStageGates, formatGateTable } from '../engine/gates.ts';
 import { selectStages } from '../engine/graph.ts';
 import { writtenPaths } from '../engine/pipeline-config.ts';
+import { preflight } from '../engine/preflight.ts';
 import { openProject, type Project } from '../engine/project.ts';
 import { acquireRunLock } from '../engine/run-lock.ts';
 import { Watcher } from '../engine/watcher.ts';
@@ -62,6 +63,13 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
     const project = openProject(opts.file);
     if (!project.ok) {
       for (const d of project.error) output.err(`${formatDiagnostic(d)}\n`);
+      output.out(`watch: round ${round} done (exit 2, bad config); waiting for changes\n`);
+      return;
+    }
+    // The same up-front check as `run`; its warnings once, not every round.
+    const checked = preflight(project.value.pipeline, project.value.graph.order.filter((s) => names.includes(s.name)));
+    for (const d of [...(round === 1 ? checked.warnings : []), ...checked.errors]) output.err(`${formatDiagnostic(d)}\n`);
+    if (checked.errors.length > 0) {
       output.out(`watch: round ${round} done (exit 2, bad config); waiting for changes\n`);
       return;
     }

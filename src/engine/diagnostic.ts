@@ -12,6 +12,8 @@ export interface Location {
 
 export interface Diagnostic {
   message: string;
+  /** Default 'error'; a warning is printed and the run goes on. */
+  severity?: 'error' | 'warning';
   location?: Location;
   /** Other places involved, e.g. the first of two stages claiming one out. */
   supplemental?: { message: string; location: Location }[];
@@ -32,7 +34,8 @@ export function lineCol(source: string, offset: number): { line: number; col: nu
   return { line, col: offset - lineStart + 1 };
 }
 
-function placeText(loc: Location): string {
+/** `file:line:col` of the start of `loc`. */
+export function placeText(loc: Location): string {
   const { line, col } = lineCol(loc.source, loc.start);
   return `${loc.file}:${line}:${col}`;
 }
@@ -48,8 +51,9 @@ function squiggle(loc: Location): string {
 
 /** Renders a diagnostic the way a user reads it in a terminal. */
 export function formatDiagnostic(d: Diagnostic): string {
-  if (!d.location) return `error: ${d.message}`;
-  const parts = [`${placeText(d.location)}: error: ${d.message}`, squiggle(d.location)];
+  const severity = d.severity ?? 'error';
+  if (!d.location) return `${severity}: ${d.message}`;
+  const parts = [`${placeText(d.location)}: ${severity}: ${d.message}`, squiggle(d.location)];
   for (const s of d.supplemental ?? []) parts.push(`${placeText(s.location)}: note: ${s.message}`, squiggle(s.location));
   return parts.join('\n');
 }

@@ -1,12 +1,12 @@
 // Computes what a stage is built from right now (definition, deps, params, code) and what
 // it produced (outs), in the shape pipeline.lock stores.
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
 import { codeFiles } from './code-deps.ts';
 import type { StageFingerprint } from './lock-file.ts';
-import { readParamKeys, valueAt } from './params.ts';
+import { formatDiagnostic } from './diagnostic.ts';
+import { loadParamFile, valueAt } from './params.ts';
 import type { PathHasher } from './path-hasher.ts';
-import { writtenPaths, type StageDecl } from './pipeline-config.ts';
+import { defaultRole, writtenPaths, type StageDecl } from './pipeline-config.ts';
 import type { Hash } from './stat-cache.ts';
 import { sortKeys } from './lock-file.ts';
 
@@ -17,8 +17,9 @@ export function definitionHash(stage: StageDecl): Hash {
   const def = {
     run: stage.run ?? null,
     cmd: stage.cmd ?? null,
-    deps: stage.deps.map((d) => d.path),
-    outs: stage.outs.map((o) => ({ path: o.path, persist: o.persist })),
+    // A role changes which input the stage reads as what; a default role says nothing new.
+    deps: stage.deps.map((d) => (d.role === defaultRole(d.path) ? d.path : { path: d.path, role: d.role })),
+    outs: stage.outs.map((o) => ({ path: o.path, persist: o.persist, ...(o.role === defaultRole(o.path) ? {} : { role: o.role }) })),
     params: stage.params.map((p) => ({ file: p.file, keys: p.keys })),
     metrics: stage.metrics?.path ?? null,
     // `code:` entries are not here: adding one is reported as that code path changing.
@@ -26,18 +27,17 @@ export function definitionHash(stage: StageDecl): Hash {
   return createHash('sha256').update(JSON.stringify(def)).digest('hex') as Hash;
 }
 
-/** Listed keys' values; an unreadable param file gives one `<unreadable>` entry saying why. */
+/**
+ * Listed keys' values, the schema's defaults filled in; a file that does not load gives one
+ * `<invalid>` entry with the first problem at file:line:col (`run` stops on it before any stage).
+ */
 export function paramValues(root: string, stage: StageDecl): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const p of stage.params) {
-    let doc: Record<string, unknown>;
-    try {
-      const picked = readParamKeys(join(root, p.file), p.keys);
-      doc = Object.fromEntries(p.keys.map((k) => [k, sortKeys(valueAt(picked, k) ?? null)]));
-    } catch (err) {
-      doc = { '<unreadable>': (err as Error).message.split('\n')[0] };
-    }
-    out[p.file] = doc;
+    const loaded = loadParamFile(root, p.file);
+    out[p.file] = loaded.ok
+      ? Object.fromEntries(p.keys.map((k) => [k, sortKeys(valueAt(loaded.value.data, k) ?? null)]))
+      : { '<invalid>': formatDiagnostic(loaded.error[0]!).split('\n')[0]! };
   }
   return out;
 }

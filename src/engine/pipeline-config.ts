@@ -1,10 +1,11 @@
 // The checked model of pipeline.yaml: parse with source ranges, validate against the JSON
 // Schema, then the rules a schema cannot say (paths inside the project, one owner per out).
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, isAbsolute, normalize, resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { basename, dirname, isAbsolute, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ErrorObject } from 'ajv';
+import { isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
+import { parseConfig } from '../config/load-config.ts';
 import type { Diagnostic, Location, Result } from './diagnostic.ts';
 
 export interface PathRef {
@@ -13,7 +14,18 @@ export interface PathRef {
   location: Location;
 }
 
-export interface OutDecl extends PathRef {
+/** A dep or out: a path, and the role by which the stage asks for it (stage-context.ts). */
+export interface RoleRef extends PathRef {
+  /** `role:` as written, else the path's file name without extension (`artifacts/model` -> `model`). */
+  role: string;
+}
+
+/** The role a path gets when pipeline.yaml names none. */
+export function defaultRole(path: string): string {
+  return basename(path).replace(/\.[^.]*$/, '');
+}
+
+export interface OutDecl extends RoleRef {
   /** Left in place for the stage to update incrementally instead of being moved aside. */
   persist: boolean;
 }
@@ -21,7 +33,10 @@ export interface OutDecl extends PathRef {
 export interface ParamDecl {
   file: string;
   keys: string[];
+  /** Where the file name is written in pipeline.yaml. */
   location: Location;
+  /** Where each of `keys` is written, in the same order. */
+  keyLocations: Location[];
 }
 
 export type GateOp = '>=' | '<=' | '==' | '>' | '<';
@@ -40,7 +55,7 @@ export interface StageDecl {
   location: Location;
   run?: string;
   cmd?: string;
-  deps: PathRef[];
+  deps: RoleRef[];
   /** `code:`: files the stage runs that no scanner can see (hashed as code, like its imports). */
   code: PathRef[];
   params: ParamDecl[];
@@ -58,9 +73,7 @@ export interface Pipeline {
   stages: StageDecl[];
 }
 
-const require = createRequire(import.meta.url);
-const schema = require('../../schemas/pipeline.schema.json') as object;
-const validateSchema = new Ajv({ allErrors: true, strict: false }).compile(schema);
+const SCHEMA = fileURLToPath(new URL('../../schemas/pipeline.schema.json', import.meta.url));
 
 /** Reads and checks pipeline.yaml at `file` (absolute or relative to the cwd). */
 export function loadPipeline(file: string): Result<Pipeline> {
@@ -76,24 +89,11 @@ export function loadPipeline(file: string): Result<Pipeline> {
 
 /** Parses pipeline text; `displayName` is how the file is named in diagnostics. */
 export function parsePipeline(source: string, absFile: string, displayName: string): Result<Pipeline> {
-  const at = (start: number, end: number): Location => ({ file: displayName, source, start, end });
+  const parsed = parseConfig(source, displayName, { schema: SCHEMA, describe: pipelineMessage });
+  if (!parsed.ok) return parsed;
+  const { doc, locate } = parsed.value;
   const nodeLoc = (node: YamlNode | null | undefined): Location =>
-    node?.range ? at(node.range[0], node.range[1]) : at(0, 0);
-
-  const doc = parseDocument(source, { lineCounter: new LineCounter(), uniqueKeys: false, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      error: doc.errors.map((e) => ({ message: `YAML syntax: ${e.message.split('\n')[0]}`, location: at(e.pos[0], e.pos[1]) })),
-    };
-  }
-  const duplicates = findDuplicateKeys(doc, nodeLoc);
-  if (duplicates.length > 0) return { ok: false, error: duplicates };
-
-  const data: unknown = doc.toJS();
-  if (!validateSchema(data)) {
-    return { ok: false, error: schemaDiagnostics(validateSchema.errors ?? [], doc, nodeLoc, at) };
-  }
+    node?.range ? { file: displayName, source, start: node.range[0], end: node.range[1] } : locate([]);
 
   const root = dirname(absFile);
   const errors: Diagnostic[] = [];
@@ -128,8 +128,14 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
     if (isScalar(run)) stage.run = String(run.value);
     const cmd = get('cmd');
     if (isScalar(cmd)) stage.cmd = String(cmd.value);
+    // A dep or out is a path, or {path, role} (outs: also persist).
+    const roleRef = (item: unknown, what: string): RoleRef | undefined => {
+      const ref = pathRef(isMap(item) ? item.get('path', true) : item, what);
+      const role = isMap(item) ? item.get('role') : undefined;
+      return ref && { ...ref, role: typeof role === 'string' ? role : defaultRole(ref.path) };
+    };
     const deps = get('deps');
-    if (isSeq(deps)) for (const item of deps.items) push(stage.deps, pathRef(item, `dep of stage "${name}"`));
+    if (isSeq(deps)) for (const item of deps.items) push(stage.deps, roleRef(item, `dep of stage "${name}"`));
     const code = get('code');
     if (isSeq(code)) {
       for (const item of code.items) {
@@ -141,21 +147,18 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
     const outs = get('outs');
     if (isSeq(outs)) {
       for (const item of outs.items) {
-        if (isMap(item)) {
-          const ref = pathRef(item.get('path', true), `out of stage "${name}"`);
-          if (ref) stage.outs.push({ ...ref, persist: item.get('persist') === true });
-        } else {
-          const ref = pathRef(item, `out of stage "${name}"`);
-          if (ref) stage.outs.push({ ...ref, persist: false });
-        }
+        const ref = roleRef(item, `out of stage "${name}"`);
+        if (ref) stage.outs.push({ ...ref, persist: isMap(item) && item.get('persist') === true });
       }
     }
+    errors.push(...duplicateRoles(name, 'dep', stage.deps), ...duplicateRoles(name, 'out', stage.outs));
     const params = get('params');
     if (isMap(params)) {
       for (const p of params.items) {
         const ref = pathRef(p.key, `param file of stage "${name}"`);
-        const keys = (isSeq(p.value) ? p.value.items : []).map((k) => String(isScalar(k) ? k.value : ''));
-        if (ref) stage.params.push({ file: ref.path, keys, location: ref.location });
+        const keyNodes = isSeq(p.value) ? p.value.items : [];
+        const keys = keyNodes.map((k) => String(isScalar(k) ? k.value : ''));
+        if (ref) stage.params.push({ file: ref.path, keys, location: ref.location, keyLocations: keyNodes.map((k) => nodeLoc(k as YamlNode)) });
       }
     }
     const metrics = get('metrics');
@@ -177,6 +180,22 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
   errors.push(...overlappingOuts(stages));
   if (errors.length > 0) return { ok: false, error: errors };
   return { ok: true, value: { file: absFile, root, stages } };
+}
+
+/** Two deps (or two outs) of one stage answering to the same role. */
+function duplicateRoles(stage: string, what: string, refs: RoleRef[]): Diagnostic[] {
+  const errors: Diagnostic[] = [];
+  refs.forEach((ref, i) => {
+    const first = refs.slice(0, i).find((r) => r.role === ref.role);
+    if (first) {
+      errors.push({
+        message: `stage "${stage}" has two ${what}s with the role "${ref.role}"; give one a role: of its own ({path: ${ref.path}, role: NAME})`,
+        location: ref.location,
+        supplemental: [{ message: `"${first.path}" has the role "${ref.role}" here`, location: first.location }],
+      });
+    }
+  });
+  return errors;
 }
 
 function push<T>(list: T[], item: T | undefined): void {
@@ -214,81 +233,12 @@ function overlappingOuts(stages: StageDecl[]): Diagnostic[] {
   return errors;
 }
 
-/** A key written twice in one map; both places are shown. */
-function findDuplicateKeys(doc: Document, nodeLoc: (n: YamlNode) => Location): Diagnostic[] {
-  const errors: Diagnostic[] = [];
-  const visit = (node: unknown): void => {
-    if (isMap(node)) {
-      const seen = new Map<string, YamlNode>();
-      for (const pair of node.items) {
-        const key = pair.key as YamlNode;
-        const name = isScalar(key) ? String(key.value) : undefined;
-        if (name !== undefined) {
-          const first = seen.get(name);
-          if (first) {
-            errors.push({
-              message: `"${name}" is defined twice`,
-              location: nodeLoc(key),
-              supplemental: [{ message: `first definition of "${name}"`, location: nodeLoc(first) }],
-            });
-          } else {
-            seen.set(name, key);
-          }
-        }
-        visit(pair.value);
-      }
-    } else if (isSeq(node)) {
-      node.items.forEach(visit);
-    }
-  };
-  visit(doc.contents);
-  return errors;
-}
-
-/** Maps ajv errors to the YAML nodes they are about, one readable diagnostic per place. */
-function schemaDiagnostics(
-  errors: ErrorObject[],
-  doc: Document,
-  nodeLoc: (n: YamlNode) => Location,
-  at: (s: number, e: number) => Location,
-): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const seen = new Set<string>();
-  // Errors inside oneOf branches repeat the same complaint in several shapes; the
-  // specific ones (unknown key, wrong type) come first and win per place.
-  const rank = (e: ErrorObject): number => (e.keyword === 'additionalProperties' ? 0 : e.keyword === 'oneOf' ? 2 : 1);
-  for (const err of [...errors].sort((a, b) => rank(a) - rank(b))) {
-    const path = err.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const where = path.join('.') || '(top level)';
-    const node = doc.getIn(path, true) as YamlNode | undefined;
-    let location = node ? nodeLoc(node) : at(0, 0);
-    let message: string;
-    if (err.keyword === 'additionalProperties') {
-      const key = (err.params as { additionalProperty: string }).additionalProperty;
-      const parent = doc.getIn(path, true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-        if (pair) location = nodeLoc(pair.key as YamlNode);
-      }
-      message = `unknown key "${key}" in ${where}`;
-    } else if ((err.keyword === 'oneOf' || err.keyword === 'required') && path.length === 2 && path[0] === 'stages') {
-      message = `stage "${path[1]}" needs exactly one of run: or cmd:`;
-      const parent = doc.getIn(['stages'], true);
-      if (isMap(parent)) {
-        const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path[1]);
-        if (pair) location = nodeLoc(pair.key as YamlNode);
-      }
-    } else if (err.keyword === 'pattern' && path[2] === 'gates') {
-      message = `gate ${path[3]}: "${String(doc.getIn(path))}" is not a comparison like ">= 0.9" (use >=, <=, ==, > or <)`;
-    } else if (err.keyword === 'pattern' && err.propertyName) {
-      message = `stage name "${err.propertyName}" may only use letters, digits, _ . -`;
-    } else {
-      message = `${where}: ${err.message ?? err.keyword}`;
-    }
-    const key = `${location.start}:${location.end}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push({ message, location });
+/** The pipeline's own wording for some schema errors (the rest get the generic one). */
+function pipelineMessage(err: ErrorObject, path: string[]): string | undefined {
+  if ((err.keyword === 'oneOf' || err.keyword === 'required') && path.length === 2 && path[0] === 'stages') {
+    return `stage "${path[1]}" needs exactly one of run: or cmd:`;
   }
-  return out;
+  if (err.keyword === 'pattern' && path[2] === 'gates') return `gate ${path[3]}: "${String(err.data)}" is not a comparison like ">= 0.9" (use >=, <=, ==, > or <)`;
+  if (err.keyword === 'pattern' && err.propertyName) return `stage name "${err.propertyName}" may only use letters, digits, _ . -`;
+  return undefined;
 }

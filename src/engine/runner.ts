@@ -20,6 +20,7 @@ import { guardOuts } from './outs-guard.ts';
 import { PathHasher } from './path-hasher.ts';
 import type { StageDecl } from './pipeline-config.ts';
 import type { Project } from './project.ts';
+import { stageDeclEnv } from './stage-context.ts';
 import { runStageProcess } from './stage-process.ts';
 import { assessStage } from './status.ts';
 
@@ -243,9 +244,7 @@ export function stageEnv(project: Project, stage: StageDecl, params: Record<stri
     PIPELINE_STAGE: stage.name,
     PIPELINE_ROOT: project.root,
     PIPELINE_PARAMS: JSON.stringify(nested),
-    PIPELINE_DEPS: JSON.stringify(stage.deps.map((d) => d.path)),
-    PIPELINE_OUTS: JSON.stringify(stage.outs.map((o) => o.path)),
-    PIPELINE_METRICS: stage.metrics?.path ?? '',
+    ...stageDeclEnv(stage),
   };
 }
 

@@ -1,23 +1,34 @@
-// What a stage process needs from the engine (its name, params, deps, outs, metrics path),
-// read from the PIPELINE_* environment, or from pipeline.yaml when started by hand.
-import { existsSync, readFileSync } from 'node:fs';
+// What a stage process needs from the engine (its name, params, deps and outs by role,
+// metrics path, gates), read from the PIPELINE_* environment, or from pipeline.yaml when
+// started by hand. Both ways go through the same loaders as the engine (pipeline-config.ts,
+// params.ts), so a stage never parses pipeline.yaml or a params file on its own.
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { readParamKeys, type ParamValues } from './params.ts';
+import { formatDiagnostic, type Diagnostic } from './diagnostic.ts';
+import { loadParamFile, pickKeys, type ParamValues } from './params.ts';
+import { defaultRole, loadPipeline, type GateDecl, type StageDecl } from './pipeline-config.ts';
+
+/** A gate as the stage sees it (e.g. for a report's targets). */
+export type StageGate = Pick<GateDecl, 'metric' | 'op' | 'target' | 'text'>;
 
 export interface StageContext {
   /** The stage name as in pipeline.yaml. */
   stage: string;
   /** Absolute path of the project root (the folder of pipeline.yaml). */
   root: string;
-  /** Param file (project-relative) -> the listed keys' values, nested as in the file. */
+  /** Param file (project-relative) -> the listed keys' values, nested as in the file, schema defaults filled in. */
   params: Record<string, ParamValues>;
   /** Project-relative dep paths. */
   deps: string[];
   /** Project-relative out paths (persist or not). */
   outs: string[];
+  /** Role -> project-relative path, for deps and for outs (pipeline.yaml `role:`, default the file name). */
+  depRoles: Record<string, string>;
+  outRoles: Record<string, string>;
   /** Project-relative metrics file, or `undefined` when the stage declares none. */
   metrics: string | undefined;
+  /** The gates pipeline.yaml declares on this stage. */
+  gates: StageGate[];
   /**
    * PIPELINE_STAGE_FINGERPRINT: the hash of the inputs this run is for (definition, deps,
    * params, code). State kept in a `persist: true` out may be resumed only when it was made
@@ -30,30 +41,62 @@ export interface StageContext {
   force: boolean;
   /** Absolute path of a project-relative path. */
   abs(path: string): string;
+  /** Absolute path of the dep with this role; a stage without it stops with exit 2 naming pipeline.yaml. */
+  dep(role: string): string;
+  /** Absolute path of the dep with this role, or undefined when the stage declares none. */
+  optionalDep(role: string): string | undefined;
+  /** Absolute path of the out with this role; a stage without it stops with exit 2. */
+  out(role: string): string;
 }
 
-type ContextFields = Omit<StageContext, 'abs' | 'fingerprint' | 'codeFingerprint' | 'force'>;
+type ContextData = Omit<StageContext, 'abs' | 'dep' | 'optionalDep' | 'out' | 'fingerprint' | 'codeFingerprint' | 'force'>;
+
+/** The PIPELINE_* variables of docs/contracts.md that describe the stage's declaration. */
+export function stageDeclEnv(stage: StageDecl): Record<string, string> {
+  return {
+    PIPELINE_DEPS: JSON.stringify(stage.deps.map((d) => d.path)),
+    PIPELINE_OUTS: JSON.stringify(stage.outs.map((o) => o.path)),
+    PIPELINE_DEP_ROLES: JSON.stringify(Object.fromEntries(stage.deps.map((d) => [d.role, d.path]))),
+    PIPELINE_OUT_ROLES: JSON.stringify(Object.fromEntries(stage.outs.map((o) => [o.role, o.path]))),
+    PIPELINE_GATES: JSON.stringify(stage.gates.map(({ metric, op, target, text }) => ({ metric, op, target, text }))),
+    PIPELINE_METRICS: stage.metrics?.path ?? '',
+  };
+}
 
 /**
  * Reads the context the engine passes (contracts.md "Engine → stage"). Without
  * PIPELINE_PARAMS (a stage started by hand, e.g. `node --import tsx stages/train.ts`), it
- * finds pipeline.yaml upward from the cwd and reads the entry of `stageName` (default:
- * PIPELINE_STAGE, else the script's file name without extension) and its param files.
+ * loads pipeline.yaml upward from the cwd and reads the entry of `stageName` (default:
+ * PIPELINE_STAGE, else the script's file name without extension) and its param files; a
+ * config error there is printed at file:line:col and the process exits 2.
  */
 export function readStageContext(stageName?: string, env: NodeJS.ProcessEnv = process.env): StageContext {
   const stage = stageName ?? env['PIPELINE_STAGE'] ?? basename(process.argv[1] ?? '').replace(/\.[cm]?[tj]s$/, '');
   if (env['PIPELINE_PARAMS'] !== undefined && env['PIPELINE_ROOT'] !== undefined) {
-    const root = env['PIPELINE_ROOT'];
-    return withAbs({
+    const deps = JSON.parse(env['PIPELINE_DEPS'] ?? '[]') as string[];
+    const outs = JSON.parse(env['PIPELINE_OUTS'] ?? '[]') as string[];
+    // Without the role variables (a test or an older runner), each path has its default role.
+    const roles = (name: string, paths: string[]): Record<string, string> =>
+      env[name] ? (JSON.parse(env[name]) as Record<string, string>) : Object.fromEntries(paths.map((p) => [defaultRole(p), p]));
+    return withHelpers({
       stage,
-      root,
+      root: env['PIPELINE_ROOT'],
       params: JSON.parse(env['PIPELINE_PARAMS']) as Record<string, ParamValues>,
-      deps: JSON.parse(env['PIPELINE_DEPS'] ?? '[]') as string[],
-      outs: JSON.parse(env['PIPELINE_OUTS'] ?? '[]') as string[],
+      deps,
+      outs,
+      depRoles: roles('PIPELINE_DEP_ROLES', deps),
+      outRoles: roles('PIPELINE_OUT_ROLES', outs),
       metrics: env['PIPELINE_METRICS'] ? env['PIPELINE_METRICS'] : undefined,
+      gates: JSON.parse(env['PIPELINE_GATES'] ?? '[]') as StageGate[],
     }, env);
   }
-  return withAbs(contextFromPipelineFile(stage, env['PIPELINE_ROOT'] ?? findProjectRoot(process.cwd())), env);
+  let root: string;
+  try {
+    root = env['PIPELINE_ROOT'] ?? findProjectRoot(process.cwd());
+  } catch (err) {
+    return stop(stage, [{ message: (err as Error).message }]);
+  }
+  return withHelpers(contextFromPipelineFile(stage, root), env);
 }
 
 /** Walks up from `dir` to the first folder holding pipeline.yaml. */
@@ -64,35 +107,55 @@ export function findProjectRoot(dir: string): string {
   }
 }
 
-/** Out entries are a path or `{path, persist}`. */
-function outPath(out: unknown): string {
-  return typeof out === 'string' ? out : String((out as { path: unknown }).path);
-}
-
-function contextFromPipelineFile(stage: string, root: string): ContextFields {
-  const file = join(root, 'pipeline.yaml');
-  const doc = parseYaml(readFileSync(file, 'utf8')) as { stages?: Record<string, Record<string, unknown>> };
-  const entry = doc.stages?.[stage];
-  if (!entry) throw new Error(`${file}: no stage named "${stage}" (pass the stage name to readStageContext)`);
+function contextFromPipelineFile(stage: string, root: string): ContextData {
+  const pipeline = loadPipeline(join(root, 'pipeline.yaml'));
+  if (!pipeline.ok) return stop(stage, pipeline.error);
+  const decl = pipeline.value.stages.find((s) => s.name === stage);
+  if (!decl) return stop(stage, [{ message: `${join(root, 'pipeline.yaml')}: no stage named "${stage}" (pass the stage name to readStageContext)` }]);
   const params: Record<string, ParamValues> = {};
-  const declared = (entry['params'] ?? {}) as Record<string, string[]>;
-  for (const [paramFile, keys] of Object.entries(declared)) params[paramFile] = readParamKeys(join(root, paramFile), keys);
+  const problems: Diagnostic[] = [];
+  for (const p of decl.params) {
+    const loaded = loadParamFile(root, p.file);
+    if (loaded.ok) params[p.file] = pickKeys(loaded.value.data, p.keys);
+    else problems.push(...loaded.error);
+  }
+  if (problems.length > 0) return stop(stage, problems);
+  const env = stageDeclEnv(decl);
   return {
     stage,
     root,
     params,
-    deps: ((entry['deps'] ?? []) as unknown[]).map(String),
-    outs: ((entry['outs'] ?? []) as unknown[]).map(outPath),
-    metrics: typeof entry['metrics'] === 'string' ? entry['metrics'] : undefined,
+    deps: decl.deps.map((d) => d.path),
+    outs: decl.outs.map((o) => o.path),
+    depRoles: JSON.parse(env['PIPELINE_DEP_ROLES']!) as Record<string, string>,
+    outRoles: JSON.parse(env['PIPELINE_OUT_ROLES']!) as Record<string, string>,
+    metrics: decl.metrics?.path,
+    gates: JSON.parse(env['PIPELINE_GATES']!) as StageGate[],
   };
 }
 
-function withAbs(ctx: ContextFields, env: NodeJS.ProcessEnv): StageContext {
+/** A stage whose declaration or config is wrong cannot start: say where, exit 2 (bad config). */
+function stop(stage: string, problems: Diagnostic[]): never {
+  for (const d of problems) console.error(`${stage}: ${formatDiagnostic(d)}`);
+  process.exit(2);
+}
+
+function withHelpers(ctx: ContextData, env: NodeJS.ProcessEnv): StageContext {
+  const abs = (path: string): string => resolve(ctx.root, path);
+  const lookup = (what: 'dep' | 'out', roles: Record<string, string>, role: string): string => {
+    const path = roles[role];
+    if (path !== undefined) return abs(path);
+    const known = Object.entries(roles).map(([r, p]) => `${r} (${p})`).join(', ') || 'none';
+    return stop(ctx.stage, [{ message: `stage "${ctx.stage}" needs a ${what} with the role "${role}" in pipeline.yaml (its ${what}s: ${known}); add it, or mark one {path: …, role: ${role}}` }]);
+  };
   return {
     ...ctx,
     fingerprint: env['PIPELINE_STAGE_FINGERPRINT'] || undefined,
     codeFingerprint: env['PIPELINE_CODE_FINGERPRINT'] || undefined,
     force: env['PIPELINE_FORCE'] === '1',
-    abs: (path: string) => resolve(ctx.root, path),
+    abs,
+    dep: (role) => lookup('dep', ctx.depRoles, role),
+    optionalDep: (role) => (ctx.depRoles[role] === undefined ? undefined : abs(ctx.depRoles[role])),
+    out: (role) => lookup('out', ctx.outRoles, role),
   };
 }

@@ -91,7 +91,7 @@ describe('augment settings', () => {
     if (!r.ok) {
       expect(r.message).toContain('config/augment.yaml');
       expect(r.message).toContain('augment.ops.gauss_noise.p');
-      expect(r.message).toContain('additional properties');
+      expect(r.message).toContain('unknown key "varients" in augment');
     }
     const swapped = parseAugmentConfig({ ops: { gauss_noise: { var_min: 60, var_max: 50 } } });
     expect(!swapped.ok && swapped.message).toContain('var_min (60) is above var_max (50)');

@@ -24,7 +24,7 @@ describe('parseDeploySettings', () => {
     const measured = parseDeploySettings({ smoke_test: { latency_gate: null } }, 'config/deploy.yaml', '/proj');
     expect(measured.ok && measured.value.smokeTest.latencyGate).toBeUndefined();
     const bad = parseDeploySettings({ smoke_test: { latency_gate: { percentile: 'p90' } } }, 'config/deploy.yaml', '/proj');
-    expect(bad.ok ? '' : bad.failure.message).toContain('/smoke_test/latency_gate/percentile must be equal to one of the allowed values');
+    expect(bad.ok ? '' : bad.failure.message).toContain('config/deploy.yaml: smoke_test.latency_gate.percentile: must be one of "p50", "p95", "p99"');
   });
 
   it('treats a null target or an empty host as no target', () => {
@@ -37,10 +37,10 @@ describe('parseDeploySettings', () => {
   it('names every bad key, with the file', () => {
     const r = parseDeploySettings({ target: { ...target, port: 0, password: 'x' }, smoke_test: { samples: 0 } }, 'config/deploy.yaml', '/proj');
     expect(r.ok ? '' : r.failure.message).toBe(
-      'config/deploy.yaml: invalid deploy settings:\n' +
-      '  /target must NOT have additional properties (password)\n' +
-      '  /target/port must be >= 1\n' +
-      '  /smoke_test/samples must be >= 1',
+      'invalid deploy settings:\n' +
+      '  config/deploy.yaml: unknown key "password" in target\n' +
+      '  config/deploy.yaml: target.port: must be >= 1\n' +
+      '  config/deploy.yaml: smoke_test.samples: must be >= 1',
     );
   });
 });

@@ -28,8 +28,11 @@ describe('how a stage is run', () => {
     const env = Object.fromEntries(p.read('out/env.txt').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
     expect(env).toEqual({
       PIPELINE_DEPS: '["cfg.yaml"]',
+      PIPELINE_DEP_ROLES: '{"cfg":"cfg.yaml"}',
+      PIPELINE_GATES: '[]',
       PIPELINE_METRICS: 'm.json',
       PIPELINE_OUTS: '["out"]',
+      PIPELINE_OUT_ROLES: '{"out":"out"}',
       PIPELINE_PARAMS: '{"cfg.yaml":{"model":{"size":7}}}',
       PIPELINE_ROOT: p.dir,
       PIPELINE_STAGE: 'envdump',

@@ -86,7 +86,10 @@ function runStage(dir: string) {
     env: {
       ...process.env,
       PIPELINE_STAGE: 'evaluate', PIPELINE_ROOT: dir, PIPELINE_PARAMS: '{}',
-      PIPELINE_DEPS: '["artifacts/model","artifacts/augment-cache"]', PIPELINE_OUTS: '["artifacts/reports/evaluate"]',
+      PIPELINE_DEPS: '["artifacts/model","artifacts/augment-cache","artifacts/metrics/train.json"]',
+      PIPELINE_DEP_ROLES: '{"model":"artifacts/model","augment-cache":"artifacts/augment-cache","train-metrics":"artifacts/metrics/train.json"}',
+      PIPELINE_OUTS: '["artifacts/reports/evaluate"]', PIPELINE_OUT_ROLES: '{"report":"artifacts/reports/evaluate"}',
+      PIPELINE_GATES: JSON.stringify([{ metric: 'part_top1', op: '>=', target: 0.9, text: '>= 0.90' }]),
       PIPELINE_METRICS: 'artifacts/metrics/evaluate.json', BRICKFLOW_BACKEND: 'cpu',
     },
   });

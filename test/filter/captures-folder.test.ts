@@ -83,15 +83,15 @@ describe('config/data.yaml: a source path that is a list', () => {
   it('rejects a path that is neither a folder nor a list, naming file:line:col and key', () => {
     const r = configRun('  - {name: real, path: 42, layout: part_color, use: split}', { name: 'real', path: 42, layout: 'part_color', use: 'split' });
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('filter: config/data.yaml:2:24: sources.0.path must be a folder (a string) or a list of folders');
+    expect(r.stderr.trim()).toBe('filter: config/data.yaml:2:24: sources.0.path: must be a folder (a string) or a list of folders');
   });
 
   it('points at the bad item of a path list, and at a folder listed twice', () => {
     const yaml = '  - name: real\n    path:\n      - data/captures\n      - {dir: data/more}\n      - data/captures\n    layout: part_color\n    use: split';
     const r = configRun(yaml, { name: 'real', path: ['data/captures', { dir: 'data/more' }, 'data/captures'], layout: 'part_color', use: 'split' });
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('config/data.yaml:5:9: sources.0.path.1 must be string');
-    expect(r.stderr).toMatch(/config\/data\.yaml:4:7: sources\.0\.path must NOT have duplicate items/);
+    expect(r.stderr).toContain('config/data.yaml:5:9: sources.0.path.1: must be string');
+    expect(r.stderr).toMatch(/config\/data\.yaml:4:7: sources\.0\.path: must NOT have duplicate items/);
   });
 
   it('rejects index: on a source with several folders', () => {

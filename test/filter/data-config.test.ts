@@ -26,7 +26,7 @@ describe('config/data.yaml', () => {
   it('rejects split fractions that do not add up to 1, and unknown keys, each at its line', () => {
     const r = check('sources:\n  - {name: real, path: a, layout: part, use: split}\nsplit: {train: 0.8, val: 0.15, test: 0.15}\nfilter: {min_sise: 3}\n');
     expect(r.ok ? [] : r.message.split('\n')).toEqual([
-      'config/data.yaml:4:9: filter has an unknown key "min_sise"',
+      'config/data.yaml:4:10: unknown key "min_sise" in filter',
       'config/data.yaml:3:8: split.train + split.val + split.test must be 1 (is 1.1)',
     ]);
   });

@@ -138,7 +138,7 @@ describe('filter: bad data', () => {
     writeFile(root, 'config/data.yaml', 'sources:\n  - {name: real, path: data/real, layout: color_part, use: split}\nsplit: {train: 0.7, val: 0.15, test: 0.15}\ncapture_plan: {tiers: {B: {angles: 6, colors: 3}}}\n');
     const r = runStage(root, 'filter', { sources: [{ name: 'real', path: 'data/real', layout: 'color_part', use: 'split' }], split: SPLIT, capture_plan: { tiers: { B: { angles: 6, colors: 3 } } } }, ['artifacts/dataset']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('config/data.yaml:2:43: sources.0.layout must be one of "part_color", "part"');
+    expect(r.stderr).toContain('config/data.yaml:2:43: sources.0.layout: must be one of "part_color", "part"');
   });
 });
 

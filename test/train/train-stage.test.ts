@@ -19,7 +19,7 @@ function runStage(p: object, onStdout?: (text: string, kill: () => void) => void
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, join(REPO, 'stages/train.ts')], {
       cwd: root,
-      env: { ...process.env, PIPELINE_STAGE: 'train', PIPELINE_ROOT: root, PIPELINE_PARAMS: JSON.stringify(p), PIPELINE_METRICS: 'artifacts/metrics/train.json', PIPELINE_OUTS: '["artifacts/model","artifacts/train-state"]', PIPELINE_STAGE_FINGERPRINT: 'inputs-1', ...env },
+      env: { ...process.env, PIPELINE_STAGE: 'train', PIPELINE_ROOT: root, PIPELINE_PARAMS: JSON.stringify(p), PIPELINE_METRICS: 'artifacts/metrics/train.json', PIPELINE_DEPS: '["artifacts/augment-cache"]', PIPELINE_OUTS: '["artifacts/model","artifacts/train-state"]', PIPELINE_STAGE_FINGERPRINT: 'inputs-1', ...env },
     });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; onStdout?.(stdout, () => child.kill('SIGKILL')); });

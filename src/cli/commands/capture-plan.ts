@@ -1,8 +1,8 @@
 // `pipeline capture-plan`: what the operator still has to photograph, per target part, from the real captures on disk now.
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../config/load-config.ts';
+import { formatDiagnostic } from '../../engine/diagnostic.ts';
 import { findProjectRoot } from '../../engine/stage-context.ts';
 import { formatCapturePlan, planCaptures } from '../../ml/dataset/capture-plan.ts';
 import { parseDataConfig } from '../../ml/dataset/data-config.ts';
@@ -27,13 +27,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const root = findProjectRoot(process.cwd());
   const configFile = args.values.config ?? 'config/data.yaml';
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(join(root, configFile), 'utf8'));
-  } catch (err) {
-    console.error(`capture-plan: cannot read ${configFile}: ${(err as Error).message}`);
+  // The file as written; the settings reader below checks it against its schema.
+  const loaded = loadConfig(join(root, configFile), configFile);
+  if (!loaded.ok) {
+    for (const d of loaded.error) console.error(`capture-plan: ${formatDiagnostic(d)}`);
     return 2;
   }
+  const raw = loaded.value.data;
   const config = parseDataConfig(raw, join(root, configFile), ['sources', 'filter', 'capture_plan'], configFile);
   const colors = loadColors(join(root, 'config/colors.json'), 'config/colors.json');
   const targets = loadTargetParts(join(root, 'config/target_parts.json'), 'config/target_parts.json');

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../config/load-config.ts';
+import { formatDiagnostic } from '../../engine/diagnostic.ts';
 import { invalidateStage } from '../../engine/lock-file.ts';
 import { loadPipeline } from '../../engine/pipeline-config.ts';
 import { findProjectRoot } from '../../engine/stage-context.ts';
@@ -36,13 +37,13 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const configFile = args.values.config ?? 'config/deploy.yaml';
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(join(root, configFile), 'utf8'));
-  } catch (err) {
-    console.error(`rollback: cannot read ${configFile}: ${(err as Error).message}`);
+  // The file as written; the settings reader below checks it against its schema.
+  const loaded = loadConfig(join(root, configFile), configFile);
+  if (!loaded.ok) {
+    for (const d of loaded.error) console.error(`rollback: ${formatDiagnostic(d)}`);
     return 2;
   }
+  const raw = loaded.value.data;
   const settings = parseDeploySettings(raw, configFile, root);
   if (!settings.ok) {
     console.error(`rollback: ${settings.failure.message}`);

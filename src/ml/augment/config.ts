@@ -1,9 +1,7 @@
 // The augment-cache settings (config/augment.yaml's `augment` key): their types, and the
 // check against schemas/augment.schema.json that also fills the documented defaults.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { checkValues, placeIn, type ConfigRef } from '../../config/check-values.ts';
 
 export interface AugmentOps {
   rotate90: { p: number };
@@ -27,30 +25,21 @@ export interface AugmentConfig {
 
 export type ConfigResult = { ok: true; config: AugmentConfig } | { ok: false; message: string };
 
-const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/augment.schema.json');
-
-/** The compiled schema, made once per process (compiling costs ~100 ms). */
-let compiled: ValidateFunction | undefined;
-function validator(): ValidateFunction {
-  compiled ??= new Ajv({ allErrors: true, useDefaults: true }).compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
-  return compiled;
-}
+const SCHEMA = fileURLToPath(new URL('../../../schemas/augment.schema.json', import.meta.url));
 
 /**
  * Checks the raw `augment` value against the schema and fills defaults (so `{}` is the
- * plan's configuration). `file` names the config file in messages.
+ * plan's configuration). `file` names the config file in messages (`abs` finds its lines).
  */
-export function parseAugmentConfig(raw: unknown, file = 'config/augment.yaml'): ConfigResult {
-  const validate = validator();
-  const value = structuredClone(raw ?? {}) as unknown;
-  if (!validate(value)) {
-    const lines = (validate.errors ?? []).map((e) => `  augment${e.instancePath.replaceAll('/', '.')}: ${e.message ?? ''}`);
-    return { ok: false, message: `${file}: invalid augment settings:\n${[...new Set(lines)].join('\n')}` };
-  }
-  const config = value as AugmentConfig;
+export function parseAugmentConfig(raw: unknown, file: string | ConfigRef = 'config/augment.yaml'): ConfigResult {
+  const ref = typeof file === 'string' ? { name: file } : file;
+  const value = { augment: structuredClone(raw ?? {}) as unknown };
+  const problems = checkValues(value, SCHEMA, ref);
+  if (problems.length > 0) return { ok: false, message: problems.join('\n') };
+  const config = value.augment as AugmentConfig;
   const noise = config.ops.gauss_noise;
   if (noise.var_min > noise.var_max) {
-    return { ok: false, message: `${file}: augment.ops.gauss_noise: var_min (${noise.var_min}) is above var_max (${noise.var_max})` };
+    return { ok: false, message: `${placeIn(ref, ['augment', 'ops', 'gauss_noise'])}: augment.ops.gauss_noise: var_min (${noise.var_min}) is above var_max (${noise.var_max})` };
   }
   return { ok: true, config };
 }

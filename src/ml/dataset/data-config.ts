@@ -1,10 +1,8 @@
 // The settings in config/data.yaml (demo dataset, sources, split, filter rules, capture plan):
 // their types, and the check against schemas/data.schema.json with errors at file:line:col.
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ErrorObject } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
+import { checkValues, placeIn } from '../../config/check-values.ts';
 
 export type ImageFormat = 'png' | 'jpeg';
 
@@ -78,7 +76,7 @@ export interface DataConfig {
 
 export type DataConfigResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
-const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/data.schema.json');
+const schemaPath = fileURLToPath(new URL('../../../schemas/data.schema.json', import.meta.url));
 
 /**
  * Checks `raw` (all of config/data.yaml or the keys a stage was given) against the schema,
@@ -91,11 +89,9 @@ export function parseDataConfig<K extends keyof DataConfig>(
   required: readonly K[],
   displayName = file,
 ): DataConfigResult<DataConfig & Required<Pick<DataConfig, K>>> {
-  const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true });
-  const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
   const value = structuredClone(raw ?? {}) as DataConfig;
-  const problems: string[] = [];
-  if (!validate(value)) for (const e of validate.errors ?? []) problems.push(describe(e, file, displayName));
+  const problems = checkValues(value, schemaPath, { name: displayName, abs: file }, (e, path) =>
+    e.keyword === 'type' && path.length === 3 && path[0] === 'sources' && path[2] === 'path' ? `${path.join('.')}: must be a folder (a string) or a list of folders` : undefined);
   for (const key of required) if (value[key] === undefined) problems.push(`${displayName}: missing key "${key}"`);
   if (value.split) {
     const total = value.split.train + value.split.val + value.split.test;
@@ -146,37 +142,10 @@ function regexProblem(pattern: string): string | null {
   }
 }
 
-function describe(e: ErrorObject, file: string, displayName: string): string {
-  const path = e.instancePath.split('/').slice(1);
-  const key = path.join('.') || '(top level)';
-  let detail = e.message ?? 'is invalid';
-  if (e.keyword === 'additionalProperties') detail = `has an unknown key "${String((e.params as { additionalProperty: string }).additionalProperty)}"`;
-  if (e.keyword === 'type' && /^sources\.\d+\.path$/.test(key)) detail = 'must be a folder (a string) or a list of folders';
-  else if (e.keyword === 'type' && Array.isArray((e.params as { type: unknown }).type)) detail = `must be ${((e.params as { type: string[] }).type).join(' or ')}`;
-  if (e.keyword === 'enum') detail = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
-  return `${at(file, displayName, path)}: ${key} ${detail}`;
-}
-
 /**
  * `file:line:col` of the node at `path` (keys and array indices) in a YAML or JSON file (JSON
  * parses as YAML, ranges included), or just the file when it cannot be found.
  */
 export function at(file: string, displayName: string, path: readonly string[]): string {
-  if (!existsSync(file)) return displayName;
-  try {
-    const lines = new LineCounter();
-    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
-    for (let n = path.length; n >= 0; n--) {
-      const keys = path.slice(0, n).map((p) => (/^\d+$/.test(p) ? Number(p) : p));
-      const node = n === 0 ? doc.contents : doc.getIn(keys, true);
-      const range = (node as { range?: [number, number, number] } | undefined)?.range;
-      if (range) {
-        const { line, col } = lines.linePos(range[0]);
-        return `${displayName}:${line}:${col}`;
-      }
-    }
-  } catch {
-    // An unparsable file has already been reported by whoever read it; the bare name will do.
-  }
-  return displayName;
+  return placeIn({ name: displayName, abs: file }, path.map((p) => (/^\d+$/.test(p) ? Number(p) : p)));
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv, type ValidateFunction } from 'ajv';
+import { checkAgainstSchema } from '../../config/schema.ts';
 import { at, type ColorEntry } from './data-config.ts';
 
 /** Color id for "unknown" (B200C, or a color the head does not have). */
@@ -29,7 +29,6 @@ export interface Labels {
 export type LoadResult<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const SCHEMAS = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas');
-const validators = new Map<string, ValidateFunction>();
 
 /** Reads a label file and checks it against schemas/<schema>; every error at file:line:col. */
 function loadChecked(file: string, displayName: string, schema: string): LoadResult<unknown> {
@@ -45,10 +44,9 @@ function loadChecked(file: string, displayName: string, schema: string): LoadRes
   } catch (e) {
     return { ok: false, message: `${displayName}: invalid JSON (${(e as Error).message})` };
   }
-  let validate = validators.get(schema);
-  if (!validate) validators.set(schema, (validate = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(join(SCHEMAS, schema), 'utf8')) as object)));
-  if (validate(doc)) return { ok: true, value: doc };
-  const problems = (validate.errors ?? []).map((e) => {
+  const check = checkAgainstSchema(doc, join(SCHEMAS, schema));
+  if (check.ok) return { ok: true, value: doc };
+  const problems = check.errors.map((e) => {
     const path = e.instancePath.split('/').slice(1);
     const key = path.join('.') || '(top level)';
     const detail = e.keyword === 'additionalProperties' ? `has an unknown key "${String(e.params['additionalProperty'])}"` : e.keyword === 'not' ? `must not be ${UNKNOWN_COLOR} (it means unknown)` : (e.message ?? 'is invalid');

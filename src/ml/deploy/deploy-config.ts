@@ -1,9 +1,8 @@
 // Reads and checks the deploy settings (config/deploy.yaml's `target` and `smoke_test`).
-import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
+import { checkValues } from '../../config/check-values.ts';
 import { fail, ok, type Result } from './result.ts';
 
 export interface DeviceRuntime {
@@ -64,32 +63,25 @@ export interface DeploySettings {
   smokeTest: SmokeTestSettings;
 }
 
-const schemaPath = join(dirname(fileURLToPath(import.meta.url)), '../../../schemas/deploy.schema.json');
+const SCHEMA = fileURLToPath(new URL('../../../schemas/deploy.schema.json', import.meta.url));
 
 /**
- * Checks the raw `{target, smoke_test}` values against schemas/deploy.schema.json and
- * resolves paths (`~` to the home folder, relative local paths against `root`).
- * `file` names the config file in messages.
+ * Checks the raw `{target, smoke_test}` values against schemas/deploy.schema.json, which
+ * also supplies every default, and resolves paths (`~` to the home folder, relative local
+ * paths against `root`). `file` (project-relative) names the config file in messages.
  */
 export function parseDeploySettings(raw: unknown, file: string, root: string): Result<DeploySettings> {
-  const ajv = new Ajv({ allErrors: true });
-  const validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
   const value = structuredClone(raw ?? {}) as RawSettings;
-  if (!validate(value)) {
-    const lines = (validate.errors ?? []).map((e) => {
-      const extra = (e.params as { additionalProperty?: string }).additionalProperty;
-      return `  ${e.instancePath || '(top)'} ${e.message ?? ''}${extra ? ` (${extra})` : ''}`;
-    });
-    return fail({ reason: 'config', message: `${file}: invalid deploy settings:\n${[...new Set(lines)].join('\n')}` });
-  }
-  const smoke = value.smoke_test ?? {};
+  const problems = checkValues(value, SCHEMA, { name: file, abs: resolve(root, file) });
+  if (problems.length > 0) return fail({ reason: 'config', message: `invalid deploy settings:\n${problems.map((l) => `  ${l}`).join('\n')}` });
+  const smoke = value.smoke_test;
   const smokeTest: SmokeTestSettings = {
-    samples: smoke.samples ?? 8,
-    maxAbsDiff: smoke.max_abs_diff ?? 1e-3,
-    warmupRuns: smoke.warmup_runs ?? 20,
-    latencyRuns: smoke.latency_runs ?? 200,
-    threads: smoke.threads ?? 0,
-    latencyGate: smoke.latency_gate === null ? undefined : { percentile: smoke.latency_gate?.percentile ?? 'p95', maxMs: smoke.latency_gate?.max_ms ?? 100 },
+    samples: smoke.samples,
+    maxAbsDiff: smoke.max_abs_diff,
+    warmupRuns: smoke.warmup_runs,
+    latencyRuns: smoke.latency_runs,
+    threads: smoke.threads,
+    latencyGate: smoke.latency_gate === null ? undefined : { percentile: smoke.latency_gate.percentile, maxMs: smoke.latency_gate.max_ms },
   };
   const t = value.target;
   if (!t || t.host.trim() === '') return ok({ target: undefined, smokeTest });
@@ -99,19 +91,15 @@ export function parseDeploySettings(raw: unknown, file: string, root: string): R
     target: {
       host: t.host.trim(),
       user: t.user,
-      port: t.port ?? 22,
+      port: t.port,
       identityFile: localPath(t.identity_file, root),
       knownHosts: localPath(t.known_hosts, root),
       remoteDir: remotePath(t.remote_dir),
-      connectTimeoutS: t.connect_timeout_s ?? 10,
-      bandwidthLimitKbps: t.bandwidth_limit_kbps ?? 0,
-      keepVersions: t.keep_versions ?? 5,
-      runtime: { node: t.runtime.node ?? 'node', modules: t.runtime.modules },
-      service: {
-        restart: t.service?.restart ?? '',
-        healthUrl: t.service?.health_url ?? '',
-        healthTimeoutS: t.service?.health_timeout_s ?? 30,
-      },
+      connectTimeoutS: t.connect_timeout_s,
+      bandwidthLimitKbps: t.bandwidth_limit_kbps,
+      keepVersions: t.keep_versions,
+      runtime: { node: t.runtime.node, modules: t.runtime.modules },
+      service: { restart: t.service.restart, healthUrl: t.service.health_url, healthTimeoutS: t.service.health_timeout_s },
     },
   });
 }
@@ -128,27 +116,27 @@ function localPath(path: string, root: string): string {
   return isAbsolute(path) ? path : resolve(root, path);
 }
 
-/** The file's shape as the schema allows it. */
+/** The file's shape once the schema has filled its defaults. */
 interface RawSettings {
   target?: {
     host: string;
     user: string;
-    port?: number;
+    port: number;
     identity_file: string;
     known_hosts: string;
     remote_dir: string;
-    connect_timeout_s?: number;
-    bandwidth_limit_kbps?: number;
-    keep_versions?: number;
-    runtime?: { node?: string; modules: string };
-    service?: { restart?: string; health_url?: string; health_timeout_s?: number };
+    connect_timeout_s: number;
+    bandwidth_limit_kbps: number;
+    keep_versions: number;
+    runtime?: { node: string; modules: string };
+    service: { restart: string; health_url: string; health_timeout_s: number };
   } | null;
-  smoke_test?: {
-    samples?: number;
-    max_abs_diff?: number;
-    warmup_runs?: number;
-    latency_runs?: number;
-    threads?: number;
-    latency_gate?: { percentile?: LatencyPercentile; max_ms?: number } | null;
+  smoke_test: {
+    samples: number;
+    max_abs_diff: number;
+    warmup_runs: number;
+    latency_runs: number;
+    threads: number;
+    latency_gate: { percentile: LatencyPercentile; max_ms: number } | null;
   };
 }

@@ -3,16 +3,14 @@
  * against schemas/training.schema.json, with the chosen profile's overrides merged in and
  * turned into the model's and the loop's typed configs.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { checkValues, placeIn, type ConfigRef } from '../../config/check-values.ts';
 import type { BackendPreference } from '../backend/select-backend.ts';
 import type { ClassifierConfig } from '../model/classifier.ts';
 import type { TrainLoopConfig } from './train-loop.ts';
 import type { WarmStartConfig } from './warm-start.ts';
 
 const SCHEMA = fileURLToPath(new URL('../../../schemas/training.schema.json', import.meta.url));
-let validate: ValidateFunction | undefined;
 
 type Section = Record<string, unknown> & { profiles?: Record<string, Record<string, unknown>> };
 
@@ -28,33 +26,28 @@ export interface ResolvedTrainingConfig {
 
 export type ConfigResult = { ok: true; config: ResolvedTrainingConfig } | { ok: false; errors: string[] };
 
-function describe(e: ErrorObject, file: string): string {
-  const where = e.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(top level)';
-  const extra = e.keyword === 'additionalProperties' ? ` '${String(e.params['additionalProperty'])}'` : e.keyword === 'enum' ? ` (${(e.params['allowedValues'] as unknown[]).join(', ')})` : '';
-  return `${file}: ${where}: ${e.message ?? e.keyword}${extra}`;
-}
-
 /** A section with `profiles[profile]` merged over its base values (and `profiles` removed). */
-function withProfile(section: Section, profile: string, name: string, file: string, errors: string[]): Record<string, unknown> {
+function withProfile(section: Section, profile: string, name: string, ref: ConfigRef, errors: string[]): Record<string, unknown> {
   const { profiles, ...base } = section;
-  if (profiles && profile !== 'base' && !(profile in profiles)) errors.push(`${file}: profile '${profile}' has no entry under ${name}.profiles (has: ${Object.keys(profiles).join(', ')})`);
+  if (profiles && profile !== 'base' && !(profile in profiles)) errors.push(`${placeIn(ref, ['profile'])}: profile '${profile}' has no entry under ${name}.profiles (has: ${Object.keys(profiles).join(', ')})`);
   return { ...base, ...(profiles?.[profile] ?? {}) };
 }
 
-/** Check and resolve the train stage's params from `file` (e.g. config/training.yaml). */
-export function resolveTrainingConfig(raw: unknown, file: string): ConfigResult {
-  validate ??= new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(SCHEMA, 'utf8')) as object);
-  if (!validate(raw)) return { ok: false, errors: (validate.errors ?? []).map((e) => describe(e, file)) };
+/** Check and resolve the train stage's params from `file` (e.g. config/training.yaml; `abs` finds its lines). */
+export function resolveTrainingConfig(raw: unknown, file: string | ConfigRef): ConfigResult {
+  const ref = typeof file === 'string' ? { name: file } : file;
+  const schemaErrors = checkValues(raw, SCHEMA, ref);
+  if (schemaErrors.length > 0) return { ok: false, errors: schemaErrors };
   const doc = raw as { profile?: string; backend?: BackendPreference; model: Section; training: Section; loss: Section; curriculum: Section };
   const profile = doc.profile ?? 'base';
   const errors: string[] = [];
-  const m = withProfile(doc.model, profile, 'model', file, errors);
-  const t = withProfile(doc.training, profile, 'training', file, errors);
+  const m = withProfile(doc.model, profile, 'model', ref, errors);
+  const t = withProfile(doc.training, profile, 'training', ref, errors);
   if (doc.model.profiles?.[profile]?.['input_size'] !== undefined) {
-    errors.push(`${file}: model.profiles.${profile}.input_size: the input size is shared with augment-cache; set model.input_size instead`);
+    errors.push(`${placeIn(ref, ['model', 'profiles', profile, 'input_size'])}: model.profiles.${profile}.input_size: the input size is shared with augment-cache; set model.input_size instead`);
   }
   const missing = ['epochs', 'batch_size', 'lr'].filter((k) => t[k] === undefined);
-  if (missing.length) errors.push(`${file}: training is missing ${missing.join(', ')}`);
+  if (missing.length) errors.push(`${placeIn(ref, ['training'])}: training is missing ${missing.join(', ')}`);
   if (errors.length) return { ok: false, errors };
   const loss = doc.loss as { label_smoothing: number; part_weight: number; color_weight: number; extra_source_weights?: Record<string, number>; color_sources?: string[] };
   const cur = doc.curriculum as { enabled: boolean; plan_epochs?: number; phases?: { from_epoch: number; to_epoch: number; mix: Record<string, number> }[] };
