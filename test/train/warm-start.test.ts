@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/ml/model/model-io.ts';
 import { warmStartWanted, weightsHash } from '../../src/ml/train/warm-start.ts';
-import { collect, type TestProject } from '../helpers/project-rig.ts';
+import { collect, TestProject, waitFor } from '../helpers/project-rig.ts';
 import { params, SIZE, trainProject, writeCache } from './train-rig.ts';
 
 interface TrainMetrics { epochs_run: number; warm_start_from: string | null; history: unknown[] }
@@ -53,5 +53,31 @@ describe('training.warm_start: only data added continues from the last model', {
     expect(changed.stdout).toContain('warm start not possible (config/training.yaml changed since the last model)');
     expect(metrics().warm_start_from).toBeNull();
     expect(metrics().epochs_run).toBe(2);
+  });
+});
+
+describe('watch turns warm start on for its stages', { timeout: 120_000 }, () => {
+  /** BRICKFLOW_WARM_START as a stage of `pipeline watch ARGS` sees it in its first round. */
+  async function seenByStage(...args: string[]): Promise<string> {
+    const p = TestProject.create({
+      'pipeline.yaml': 'stages:\n  probe:\n    cmd: node -e "require(\'fs\').writeFileSync(\'out.txt\', process.env.BRICKFLOW_WARM_START ?? \'unset\')"\n    deps: [inbox]\n    outs: [out.txt]\n',
+      'inbox/a.txt': 'a\n',
+    });
+    const child = p.spawn(['watch', '--quiet-ms', '200', ...args]);
+    let stdout = '';
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    try {
+      await waitFor(() => stdout.includes('watch: round 1 done'), 60_000);
+      return p.read('out.txt');
+    } finally {
+      child.kill('SIGINT');
+      await new Promise((done) => child.on('close', done));
+      p.cleanup();
+    }
+  }
+
+  it('BRICKFLOW_WARM_START=1 in watch, 0 with --no-warm-start', async () => {
+    expect(await seenByStage()).toBe('1');
+    expect(await seenByStage('--no-warm-start')).toBe('0');
   });
 });
