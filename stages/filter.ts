@@ -34,6 +34,7 @@ async function main(): Promise<number> {
   // In config order, not manifest (path) order: data/captures would otherwise put `real` first.
   const perSource = sources.filter((src) => s.per_source[src.name]).map((src) => `${src.name} ${s.per_source[src.name]!['total']}`).join(', ');
   console.log(`filter: ${s.images} images kept (${perSource}); train ${s.per_split['train']}, val ${s.per_split['val']}, test ${s.per_split['test']}`);
+  if (s.skipped.hidden > 0) console.log(`filter: skipped ${s.skipped.hidden} hidden file(s) (names starting with '.', e.g. .DS_Store)`);
   if (s.skipped.files > 0) {
     const reasons = Object.entries(s.skipped.by_kind).map(([kind, n]) => `${n} ${kind}`).join(', ');
     console.log(`filter: skipped ${s.skipped.files} file(s): ${reasons} (see ${relative(ctx.root, outDir)}/bad_files.jsonl)`);

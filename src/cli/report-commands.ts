@@ -15,7 +15,7 @@ import { EXIT } from './run-command.ts';
 export async function statusCommand(project: Project, opts: CliOptions, output: Output): Promise<number> {
   // Progress of a long (cold) hash goes to stderr, so --json output stays clean.
   const progress = consoleReporter({ ...output, out: output.err }, project.root, project.logsDir);
-  const hasher = new PathHasher(project.root, project.cache, (done, total) => progress({ type: 'hashing', done, total }));
+  const hasher = new PathHasher(project.root, project.cache, progress);
   const lock = readLock(project.lockFile);
   const statuses = await assessStages(project, lock, project.graph.order, { hasher });
   const notes = statusNotes(project, lock);

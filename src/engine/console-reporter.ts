@@ -62,6 +62,9 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
         }
         break;
       }
+      case 'warning':
+        output.err(`warning: ${e.message}\n`);
+        break;
       default: {
         const never: never = e;
         throw new Error(`unhandled event ${JSON.stringify(never)}`);

@@ -35,7 +35,9 @@ export type RunEvent =
   | { type: 'gates'; stage: string; results: GateResult[] }
   /** `stage` starts although gates upstream of it missed (--ignore-gates). */
   | { type: 'gates-ignored'; stage: string; missed: GateResult[] }
-  | { type: 'hashing'; done: number; total: number };
+  | { type: 'hashing'; done: number; total: number }
+  /** Something skipped that the user should know of (a FIFO or a symlink loop in a dep folder). */
+  | { type: 'warning'; message: string };
 
 export function describeFailure(f: StageFailure): string {
   switch (f.reason) {

@@ -1,126 +1,63 @@
 // Hashes many files at once on worker threads, so reads and sha256 use every core and
-// small files do not each pay a round trip through the event loop. (Stat alone is cheaper
-// on the calling thread: see PathHasher.)
-import { createHash, hash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+// small files do not each pay a round trip through the event loop.
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
 /**
- * The worker body, plain JS (eval) so it needs no TypeScript loader in the thread; it
- * mirrors hashFileSync and statAndHash below: `hash` answers a file's sha256 hex or
- * `error:CODE`, `statAndHash` its stat key and hash read once.
+ * Content hash of one file: sha256 hex, or `error:CODE` when it cannot be read. Opened
+ * non-blocking and checked with fstat, so a file swapped for a FIFO after listing cannot
+ * hang the read (EINVAL-like `error:ENOTREG`). A plain function: the workers run its source.
  */
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const { createHash, hash } = require('node:crypto');
-const { openSync, readSync, closeSync, fstatSync } = require('node:fs');
-const buf = Buffer.allocUnsafe(1 << 20);
-function hashFileSync(f) {
+function hashFileSync(fs: typeof import('node:fs'), crypto: typeof import('node:crypto'), file: string, buf: Buffer): string {
+  let fd: number | undefined;
   try {
-    const h = createHash('sha256');
-    const fd = openSync(f, 'r');
-    try { let n; while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n)); }
-    finally { closeSync(fd); }
-    return h.digest('hex');
-  } catch (e) { return 'error:' + (e.code || 'EIO'); }
-}
-function statAndHash(f) {
-  let fd;
-  try {
-    fd = openSync(f, 'r');
-    const st = fstatSync(fd, { bigint: true });
-    if (st.isDirectory()) return 'dir';
-    let n = readSync(fd, buf, 0, buf.length, null);
-    let digest;
-    if (n === Number(st.size) && n < buf.length) digest = hash('sha256', buf.subarray(0, n), 'hex');
-    else {
-      const h = createHash('sha256');
-      for (; n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
-      digest = h.digest('hex');
-    }
-    return st.dev + ':' + st.ino + ':' + st.size + ':' + st.mtimeNs + '\t' + digest;
-  } catch (e) { return e.code === 'ENOENT' ? '' : 'error:' + (e.code || 'EIO'); }
-  finally { if (fd !== undefined) closeSync(fd); }
-}
-const OPS = { hash: hashFileSync, statAndHash };
-parentPort.on('message', ({ id, op, files }) => {
-  parentPort.postMessage({ id, out: files.map(OPS[op]) });
-});
-`;
-
-/** `dev:ino:size:mtimeNs` of a file (following symlinks); '' if missing, 'dir' for a folder. */
-export function statKeyOf(file: string): string {
-  const st = statSync(file, { bigint: true, throwIfNoEntry: false });
-  if (!st) return '';
-  if (st.isDirectory()) return 'dir';
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-}
-
-/** Hash of one file's content, read in 1 MiB pieces; `error:CODE` when it cannot be read. */
-export function hashFileSync(file: string, buf: Buffer): string {
-  try {
-    const h = createHash('sha256');
-    const fd = openSync(file, 'r');
-    try {
-      let n: number;
-      while ((n = readSync(fd, buf, 0, buf.length, null)) > 0) h.update(buf.subarray(0, n));
-    } finally {
-      closeSync(fd);
-    }
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return 'error:ENOTREG';
+    let n = fs.readSync(fd, buf, 0, buf.length, null);
+    // The whole file in one read (most are small): one-shot hash, no second read for EOF.
+    if (n === st.size && n < buf.length) return crypto.hash('sha256', buf.subarray(0, n), 'hex');
+    const h = crypto.createHash('sha256');
+    for (; n > 0; n = fs.readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
     return h.digest('hex');
   } catch (err) {
     return `error:${(err as NodeJS.ErrnoException).code ?? 'EIO'}`;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
-/**
- * Stat key and hash of a file read once (fstat on the open file): `key \t hash`; '' if
- * missing, 'dir' for a folder, `error:CODE` if unreadable. For files seen the first time.
- */
-export function statAndHash(file: string, buf: Buffer): string {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const st = fstatSync(fd, { bigint: true });
-    if (st.isDirectory()) return 'dir';
-    let n = readSync(fd, buf, 0, buf.length, null);
-    let digest: string;
-    // The whole file in one read (most are small): one-shot hash, no second read for EOF.
-    if (n === Number(st.size) && n < buf.length) digest = hash('sha256', buf.subarray(0, n), 'hex');
-    else {
-      const h = createHash('sha256');
-      for (; n > 0; n = readSync(fd, buf, 0, buf.length, null)) h.update(buf.subarray(0, n));
-      digest = h.digest('hex');
-    }
-    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}\t${digest}`;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? '' : `error:${code ?? 'EIO'}`;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
+/** The worker body, plain JS (eval) so it needs no TypeScript loader in the thread. */
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const fs = require('node:fs');
+const crypto = require('node:crypto');
+const buf = Buffer.allocUnsafe(1 << 20);
+const hashFileSync = ${hashFileSync.toString()};
+parentPort.on('message', ({ id, base, files }) => {
+  parentPort.postMessage({ id, out: files.map((f) => hashFileSync(fs, crypto, base + f, buf)) });
+});
+`;
 
 /** Below this many files, starting threads costs more than it saves. */
 export const PARALLEL_THRESHOLD = 2000;
 const BATCH = 1024;
-
-type Op = 'hash' | 'statAndHash';
 
 /** A few worker threads for one command; `close()` when done. Small jobs stay on the main thread. */
 export class HashPool {
   private workers: Worker[] | undefined;
   private readonly buf = Buffer.allocUnsafe(1 << 20);
 
-  /** `key \t hash` of files never seen before, read once (see statAndHash). */
-  statAndHash(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
-    return this.map('statAndHash', files, onProgress);
-  }
-
-  /** Content hashes of `files` (absolute), in order. */
-  hash(files: string[], onProgress?: (done: number) => void): Promise<string[]> {
-    return this.map('hash', files, onProgress);
+  /**
+   * Content hashes of `files`, in order; `error:CODE` for one that cannot be read. Paths
+   * are relative to `root` when given (one string a message instead of one a file).
+   */
+  async hash(files: string[], onProgress?: (done: number) => void, root?: string): Promise<string[]> {
+    const base = root === undefined ? '' : `${root}/`;
+    if (files.length < PARALLEL_THRESHOLD) return files.map((f) => hashFileSync(fs, crypto, base + f, this.buf));
+    return this.onWorkers(files, base, onProgress);
   }
 
   /** Starts the threads now, e.g. while still listing files known to be many. */
@@ -138,10 +75,7 @@ export class HashPool {
     await Promise.all(ws.map((w) => w.terminate()));
   }
 
-  private async map(op: Op, files: string[], onProgress?: (done: number) => void): Promise<string[]> {
-    if (files.length < PARALLEL_THRESHOLD) {
-      return files.map((f) => (op === 'hash' ? hashFileSync(f, this.buf) : statAndHash(f, this.buf)));
-    }
+  private async onWorkers(files: string[], base: string, onProgress?: (done: number) => void): Promise<string[]> {
     this.start();
     const workers = this.workers!;
     const result = new Array<string>(files.length);
@@ -173,7 +107,7 @@ export class HashPool {
               const start = next;
               next = Math.min(files.length, next + BATCH);
               inFlight++;
-              worker.postMessage({ id: start, op, files: files.slice(start, next) });
+              worker.postMessage({ id: start, base, files: files.slice(start, next) });
             };
             worker.on('message', onMessage);
             worker.on('error', finish);

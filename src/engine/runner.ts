@@ -51,7 +51,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
   const selected = new Set(opts.stages.map((s) => s.name));
   const results = new Map<string, StageResult>();
   const gates: GateResult[] = [];
-  const hasher = new PathHasher(project.root, project.cache, (done, total) => opts.onEvent({ type: 'hashing', done, total }));
+  const hasher = new PathHasher(project.root, project.cache, opts.onEvent);
   let lock: LockData = readLock(project.lockFile);
   let stopped = false;
   let stateError: EngineStateError | undefined;

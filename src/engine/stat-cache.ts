@@ -1,54 +1,87 @@
 // Remembers each file's content hash against its (device, inode, size, mtime ns), as DVC's
 // state database does, so an unchanged file is never read again.
-import { readFileSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-write.ts';
+import { stateWriteError } from './engine-error.ts';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
 export type Hash = string & { readonly __brand: 'Hash' };
 
-/** The identity of one version of a file, as far as the file system tells without reading it. */
-export function statKey(st: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint }): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
-}
+const MAGIC = Buffer.from('brickflow stat cache 1\n');
+const OP_SET = 1;
+const OP_DROP = 2;
+/** Rewrite the log when it holds this many records more than live entries (and more than twice as many). */
+const COMPACT_SLACK = 1000;
+
+/** An entry made or dropped in this process, not yet on disk; `null` is a drop. */
+type PendingEntry = { key: string; hash: Hash } | null;
 
 /**
- * Two files under .pipeline/: `stat-cache.tsv` (lines `path \t statKey \t hash`, one per
- * file) and `stat-cache-dirs.json` (per dep or out path: a digest of every file's path and statKey
- * -> its hash). That entry lets a no-op run skip loading the
- * per-file table at all, which is what keeps 100k files under a second. Both are loaded
- * lazily and rewritten (temp file + rename) only when something changed.
+ * Two files under .pipeline/:
+ * - `stat-cache.bin`, the per-file table: an append-only log of records `u32 length, u32
+ *   crc32, body` (body: op, path, stat key, 32-byte hash; or a drop of a path). Read in one
+ *   buffer and indexed by path without decoding the entries; a run appends only what changed,
+ *   and the log is rewritten (temp file + rename) once it is mostly dead records. A record cut
+ *   short by a crash fails its checksum and ends the log there.
+ * - `stat-cache-dirs.json`: per dep or out path, the digest of its listing (every file's path
+ *   and stat key) -> its hash. A match lets a no-op run skip the per-file table altogether.
  */
 export class StatCache {
-  private files: Map<string, { key: string; hash: Hash }> | undefined;
+  /** The log as read, its records indexed by path (offset of the record). */
+  private log: { buf: Buffer; index: Map<string, number>; records: number; validEnd: number } | undefined;
+  private readonly pending = new Map<string, PendingEntry>();
   private dirs: Record<string, { statDigest: string; hash: Hash }> | undefined;
-  private filesDirty = false;
   private dirsDirty = false;
+  /** Bytes this instance wrote to the per-file log (for tests and benchmarks). */
+  bytesWritten = 0;
 
   constructor(private readonly dir: string) {}
 
   get(path: string, key: string): Hash | undefined {
-    const e = this.fileTable().get(path);
-    return e && e.key === key ? e.hash : undefined;
+    const log = this.fileLog(); // first: loading may take over an earlier version's table into `pending`
+    const p = this.pending.get(path);
+    if (p !== undefined) return p && p.key === key ? p.hash : undefined;
+    const at = log.index.get(path);
+    if (at === undefined) return undefined;
+    const e = decodeSet(log.buf, at);
+    return e.key === key ? e.hash : undefined;
   }
 
+  /** Records a file's hash (called for cache misses only, so it is always a change). */
   set(path: string, key: string, hash: Hash): void {
-    const table = this.fileTable();
-    const e = table.get(path);
-    if (e && e.key === key && e.hash === hash) return;
-    table.set(path, { key, hash });
-    this.filesDirty = true;
+    this.pending.set(path, { key, hash });
   }
 
-  /** The hash of dep/out `path` (a file or a folder manifest) if none of its files' stats changed. */
+  /** Drops the entries of files under folder `rel` other than `present` (they were deleted or renamed). */
+  forgetOthersUnder(rel: string, present: readonly { rel: string }[]): void {
+    const index = this.fileLog().index;
+    if (index.size === 0) return;
+    const prefix = `${rel}/`;
+    let keep: Set<string> | undefined;
+    for (const path of index.keys()) {
+      if (!path.startsWith(prefix)) continue;
+      keep ??= new Set(present.map((f) => f.rel));
+      if (!keep.has(path) && this.pending.get(path) === undefined) this.pending.set(path, null);
+    }
+  }
+
+  /** How many files the per-file table holds (as saved, plus this process's changes). */
+  size(): number {
+    const index = this.fileLog().index;
+    let n = index.size;
+    for (const [path, e] of this.pending) {
+      if (e === null && index.has(path)) n--;
+      else if (e !== null && !index.has(path)) n++;
+    }
+    return n;
+  }
+
+  /** The hash of dep/out `path` (a file or a folder manifest) if its listing is the same as when it was hashed. */
   getTarget(path: string, statDigest: string): Hash | undefined {
     const e = this.dirTable()[path];
     return e && e.statDigest === statDigest ? e.hash : undefined;
-  }
-
-  /** Whether `path` was ever hashed (if not, its files are read without a separate stat pass). */
-  hasTarget(path: string): boolean {
-    return this.dirTable()[path] !== undefined;
   }
 
   setTarget(path: string, statDigest: string, hash: Hash): void {
@@ -60,35 +93,97 @@ export class StatCache {
   }
 
   save(): void {
-    if (this.filesDirty && this.files) {
-      const parts: string[] = [];
-      for (const [path, e] of this.files) parts.push(`${path}\t${e.key}\t${e.hash}\n`);
-      atomicWrite(join(this.dir, 'stat-cache.tsv'), parts.join(''));
-      this.filesDirty = false;
-    }
+    if (this.pending.size > 0) this.saveFiles();
     if (this.dirsDirty && this.dirs) {
       atomicWrite(join(this.dir, 'stat-cache-dirs.json'), JSON.stringify(this.dirs));
       this.dirsDirty = false;
     }
   }
 
-  /** A missing or damaged file is an empty table: it is only a cache. */
-  private fileTable(): Map<string, { key: string; hash: Hash }> {
-    if (this.files) return this.files;
-    this.files = new Map();
-    let text = '';
+  private get logFile(): string {
+    return join(this.dir, 'stat-cache.bin');
+  }
+
+  /** Appends this process's changes, or rewrites the log when most of it would be dead records. */
+  private saveFiles(): void {
+    const log = this.fileLog();
+    const changes = [...this.pending].filter(([path, e]) => e !== null || log.index.has(path));
+    const live = this.size();
+    const records = log.records + changes.length;
+    const torn = log.validEnd < log.buf.length || log.buf.length === 0;
+    if (torn || (records > 2 * live && records - live > COMPACT_SLACK)) {
+      const parts: Buffer[] = [MAGIC];
+      for (const [path, at] of log.index) {
+        if (!this.pending.has(path)) parts.push(log.buf.subarray(at, at + 8 + log.buf.readUInt32LE(at)));
+      }
+      parts.push(encodeRecords(changes.filter(([, e]) => e !== null)));
+      const data = Buffer.concat(parts);
+      atomicWrite(this.logFile, data);
+      this.bytesWritten += data.length;
+    } else if (changes.length > 0) {
+      // One write() with O_APPEND: a crash leaves at most one torn record at the end.
+      const data = encodeRecords(changes);
+      try {
+        const fd = openSync(this.logFile, 'a');
+        try {
+          writeSync(fd, data);
+        } finally {
+          closeSync(fd);
+        }
+      } catch (err) {
+        throw stateWriteError(this.logFile, err); // a part written is a torn record: ignored when read
+      }
+      this.bytesWritten += data.length;
+    }
+    this.log = undefined; // re-read if used again
+    this.pending.clear();
+    rmSync(join(this.dir, 'stat-cache.tsv'), { force: true }); // the text table of earlier versions
+  }
+
+  /** A missing or damaged log is an empty table (it is only a cache); a torn end is ignored. */
+  private fileLog(): NonNullable<StatCache['log']> {
+    if (this.log) return this.log;
+    let buf: Buffer;
+    try {
+      buf = readFileSync(this.logFile);
+    } catch {
+      buf = Buffer.alloc(0);
+    }
+    const index = new Map<string, number>();
+    let records = 0;
+    let pos = MAGIC.length;
+    if (buf.length < pos || !buf.subarray(0, pos).equals(MAGIC)) {
+      this.log = { buf: Buffer.alloc(0), index, records, validEnd: 0 };
+      this.importTextTable();
+      return this.log;
+    }
+    while (pos + 8 <= buf.length) {
+      const len = buf.readUInt32LE(pos);
+      const end = pos + 8 + len;
+      if (end > buf.length || crc32(buf.subarray(pos + 8, end)) !== buf.readUInt32LE(pos + 4)) break;
+      const pathLen = buf.readUInt16LE(pos + 9);
+      const path = buf.toString('utf8', pos + 11, pos + 11 + pathLen);
+      if (buf[pos + 8] === OP_SET) index.set(path, pos);
+      else index.delete(path);
+      records++;
+      pos = end;
+    }
+    this.log = { buf, index, records, validEnd: pos };
+    return this.log;
+  }
+
+  /** Earlier versions kept `path \t key \t hash` lines in stat-cache.tsv: taken over once, not re-read. */
+  private importTextTable(): void {
+    let text: string;
     try {
       text = readFileSync(join(this.dir, 'stat-cache.tsv'), 'utf8');
     } catch {
-      return this.files;
+      return;
     }
     for (const line of text.split('\n')) {
-      const a = line.indexOf('\t');
-      const b = line.indexOf('\t', a + 1);
-      if (a < 0 || b < 0) continue;
-      this.files.set(line.slice(0, a), { key: line.slice(a + 1, b), hash: line.slice(b + 1) as Hash });
+      const [path, key, hash] = line.split('\t');
+      if (path && key && hash && /^[0-9a-f]{64}$/.test(hash)) this.pending.set(path, { key, hash: hash as Hash });
     }
-    return this.files;
   }
 
   private dirTable(): Record<string, { statDigest: string; hash: Hash }> {
@@ -100,4 +195,39 @@ export class StatCache {
     }
     return (this.dirs ??= {});
   }
+}
+
+/**
+ * Records into one buffer (no allocation per record): u32 body length, u32 crc32 of body;
+ * body: u8 op, u16 path length, path, and for a set: u8 key length, key, 32-byte hash.
+ */
+function encodeRecords(changes: readonly [string, PendingEntry][]): Buffer {
+  let size = 0;
+  for (const [path, e] of changes) size += 11 + Buffer.byteLength(path) + (e === null ? 0 : 1 + e.key.length + 32);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const [path, e] of changes) {
+    const body = pos + 8;
+    const pathLen = buf.write(path, body + 3, 'utf8');
+    buf[body] = e === null ? OP_DROP : OP_SET;
+    buf.writeUInt16LE(pathLen, body + 1);
+    let end = body + 3 + pathLen;
+    if (e !== null) {
+      buf[end] = e.key.length;
+      buf.write(e.key, end + 1, 'latin1');
+      buf.write(e.hash, end + 1 + e.key.length, 'hex');
+      end += 1 + e.key.length + 32;
+    }
+    buf.writeUInt32LE(end - body, pos);
+    buf.writeUInt32LE(crc32(buf.subarray(body, end)), pos + 4);
+    pos = end;
+  }
+  return buf;
+}
+
+/** The stat key and hash of the set record at `at`. */
+function decodeSet(buf: Buffer, at: number): { key: string; hash: Hash } {
+  const k = at + 11 + buf.readUInt16LE(at + 9);
+  const keyLen = buf[k]!;
+  return { key: buf.toString('latin1', k + 1, k + 1 + keyLen), hash: buf.toString('hex', k + 1 + keyLen, k + 33 + keyLen) as Hash };
 }

@@ -57,11 +57,16 @@ export interface StageRun {
   stderr: string;
 }
 
-/** Runs stages/<name>.ts as the engine would: cwd = project root, PIPELINE_* env, params given. */
-export function runStage(root: string, name: 'synth' | 'filter', params: Record<string, unknown>, outs: string[]): StageRun {
+/**
+ * Runs stages/<name>.ts as the engine would: cwd = project root, PIPELINE_* env, params given.
+ * `timeoutMs` kills it (status null) instead of letting a hang hang the suite.
+ */
+export function runStage(root: string, name: 'synth' | 'filter', params: Record<string, unknown>, outs: string[], timeoutMs?: number): StageRun {
   const r = spawnSync(process.execPath, ['--import', TSX, join(REPO, 'stages', `${name}.ts`)], {
     cwd: root,
     encoding: 'utf8',
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
     env: {
       ...process.env,
       PIPELINE_STAGE: name,

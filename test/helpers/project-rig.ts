@@ -72,20 +72,29 @@ export class TestProject {
     return collect(this.spawn(args));
   }
 
+  /** Runs `pipeline ARGS`, SIGKILLed after `timeoutMs` (code null): a hang fails the test, not the suite. */
+  cliWithin(timeoutMs: number, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+    return collect(this.spawn(args, env), timeoutMs);
+  }
+
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-/** Waits for a spawned process, collecting its output. */
-export function collect(child: ChildProcess): Promise<CliResult> {
+/** Waits for a spawned process, collecting its output; `timeoutMs` SIGKILLs it if still running then. */
+export function collect(child: ChildProcess, timeoutMs?: number): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr?.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

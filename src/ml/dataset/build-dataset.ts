@@ -51,8 +51,8 @@ export interface DatasetSummary {
   colors_outside_head: Counts;
   /** Images whose content also appears at another path (they share a split). */
   duplicate_images: number;
-  /** Skipped inputs, counted in files (a skipped folder counts its files), by kind. */
-  skipped: { files: number; by_kind: Counts };
+  /** Skipped inputs, counted in files (a skipped folder counts its files), by kind; `hidden`: dot-files (.DS_Store), not in bad_files.jsonl. */
+  skipped: { files: number; by_kind: Counts; hidden: number };
   /** How the `use: split` images were grouped before splitting (split.group_by). */
   split_groups: SplitGroups;
 }
@@ -85,10 +85,12 @@ export async function buildDataset(inputs: BuildInputs): Promise<Dataset> {
   const targetIds = new Set(targets.map((t) => t.id));
   const headColorIds = new Set(colors.map((c) => c.id));
   const bad: BadFile[] = [];
+  let hidden = 0;
   const candidates: Array<Candidate & { use: SourceConfig['use'] }> = [];
   for (const source of sources) {
     const scan = scanSource(source, { projectRoot, targetParts: targetIds, extensions: rules.extensions });
     bad.push(...scan.bad);
+    hidden += scan.hidden;
     for (const c of scan.candidates) candidates.push({ ...c, use: source.use });
   }
 
@@ -141,7 +143,7 @@ export async function buildDataset(inputs: BuildInputs): Promise<Dataset> {
     manifest,
     labels,
     bad,
-    summary: summarise(manifest, bad, outsideHead, targets, splitGroups(manifest, splitSources, split.group_by)),
+    summary: summarise(manifest, bad, hidden, outsideHead, targets, splitGroups(manifest, splitSources, split.group_by)),
     violations: [
       // A configured source that is not there is a typo or an unmounted disk, not bad data.
       ...bad.filter((b) => b.kind === 'missing-source').map((b) => ({ rule: 'sources', message: `${b.reason}: ${b.path} (config/data.yaml sources)` })),
@@ -171,7 +173,7 @@ function splitGroups(manifest: readonly ManifestEntry[], splitSources: ReadonlyS
   };
 }
 
-function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], outsideHead: Counts, targets: readonly TargetPart[], groups: SplitGroups): DatasetSummary {
+function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], hidden: number, outsideHead: Counts, targets: readonly TargetPart[], groups: SplitGroups): DatasetSummary {
   const bump = (o: Counts, k: string | number, n = 1) => (o[k] = (o[k] ?? 0) + n);
   const perSource: Record<string, Counts> = {};
   const perSplit: Counts = { train: 0, val: 0, test: 0 };
@@ -202,7 +204,7 @@ function summarise(manifest: readonly ManifestEntry[], bad: readonly BadFile[], 
     per_color: perColor,
     colors_outside_head: outsideHead,
     duplicate_images: [...seen.values()].filter((n) => n > 1).reduce((a, n) => a + n, 0),
-    skipped: { files: skippedFiles, by_kind: byKind },
+    skipped: { files: skippedFiles, by_kind: byKind, hidden },
     split_groups: groups,
   };
 }
