@@ -6,7 +6,7 @@ import { EngineStateError } from '../engine/engine-error.ts';
 import { openProject } from '../engine/project.ts';
 import { externalCommandHelp, loadExternalCommand } from './external-commands.ts';
 import { ENGINE_COMMANDS, optionHelp, parseArgs, type EngineCommand } from './options.ts';
-import { dagCommand, gatesCommand, metricsCommand, statusCommand } from './report-commands.ts';
+import { dagCommand, gatesCommand, metricsCommand, reportCommand, statusCommand } from './report-commands.ts';
 import { EXIT, runCommand } from './run-command.ts';
 
 const USAGE = `usage: pipeline <command> [options]
@@ -16,8 +16,9 @@ commands:
   status        which stages are stale, and why
   dag           the stages and their edges (--mermaid for a flowchart)
   watch         rerun what becomes stale when inputs change
-  gates         check the gates against the current metrics
-  metrics       print metrics (--diff [REV]: compare with a git revision)`;
+  gates         check the gates against the current metrics (--format text|json|junit|markdown)
+  metrics       print metrics (--diff [REV]: compare with a git revision; --format text|json|markdown)
+  report        a markdown report for a pull request: what changed since --base REV`;
 
 async function helpText(): Promise<string> {
   const extra = await externalCommandHelp();
@@ -77,6 +78,8 @@ async function dispatch(argv: string[], output: Output): Promise<number> {
       return gatesCommand(project.value, options, output);
     case 'metrics':
       return metricsCommand(project.value, options, output);
+    case 'report':
+      return reportCommand(project.value, options, output);
     case 'watch': {
       const { watchCommand } = await import('./watch-command.ts');
       return watchCommand(project.value, options, output);

@@ -1,8 +1,12 @@
 // The CLI's options in one typed table (as vitest's cli-config does), and argv parsing
 // exported so tests can check it without running anything.
+import { CI_CHOICES, type CiChoice } from './ci.ts';
 
-export const ENGINE_COMMANDS = ['run', 'status', 'dag', 'watch', 'gates', 'metrics', 'help'] as const;
+export const ENGINE_COMMANDS = ['run', 'status', 'dag', 'watch', 'gates', 'metrics', 'report', 'help'] as const;
 export type EngineCommand = (typeof ENGINE_COMMANDS)[number];
+
+export const OUTPUT_FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 export interface CliOptions {
   file: string;
@@ -17,6 +21,14 @@ export interface CliOptions {
   mermaid: boolean;
   /** `metrics --diff [REV]`: the revision to compare with. */
   diff?: string;
+  /** `--format`: how gates/metrics are printed (each command says which it supports). */
+  format?: OutputFormat;
+  /** `--ci`: where to publish gate results besides the terminal (auto: detect from env). */
+  ci: CiChoice;
+  /** `report --base REV`: the revision the report compares with. */
+  base: string;
+  /** `report --out FILE`: where the report goes (default: stdout). */
+  out?: string;
   /** `watch --quiet-ms N`: how long files must stay still before a run. */
   quietMs: number;
   /** `watch --cancel-running`: a change during a run stops it and starts over. */
@@ -41,6 +53,11 @@ interface OptionSpec<K extends keyof CliOptions> {
 
 type AnySpec = { [K in keyof CliOptions]-?: OptionSpec<K> }[keyof CliOptions];
 
+const oneOf =
+  <T extends string>(flag: string, values: readonly T[]) =>
+  (raw: string): { value: T } | { error: string } =>
+    (values as readonly string[]).includes(raw) ? { value: raw as T } : { error: `${flag} must be one of ${values.join(', ')}, got "${raw}"` };
+
 const positiveInt = (flag: string) => (raw: string) => {
   const n = Number(raw);
   return Number.isInteger(n) && n > 0 ? { value: n } : { error: `${flag} needs a positive whole number, got "${raw}"` };
@@ -54,7 +71,11 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'ignoreGates', flag: '--ignore-gates', description: 'run stages below a failed gate too (e.g. deploy a red model); loud, recorded in pipeline.lock', commands: ['run'] },
   { key: 'dryRun', flag: '--dry-run', alias: '-n', description: 'say what would run and why, run nothing', commands: ['run'] },
   { key: 'jobs', flag: '--jobs', alias: '-j', argument: 'N', description: 'run up to N independent stages at once (default 1)', commands: ['run', 'watch'], transform: positiveInt('--jobs') },
-  { key: 'json', flag: '--json', description: 'machine-readable output', commands: ['status', 'metrics', 'gates'] },
+  { key: 'json', flag: '--json', description: 'machine-readable output (same as --format json)', commands: ['status', 'metrics', 'gates'] },
+  { key: 'format', flag: '--format', argument: 'F', description: 'text, json, junit (gates only) or markdown', commands: ['gates', 'metrics'], transform: oneOf('--format', OUTPUT_FORMATS) },
+  { key: 'ci', flag: '--ci', argument: 'CI', description: 'publish gates to CI: auto (default; GITHUB_ACTIONS / GITLAB_CI), github, gitlab or none', commands: ['run', 'gates'], transform: oneOf('--ci', CI_CHOICES) },
+  { key: 'base', flag: '--base', argument: 'REV', description: 'report: the git revision to compare with (default HEAD)', commands: ['report'] },
+  { key: 'out', flag: '--out', alias: '-o', argument: 'FILE', description: 'report: write the markdown to FILE (default stdout)', commands: ['report'] },
   { key: 'mermaid', flag: '--mermaid', description: 'print the DAG as a Mermaid flowchart', commands: ['dag'] },
   { key: 'diff', flag: '--diff', argument: 'REV', optionalArgument: { implicit: 'HEAD' }, description: 'compare metrics with git revision REV (default HEAD)', commands: ['metrics'] },
   { key: 'quietMs', flag: '--quiet-ms', argument: 'MS', description: 'watch: quiet period before a run (default 2000)', commands: ['watch'], transform: positiveInt('--quiet-ms') },
@@ -63,7 +84,7 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'help', flag: '--help', alias: '-h', description: 'show help', commands: 'all' },
 ];
 
-export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, noWarmStart: false, help: false };
+export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, noWarmStart: false, help: false };
 
 export type ParsedArgs =
   | { ok: true; command: string | undefined; positionals: string[]; options: CliOptions; rest: string[] }
@@ -127,6 +148,19 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     }
   }
   return { ok: true, command, positionals, options, rest: [] };
+}
+
+/**
+ * The format a command prints in: `--format`, or `--json` as its short form; one the
+ * command cannot print is a usage error.
+ */
+export function outputFormat(opts: Pick<CliOptions, 'format' | 'json'>, supported: readonly OutputFormat[], command: string): { ok: true; value: OutputFormat } | { ok: false; error: string } {
+  if (opts.json && opts.format !== undefined && opts.format !== 'json') {
+    return { ok: false, error: `--json and --format ${opts.format} contradict each other` };
+  }
+  const format = opts.json ? 'json' : (opts.format ?? 'text');
+  if (!supported.includes(format)) return { ok: false, error: `${command} --format ${format} is not supported (use ${supported.join(', ')})` };
+  return { ok: true, value: format };
 }
 
 /** Option lines for `pipeline --help`. */

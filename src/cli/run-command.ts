@@ -16,6 +16,7 @@ import { acquireRunLock } from '../engine/run-lock.ts';
 import { runStages, type RunSummary } from '../engine/runner.ts';
 import { describeReason } from '../engine/staleness.ts';
 import { assessStages } from '../engine/status.ts';
+import { publishGates } from './ci.ts';
 import type { CliOptions } from './options.ts';
 
 export const EXIT = { ok: 0, stageFailed: 1, usage: 2, gateFailed: 3, locked: 4, interrupted: 130 } as const;
@@ -84,6 +85,7 @@ export async function runCommand(project: Project, target: string | undefined, o
   process.on('SIGTERM', onSignal);
   try {
     const summary = await runLocked(project, stages.map((s) => s.name), opts, output, controller.signal);
+    publishGates(summary.gates, project.pipeline, { choice: opts.ci, env: process.env, cwd: process.cwd() }, output);
     return summary.exitCode;
   } finally {
     process.off('SIGINT', onSignal);

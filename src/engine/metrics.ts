@@ -1,9 +1,9 @@
 // Reads the metrics files stages write, and compares them with an earlier git revision
 // (the file committed there, or the numbers recorded in pipeline.lock there).
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseLock } from './lock-file.ts';
+import type { Result } from './diagnostic.ts';
+import { lockAtRevision, resolveRevision, showAtRevision } from './git-revision.ts';
 import type { Pipeline } from './pipeline-config.ts';
 
 export type MetricsRead =
@@ -41,14 +41,6 @@ export function readMetrics(root: string, path: string): MetricsRead {
   return parseMetrics(text);
 }
 
-function gitShow(root: string, rev: string, path: string): string | undefined {
-  try {
-    return execFileSync('git', ['show', `${rev}:${path}`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } catch {
-    return undefined;
-  }
-}
-
 export interface MetricDiffRow {
   stage: string;
   metric: string;
@@ -56,25 +48,30 @@ export interface MetricDiffRow {
   new: number | undefined;
 }
 
+export interface MetricsDiff {
+  /** The revision as the user named it. */
+  rev: string;
+  rows: MetricDiffRow[];
+  /** Per stage, where the old numbers came from ("HEAD:pipeline.lock", "nothing at HEAD"). */
+  sources: Record<string, string>;
+}
+
 /**
  * Flat numeric metrics now vs at `rev`: from the metrics file committed at `rev`, else from
- * that revision's pipeline.lock (metrics files are usually git-ignored outputs).
+ * that revision's pipeline.lock (metrics files are usually git-ignored outputs). A revision
+ * git does not know is an error, not an empty diff.
  */
-export function diffMetrics(pipeline: Pipeline, rev: string): { rows: MetricDiffRow[]; sources: Record<string, string> } {
-  const lockText = gitShow(pipeline.root, rev, 'pipeline.lock');
-  let oldLock: ReturnType<typeof parseLock> | undefined;
-  try {
-    oldLock = lockText ? parseLock(lockText) : undefined;
-  } catch {
-    oldLock = undefined;
-  }
+export function diffMetrics(pipeline: Pipeline, rev: string): Result<MetricsDiff, string> {
+  const commit = resolveRevision(pipeline.root, rev);
+  if (!commit.ok) return commit;
+  const oldLock = lockAtRevision(pipeline.root, commit.value);
   const rows: MetricDiffRow[] = [];
   const sources: Record<string, string> = {};
   for (const stage of pipeline.stages) {
     if (!stage.metrics) continue;
     const now = readMetrics(pipeline.root, stage.metrics.path);
     const current = now.kind === 'ok' ? now.numbers : {};
-    const committed = gitShow(pipeline.root, rev, stage.metrics.path);
+    const committed = showAtRevision(pipeline.root, commit.value, stage.metrics.path);
     let old: Record<string, number> = {};
     if (committed !== undefined) {
       const parsed = parseMetrics(committed);
@@ -90,15 +87,5 @@ export function diffMetrics(pipeline: Pipeline, rev: string): { rows: MetricDiff
       rows.push({ stage: stage.name, metric, old: old[metric], new: current[metric] });
     }
   }
-  return { rows, sources };
-}
-
-/** Whether `rev` names a commit in the git repository holding `root`. */
-export function revisionExists(root: string, rev: string): boolean {
-  try {
-    execFileSync('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: root, stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
+  return { ok: true, value: { rev, rows, sources } };
 }

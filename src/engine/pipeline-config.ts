@@ -47,6 +47,8 @@ export interface GateDecl {
   target: number;
   /** The text as written, e.g. ">= 0.90". */
   text: string;
+  /** Where the gate's metric name is written (CI annotations point at this line). */
+  location: Location;
 }
 
 export interface StageDecl {
@@ -168,7 +170,7 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
       for (const g of gates.items) {
         const text = String(isScalar(g.value) ? g.value.value : '').trim();
         const m = /^(>=|<=|==|>|<)\s*(\S+)$/.exec(text);
-        if (m) stage.gates.push({ metric: String(isScalar(g.key) ? g.key.value : ''), op: m[1] as GateOp, target: Number(m[2]), text });
+        if (m) stage.gates.push({ metric: String(isScalar(g.key) ? g.key.value : ''), op: m[1] as GateOp, target: Number(m[2]), text, location: nodeLoc(g.key as YamlNode) });
       }
       if (stage.gates.length > 0 && !stage.metrics) {
         errors.push({ message: `stage "${name}" has gates: but no metrics: file for them to read`, location: nodeLoc(gates) });

@@ -6,3 +6,8 @@ export function formatTable(header: string[], rows: string[][]): string {
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
+
+/** A metric value as tables show it: 6 significant digits, "-" when there is none. */
+export function formatNumber(n: number | undefined): string {
+  return n === undefined ? '-' : String(Number(n.toPrecision(6)));
+}
