@@ -7,9 +7,11 @@ import { buildAugmentCache, type BuildSummary } from '../src/ml/augment/build-ca
 import { BLOB_DIR } from '../src/ml/augment/cache-layout.ts';
 import { parseAugmentConfig } from '../src/ml/augment/config.ts';
 import { DatasetFormatError } from '../src/ml/augment/dataset-input.ts';
+import { evaluatedSource } from '../src/ml/dataset/data-config.ts';
 
 const AUGMENT_FILE = 'config/augment.yaml';
 const TRAINING_FILE = 'config/training.yaml';
+const DATA_FILE = 'config/data.yaml';
 /** The blobs' code key when started by hand: the code is unknown, so nothing made by the engine is reused. */
 const BY_HAND = 'started-by-hand';
 
@@ -27,11 +29,14 @@ async function main(): Promise<number> {
     console.error(`${TRAINING_FILE}: model.input_size must be an integer >= 8, got ${JSON.stringify(size)}`);
     return 2;
   }
+  // source_weights.evaluated goes to the source split.evaluate_on names.
+  const evaluated = evaluatedSource(ctx.params[DATA_FILE], ctx.abs(DATA_FILE), DATA_FILE);
+  if (!evaluated.ok) { console.error(evaluated.message); return 2; }
   const cacheDir = ctx.out('augment-cache');
   // --force: from scratch, the cached blobs included.
   if (ctx.force) rmSync(join(cacheDir, BLOB_DIR), { recursive: true, force: true });
   try {
-    const summary = await buildAugmentCache({ datasetDir: ctx.dep('dataset'), cacheDir, root: ctx.root, size, config: parsed.config, code: ctx.codeFingerprint ?? BY_HAND });
+    const summary = await buildAugmentCache({ datasetDir: ctx.dep('dataset'), cacheDir, root: ctx.root, size, config: parsed.config, evaluated: evaluated.value, code: ctx.codeFingerprint ?? BY_HAND });
     if (ctx.metrics) writeMetrics(ctx.abs(ctx.metrics), summary);
   } catch (err) {
     if (err instanceof DatasetFormatError) { console.error(err.message); return 1; }

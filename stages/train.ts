@@ -1,7 +1,8 @@
 /**
  * The train stage: reads config/training.yaml's params and the augment cache, builds the
  * classifier, trains it (resuming from artifacts/train-state only when an interrupted run
- * left state there for the same engine fingerprint, never with --force) and writes
+ * left state there for the same engine fingerprint, never with --force; continuing from the
+ * last model's weights when training.warm_start applies — src/ml/train/warm-start.ts) and writes
  * artifacts/model (model.json + weights, labels.json, preprocess.json, training_curves.png)
  * and artifacts/metrics/train.json.
  */
@@ -17,11 +18,12 @@ import { freezeLayers, layersToFreeze } from '../src/ml/model/freezing.ts';
 import { saveModel } from '../src/ml/model/model-io.ts';
 import { preprocessSpec } from '../src/ml/preprocess.ts';
 import { withSeededMathRandom } from '../src/ml/random.ts';
-import { dropCheckpoints } from '../src/ml/train/checkpoint.ts';
+import { copyWeights, dropCheckpoints } from '../src/ml/train/checkpoint.ts';
 import { trainLoop } from '../src/ml/train/train-loop.ts';
 import { renderTrainingCurves } from '../src/ml/train/training-curves.ts';
 import { resolveTrainingConfig } from '../src/ml/train/training-config.ts';
 import { loadPretrained } from '../src/ml/train/pretrained.ts';
+import { configHash, keepAsPrevious, readPrevious, sha256, trainSamples, warmLoopConfig, warmStartBlocker, warmStartWanted, weightsHash } from '../src/ml/train/warm-start.ts';
 
 const CONFIG_FILE = 'config/training.yaml';
 
@@ -71,8 +73,31 @@ async function main(): Promise<number> {
     await dropCheckpoints(stateDir);
     console.log(`train: ${ctx.force ? '--force' : 'started without the engine (no PIPELINE_STAGE_FINGERPRINT)'}: training from scratch`);
   }
+  const provenance = {
+    config: configHash(ctx.params[CONFIG_FILE] ?? {}), code: ctx.codeFingerprint ?? 'none',
+    labels: sha256(JSON.stringify(labels)), train: trainSamples(train, labels.parts),
+  };
+  // Warm start: continue from the last model when only data was added. Its weights' hash is
+  // part of the checkpoint fingerprint, so an interrupted warm run resumes only onto the same model.
+  let loop = cfg.loop;
+  let fingerprint = ctx.fingerprint ?? 'none';
+  let warmFrom: string | undefined;
+  if (warmStartWanted(cfg.warmStart) && !ctx.force) {
+    const previous = await readPrevious(stateDir);
+    const blocker = previous ? warmStartBlocker(previous.provenance, provenance) : 'no previous model in artifacts/train-state';
+    if (previous && blocker === undefined) {
+      copyWeights(previous.model, model);
+      warmFrom = weightsHash(model);
+      loop = warmLoopConfig(cfg.loop, cfg.warmStart.epochs);
+      fingerprint = sha256(`${fingerprint} warm-from ${warmFrom}`);
+      console.log(`train: warm start from the last model (${warmFrom.slice(0, 12)}, ${previous.provenance.train.length} -> ${train.n} train images): ${loop.epochs} epoch(s); --force or BRICKFLOW_WARM_START=0 trains from scratch`);
+    } else {
+      console.log(`train: warm start not possible (${blocker}): training from scratch`);
+    }
+    previous?.model.dispose();
+  }
   const started = Date.now();
-  const outcome = await trainLoop({ model, train, val, config: cfg.loop, stateDir, fingerprint: ctx.fingerprint ?? 'none' });
+  const outcome = await trainLoop({ model, train, val, config: loop, stateDir, fingerprint });
   const seconds = (Date.now() - started) / 1000;
 
   const modelDir = ctx.out('model');
@@ -94,6 +119,7 @@ async function main(): Promise<number> {
     epochs_run: outcome.history.length,
     stopped_early: outcome.stoppedEarly ? 1 : 0,
     resumed_from_epoch: outcome.resumedFromEpoch,
+    warm_start_from: warmFrom ?? null, // weights hash of the model this run continued from; null = from scratch
     train_seconds_this_run: Math.round(seconds),
     images_per_sec: outcome.history.length ? outcome.history[outcome.history.length - 1]!.images_per_sec : 0,
     params: model.countParams(),
@@ -106,6 +132,7 @@ async function main(): Promise<number> {
   await writeFile(metricsPath, JSON.stringify(metrics, null, 1));
   // The model is out: a later run with these inputs is fresh, with others starts over.
   await dropCheckpoints(stateDir);
+  await keepAsPrevious(stateDir, model, provenance);
   console.log(`train: best epoch ${outcome.bestEpoch}: val part top-1 ${pct(metrics.val_part_top1)}, top-5 ${pct(metrics.val_part_top5)}, color ${metrics.val_color_acc === null ? 'n/a (the data has no color labels)' : pct(metrics.val_color_acc)}; model in ${relative(ctx.root, modelDir)}`);
   return 0;
 }

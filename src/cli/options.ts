@@ -35,6 +35,8 @@ export interface CliOptions {
   cancelRunning: boolean;
   /** `run --executor local`: run every stage here, whatever its `executor:` says. */
   executor?: 'local';
+  /** `watch --no-warm-start`: train from scratch as `run` does (no BRICKFLOW_WARM_START=1 for the stages). */
+  noWarmStart: boolean;
   help: boolean;
 }
 
@@ -81,10 +83,11 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'diff', flag: '--diff', argument: 'REV', optionalArgument: { implicit: 'HEAD' }, description: 'compare metrics with git revision REV (default HEAD)', commands: ['metrics'] },
   { key: 'quietMs', flag: '--quiet-ms', argument: 'MS', description: 'watch: quiet period before a run (default 2000)', commands: ['watch'], transform: positiveInt('--quiet-ms') },
   { key: 'cancelRunning', flag: '--cancel-running', description: 'watch: a change during a run cancels it and starts over', commands: ['watch'] },
+  { key: 'noWarmStart', flag: '--no-warm-start', description: 'watch: train from scratch instead of continuing from the last model (training.warm_start)', commands: ['watch'] },
   { key: 'help', flag: '--help', alias: '-h', description: 'show help', commands: 'all' },
 ];
 
-export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, help: false };
+export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, noWarmStart: false, help: false };
 
 export type ParsedArgs =
   | { ok: true; command: string | undefined; positionals: string[]; options: CliOptions; rest: string[] }

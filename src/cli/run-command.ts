@@ -99,7 +99,7 @@ export async function runCommand(project: Project, target: string | undefined, o
 export async function runLocked(
   project: Project,
   stageNames: string[],
-  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates' | 'executor'>>,
+  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates' | 'executor'>> & { env?: Record<string, string> },
   output: Output,
   signal: AbortSignal,
   extraListener?: (e: RunEvent) => void,
@@ -118,7 +118,7 @@ export async function runLocked(
     }
     const recovered = await recoverInterrupted(project.root, project.asideDir);
     if (recovered.stages.length > 0) onEvent({ type: 'recovered', ...recovered });
-    summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, executor: opts.executor, signal, onEvent });
+    summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, executor: opts.executor, env: opts.env, signal, onEvent });
   } catch (err) {
     // Bad state found before any stage ran (a damaged pipeline.lock): nothing to summarise.
     if (!(err instanceof EngineStateError)) throw err;

@@ -91,7 +91,10 @@ export async function watchCommand(initial: Project, opts: CliOptions, output: O
     // The run prints each gated stage's table as it is decided; the screen adds only the others.
     const gatesShown = new Set<string>();
     try {
-      const summary = await runLocked(project.value, names, { force: false, jobs: opts.jobs }, output, signal, (e) => {
+      // Stages may continue from their last outputs in watch (train: training.warm_start: watch);
+      // an explicit BRICKFLOW_WARM_START in the environment wins, --no-warm-start turns it off.
+      const env = { BRICKFLOW_WARM_START: opts.noWarmStart ? '0' : (process.env['BRICKFLOW_WARM_START'] ?? '1') };
+      const summary = await runLocked(project.value, names, { force: false, jobs: opts.jobs, env }, output, signal, (e) => {
         if (e.type === 'gates') gatesShown.add(e.stage);
       });
       exitCode = summary.exitCode;

@@ -2,13 +2,23 @@
 // params files, a stage's settings) is checked by a schema compiled here, with the schema's
 // defaults filled in and every error collected.
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 
 /**
  * `x-ignored: "why"` on a property marks a key that does nothing under the options chosen
  * elsewhere (put it under an `if`/`then`); a value set there is reported as a warning.
  */
 export const IGNORED_KEYWORD = 'x-ignored';
+
+/**
+ * `x-names-item: {list, key, where?, hint?}` on a string: a reference to another part of the
+ * same file, checked with it (so `run` catches it up front): the value must be the `key` of
+ * an item of the array at JSON pointer `list` whose fields equal `where`. A file (or a
+ * stage's share of one) without that array is not checked: there is nothing to look in.
+ */
+export const NAMES_ITEM_KEYWORD = 'x-names-item';
+
+interface NamesItem { list: string; key: string; where?: Record<string, unknown>; hint?: string }
 
 /** A key that is set but does nothing, found while validating. */
 export interface IgnoredKey {
@@ -36,6 +46,24 @@ ajv.addKeyword({
     return true;
   },
 });
+
+const namesItem: SchemaValidateFunction = (ref: NamesItem, value: unknown, _parent?: unknown, cxt?: { rootData: unknown }): boolean => {
+  namesItem.errors = [];
+  let list: unknown = cxt?.rootData;
+  for (const segment of pointerSegments(ref.list)) list = list !== null && typeof list === 'object' ? (list as Record<string, unknown>)[segment] : undefined;
+  if (!Array.isArray(list) || typeof value !== 'string') return true;
+  const where = Object.entries(ref.where ?? {});
+  const candidates = list.filter((item): item is Record<string, unknown> => item !== null && typeof item === 'object' && where.every(([k, v]) => (item as Record<string, unknown>)[k] === v));
+  if (candidates.some((item) => item[ref.key] === value)) return true;
+  const kind = `${pointerSegments(ref.list).join('.')} item${where.length > 0 ? ` with ${where.map(([k, v]) => `${k}: ${String(v)}`).join(', ')}` : ''}`;
+  const names = candidates.map((item) => JSON.stringify(item[ref.key])).join(', ');
+  namesItem.errors = [{
+    keyword: NAMES_ITEM_KEYWORD, params: { list: ref.list, key: ref.key },
+    message: `"${value}" is not the ${ref.key} of a ${kind} (${names ? `those: ${names}` : 'there is none'})${ref.hint ? `; ${ref.hint}` : ''}`,
+  }];
+  return false;
+};
+ajv.addKeyword({ keyword: NAMES_ITEM_KEYWORD, schemaType: 'object', errors: true, validate: namesItem });
 
 /** Compiled schemas by file (compiling costs ~100 ms, so once per process). */
 const compiled = new Map<string, ValidateFunction>();

@@ -33,6 +33,8 @@ export interface RunOptions {
   executor?: 'local';
   /** Run stages below a missed gate too (recorded in the lock); the exit code stays 3. */
   ignoreGates?: boolean;
+  /** Extra environment for every stage of this run (watch: BRICKFLOW_WARM_START, docs/contracts.md). */
+  env?: Record<string, string>;
   onEvent: (e: RunEvent) => void;
 }
 
@@ -129,7 +131,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     const outcome = await runStage({
       root: project.root,
       stage,
-      env: { ...stageEnv(project, stage, inputs.params), ...fingerprintEnv(inputs, reason.kind === 'forced') },
+      env: { ...opts.env, ...stageEnv(project, stage, inputs.params), ...fingerprintEnv(inputs, reason.kind === 'forced') },
       logFile: join(project.logsDir, `${stage.name}.log`),
       write: (stream, text) => opts.onEvent({ type: 'stage-output', stage: stage.name, stream, text }),
       signal: opts.signal,

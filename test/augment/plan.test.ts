@@ -82,7 +82,7 @@ describe('augment settings', () => {
     const c = defaultAugmentConfig();
     expect(c.variants).toBe(4);
     expect(c.ops.shift_scale_rotate).toEqual({ p: 0.5, shift: 0.1, scale: 0.2, rotate_deg: 15 });
-    expect(c.source_weights).toEqual({ real: 3, default: 1 });
+    expect(c.source_weights).toEqual({ evaluated: 3, default: 1 });
   });
 
   it('a bad value is named by its key', () => {

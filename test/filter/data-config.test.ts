@@ -33,9 +33,9 @@ describe('config/data.yaml', () => {
 
   it('split.evaluate_on must name a use: split source, checked at its line (default: real)', () => {
     const r = check('sources:\n  - {name: lego, path: a, layout: part, use: split}\n  - {name: renders, path: b, layout: part, use: train}\nsplit:\n  evaluate_on: renders\n  train: 0.7\n  val: 0.15\n  test: 0.15\n');
-    expect(r.ok ? '' : r.message).toBe('config/data.yaml:5:16: split.evaluate_on is "renders" but no source of that name has use: split (use: split sources: "lego"); name the source your own test photos come from');
+    expect(r.ok ? '' : r.message).toBe('config/data.yaml:5:16: split.evaluate_on: "renders" is not the name of a sources item with use: split (those: "lego"); name the source your own test photos come from');
     const unset = check('sources:\n  - {name: lego, path: a, layout: part, use: split}\nsplit: {train: 0.7, val: 0.15, test: 0.15}\n');
-    expect(unset.ok ? '' : unset.message).toMatch(/^config\/data.yaml:3:8: split.evaluate_on is "real" but no source of that name/);
+    expect(unset.ok ? '' : unset.message).toMatch(/^config\/data.yaml:3:8: split.evaluate_on: "real" is not the name of a sources item with use: split/);
     const named = check('sources:\n  - {name: lego, path: a, layout: part, use: split}\nsplit: {evaluate_on: lego, train: 0.7, val: 0.15, test: 0.15}\n');
     expect(named.ok && named.value.split.evaluate_on).toBe('lego');
   });

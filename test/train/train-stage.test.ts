@@ -1,45 +1,17 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CACHE_FORMAT } from '../../src/ml/augment/cache-key.ts';
 import { loadModel } from '../../src/ml/model/model-io.ts';
-import { syntheticSplit } from './synthetic-split.ts';
-import { collect, TestProject } from '../helpers/project-rig.ts';
+import { collect, type TestProject } from '../helpers/project-rig.ts';
+import { params, REPO, SIZE, trainProject, writeCache } from './train-rig.ts';
 
-const REPO = resolve(import.meta.dirname, '../..');
-const SIZE = 16;
 let root: string;
-
-/** An augment cache in the format src/ml/augment-cache-reader.ts reads, from synthetic shapes. */
-async function writeCache(dir: string, size: number): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const splits: Record<string, unknown> = {};
-  for (const [name, n, seed] of [['train', 64, 1], ['val', 16, 2], ['test', 8, 3]] as const) {
-    const s = syntheticSplit(n, size, seed, { sources: ['legacy', 'real'] });
-    await writeFile(join(dir, `${name}.u8`), s.images);
-    splits[name] = { file: `${name}.u8`, n, height: size, width: size, part_index: Array.from(s.partIndex), color_index: Array.from(s.colorIndex), source: s.source, weight: Array.from(s.weight), path: s.path };
-  }
-  await writeFile(join(dir, 'index.json'), JSON.stringify({ format: CACHE_FORMAT, input_size: size, variants: 1, augment_params: 'test', splits }));
-  await writeFile(join(dir, 'labels.json'), JSON.stringify({ parts: ['square', 'disc', 'bar', 'cross'], colors: [{ id: 4, name: 'Red', rgb: 'C91A09' }, { id: 2, name: 'Green', rgb: '237841' }, { id: 1, name: 'Blue', rgb: '0055BF' }] }));
-}
-
-function params(overrides: { training?: object; model?: object } = {}) {
-  return {
-    'config/training.yaml': {
-      profile: 'test', backend: 'auto',
-      model: { architecture: 'multitask', input_size: SIZE, width: 0.25, depth: 0.2, drop_connect_rate: 0, bn_momentum: 0.5, head_units: 16, head_dropout: 0.1, freeze_backbone_ratio: 0.5, pretrained: null, profiles: { test: overrides.model ?? {} } },
-      training: { epochs: 2, batch_size: 16, epoch_size: 32, lr: 0.01, min_lr: 0.0001, warmup_epochs: 1, weight_decay: 0.01, patience: 5, seed: 1, profiles: { test: overrides.training ?? {} } },
-      loss: { label_smoothing: 0.1, part_weight: 1, color_weight: 0.5 },
-      curriculum: { enabled: true, plan_epochs: 30, phases: [{ from_epoch: 0, to_epoch: 30, mix: { legacy: 0.5, real: 0.5 } }] },
-    },
-  };
-}
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -126,25 +98,11 @@ describe('train under the engine: resume only state made for the same inputs', {
   function trainMetrics(p: TestProject): { resumed_from_epoch: number; epochs_run: number; history: { epoch: number }[] } {
     return JSON.parse(p.read('artifacts/metrics/train.json')) as ReturnType<typeof trainMetrics>;
   }
-  const checkpoints = (p: TestProject): string[] => (existsSync(p.path('artifacts/train-state')) ? readdirSync(p.path('artifacts/train-state')) : []);
+  const checkpoints = (p: TestProject): string[] => (existsSync(p.path('artifacts/train-state')) ? readdirSync(p.path('artifacts/train-state')).filter((e) => e !== 'previous') : []); // previous/: the model kept for a warm start
 
   beforeAll(async () => {
-    base = TestProject.create({
-      'pipeline.yaml': `stages:
-  train:
-    run: stages/train.ts
-    deps: [artifacts/augment-cache]
-    params: {config/training.yaml: [profile, model, training, loss, curriculum, backend]}
-    outs: [artifacts/model, {path: artifacts/train-state, persist: true}]
-    metrics: artifacts/metrics/train.json
-`,
-      'config/training.yaml': `${TRAIN_YAML}\n`,
-    });
+    base = await trainProject(TRAIN_YAML);
     projects.push(base);
-    for (const dir of ['src', 'schemas']) cpSync(join(REPO, dir), base.path(dir), { recursive: true });
-    cpSync(join(REPO, 'stages/train.ts'), base.path('stages/train.ts'));
-    symlinkSync(join(REPO, 'node_modules'), base.path('node_modules'));
-    await writeCache(base.path('artifacts/augment-cache'), SIZE);
   });
   afterAll(() => { for (const p of projects) p.cleanup(); });
 

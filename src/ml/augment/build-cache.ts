@@ -27,6 +27,8 @@ export interface BuildOptions {
   /** model.input_size. */
   size: number;
   config: AugmentConfig;
+  /** The evaluated source (split.evaluate_on): its samples get source_weights.evaluated; unset: none does. */
+  evaluated?: string;
   /** The hash of the code that makes blobs (the engine's PIPELINE_CODE_FINGERPRINT), part of every key. */
   code?: string;
   /** Exactly this many worker threads (benchmarks, tests); otherwise config.workers is an upper bound. */
@@ -114,7 +116,7 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
       part_index: repeat((it) => it.part),
       color_index: repeat((it) => it.color),
       source: repeat((it) => it.entry.source),
-      weight: repeat((it) => sourceWeight(config, it.entry.source)),
+      weight: repeat((it) => sourceWeight(config, it.entry.source, opts.evaluated)),
       path: repeat((it) => it.entry.path),
     };
     for (const it of ok) keep.add(it.key);

@@ -51,9 +51,13 @@ export function defaultAugmentConfig(): AugmentConfig {
   return parsed.config;
 }
 
-/** The loss weight of a sample from `source`. */
-export function sourceWeight(config: AugmentConfig, source: string): number {
-  return config.source_weights[source] ?? config.source_weights['default'] ?? 1;
+/**
+ * The loss weight of a sample from `source`: its own entry, else `evaluated` when it is the
+ * evaluated source (config/data.yaml split.evaluate_on), else `default`.
+ */
+export function sourceWeight(config: AugmentConfig, source: string, evaluated: string | undefined): number {
+  const w = config.source_weights;
+  return w[source] ?? (source === evaluated ? w['evaluated'] : undefined) ?? w['default'] ?? 1;
 }
 
 /** How many worker threads `workers` means on this machine. */

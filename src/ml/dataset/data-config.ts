@@ -98,11 +98,7 @@ export function parseDataConfig<K extends keyof DataConfig>(
     if (Math.abs(total - 1) > 1e-6) problems.push(`${at(file, displayName, ['split'])}: split.train + split.val + split.test must be 1 (is ${total})`);
     const groupProblem = regexProblem(value.split.group_by);
     if (groupProblem) problems.push(`${at(file, displayName, ['split', 'group_by'])}: split.group_by is not a valid regular expression (${groupProblem}); write one whose first capture group is the capture id, or "file"`);
-    const evaluated = value.split.evaluate_on;
-    if (value.sources && !value.sources.some((s) => s.name === evaluated && s.use === 'split')) {
-      const candidates = value.sources.filter((s) => s.use === 'split').map((s) => `"${s.name}"`);
-      problems.push(`${at(file, displayName, ['split', 'evaluate_on'])}: split.evaluate_on is "${evaluated}" but no source of that name has use: split (${candidates.length > 0 ? `use: split sources: ${candidates.join(', ')}` : 'no source has use: split'}); name the source your own test photos come from`);
-    }
+    // split.evaluate_on names a use: split source: the schema's x-names-item (src/config/schema.ts).
   }
   const names = new Map<string, number>();
   for (const [i, source] of (value.sources ?? []).entries()) {

@@ -8,6 +8,7 @@ import { checkValues, placeIn, type ConfigRef } from '../../config/check-values.
 import type { BackendPreference } from '../backend/select-backend.ts';
 import type { ClassifierConfig } from '../model/classifier.ts';
 import type { TrainLoopConfig } from './train-loop.ts';
+import type { WarmStartConfig } from './warm-start.ts';
 
 const SCHEMA = fileURLToPath(new URL('../../../schemas/training.schema.json', import.meta.url));
 
@@ -18,6 +19,7 @@ export interface ResolvedTrainingConfig {
   backend: BackendPreference;
   model: Omit<ClassifierConfig, 'nParts' | 'nColors'> & { freezeBackboneRatio: number; pretrained: string | null };
   loop: TrainLoopConfig;
+  warmStart: WarmStartConfig;
   /** The merged, snake_case values, for the metrics file and the checkpoint fingerprint. */
   effective: Record<string, unknown>;
 }
@@ -85,6 +87,10 @@ export function resolveTrainingConfig(raw: unknown, file: string | ConfigRef): C
         planEpochs: cur.plan_epochs ?? 30,
         phases: (cur.phases ?? []).map((p) => ({ fromEpoch: p.from_epoch, toEpoch: p.to_epoch, mix: p.mix })),
       },
+    },
+    warmStart: {
+      when: (t['warm_start'] as { when?: WarmStartConfig['when'] } | undefined)?.when ?? 'never',
+      epochs: (t['warm_start'] as { epochs?: number } | undefined)?.epochs ?? 3,
     },
     effective: { profile, model: m, training: t, loss: doc.loss, curriculum: doc.curriculum },
   };
