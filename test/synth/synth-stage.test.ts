@@ -84,6 +84,6 @@ describe('synth stage', () => {
     const params = synthParams(1, 0);
     const r = runStage(root, 'synth', { synth: { ...params.synth, legacy: { size: 8, per_part_color: 1 } } }, ['data/synthetic']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('synth.legacy.size must be >= 16');
+    expect(r.stderr).toContain('config/data.yaml: synth.legacy.size: must be >= 16');
   });
 });
