@@ -22,6 +22,8 @@ export function definitionHash(stage: StageDecl): Hash {
     outs: stage.outs.map((o) => ({ path: o.path, persist: o.persist, ...(o.role === defaultRole(o.path) ? {} : { role: o.role }) })),
     params: stage.params.map((p) => ({ file: p.file, keys: p.keys })),
     metrics: stage.metrics?.path ?? null,
+    // Only when declared, so a stage without `env:` keeps the hash it had before the key existed.
+    ...(stage.env ? { env: stage.env } : {}),
     // `code:` entries are not here: adding one is reported as that code path changing.
   };
   return createHash('sha256').update(JSON.stringify(def)).digest('hex') as Hash;
@@ -42,7 +44,18 @@ export function paramValues(root: string, stage: StageDecl): Record<string, Reco
   return out;
 }
 
-export async function stageInputs(root: string, stage: StageDecl, hasher: PathHasher): Promise<StageInputs> {
+/** The stage's `env:` variables as it runs with `env` (unset: ""); undefined when it declares none. */
+export function envValues(stage: StageDecl, env: Readonly<Record<string, string | undefined>>): Record<string, string> | undefined {
+  return stage.env && Object.fromEntries(stage.env.map((name) => [name, env[name] ?? '']));
+}
+
+/** `env` is the stage's effective environment: the run's own (RunOptions.env) over process.env. */
+export async function stageInputs(
+  root: string,
+  stage: StageDecl,
+  hasher: PathHasher,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<StageInputs> {
   const code = codeFiles(root, ...(stage.run ? [stage.run] : []), ...stage.code.map((c) => c.path));
   const hashes = await hasher.hashMany([...stage.deps.map((d) => d.path), ...code]);
   return {
@@ -50,6 +63,7 @@ export async function stageInputs(root: string, stage: StageDecl, hasher: PathHa
     deps: Object.fromEntries(stage.deps.map((d) => [d.path, hashes.get(d.path)!])),
     params: paramValues(root, stage),
     code: Object.fromEntries(code.map((c) => [c, hashes.get(c)!])),
+    ...(stage.env ? { env: envValues(stage, env) } : {}),
   };
 }
 
@@ -60,10 +74,11 @@ function hashValue(value: unknown): Hash {
 
 /**
  * One hash of everything the lock records a stage was built from (definition, deps, params,
- * code): state a stage keeps in a `persist: true` out is valid only for this value.
+ * code, env values when the stage declares `env:`): state a stage keeps in a `persist: true` out is valid only for this value.
  */
 export function inputsFingerprint(inputs: StageInputs): Hash {
-  return hashValue({ definition: inputs.definition, deps: inputs.deps, params: inputs.params, code: inputs.code });
+  const { definition, deps, params, code, env } = inputs;
+  return hashValue({ definition, deps, params, code, ...(env ? { env } : {}) });
 }
 
 /**

@@ -14,6 +14,8 @@ export interface StageFingerprint {
   params: Record<string, Record<string, unknown>>;
   /** The `run:` file and its transitive relative imports -> content hash. */
   code: Record<string, Hash | null>;
+  /** `env:` variable -> its value (unset: ""); absent for a stage that declares no `env:`. */
+  env?: Record<string, string>;
   /** Each out's (and the metrics file's) content hash after the stage succeeded. */
   outs: Record<string, Hash | null>;
 }

@@ -61,6 +61,8 @@ export interface StageDecl {
   /** `code:`: files the stage runs that no scanner can see (hashed as code, like its imports). */
   code: PathRef[];
   params: ParamDecl[];
+  /** `env:`: environment variables whose values count as inputs (absent: none). */
+  env?: string[];
   outs: OutDecl[];
   metrics?: PathRef;
   gates: GateDecl[];
@@ -176,6 +178,8 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
         if (ref) stage.params.push({ file: ref.path, keys, location: ref.location, keyLocations: keyNodes.map((k) => nodeLoc(k as YamlNode)) });
       }
     }
+    const env = get('env');
+    if (isSeq(env) && env.items.length > 0) stage.env = env.items.map((v) => String(isScalar(v) ? v.value : ''));
     const executor = get('executor');
     if (isMap(executor)) stage.executor = { slurm: slurmOptions(executor.toJS(doc) as { slurm: Record<string, unknown> }) };
     const metrics = get('metrics');
@@ -271,6 +275,10 @@ function pipelineMessage(err: ErrorObject, path: string[]): string | undefined {
     return `slurm ${path[4]} ${JSON.stringify(err.data)} of stage "${path[1]}" is not valid: ${property?.description ?? err.message}`;
   }
   if (err.keyword === 'pattern' && path[2] === 'gates') return `gate ${path[3]}: "${String(err.data)}" is not a comparison like ">= 0.9" (use >=, <=, ==, > or <)`;
+  if (path[2] === 'env' && path.length === 4) {
+    return `env entry ${JSON.stringify(err.data)} of stage "${path[1]}" is not an environment variable name (letters, digits and _, not starting with a digit)`;
+  }
+  if (err.keyword === 'uniqueItems' && path[2] === 'env') return `env of stage "${path[1]}" lists a variable twice`;
   if (err.keyword === 'pattern' && err.propertyName) return `stage name "${err.propertyName}" may only use letters, digits, _ . -`;
   return undefined;
 }

@@ -33,7 +33,7 @@ export interface RunOptions {
   executor?: 'local';
   /** Run stages below a missed gate too (recorded in the lock); the exit code stays 3. */
   ignoreGates?: boolean;
-  /** Extra environment for every stage of this run (watch: BRICKFLOW_WARM_START, docs/contracts.md). */
+  /** Extra environment for every stage of this run (watch: BRICKFLOW_WARM_START, docs/contracts.md); a stage's `env:` values are read from it over process.env. */
   env?: Record<string, string>;
   onEvent: (e: RunEvent) => void;
 }
@@ -98,7 +98,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     };
     const checkGates = (): void => decideGates(checkStageGates(project.root, stage), stage.name);
 
-    const { freshness, inputs } = await assessStage(project, lock, stage, hasher, opts.force);
+    const { freshness, inputs } = await assessStage(project, lock, stage, hasher, opts.force, { ...process.env, ...opts.env });
     if (freshness.fresh) {
       opts.onEvent({ type: 'stage-fresh', stage: stage.name });
       done({ kind: 'fresh' });

@@ -8,6 +8,7 @@ export type StaleReason =
   | { kind: 'never-run' }
   | { kind: 'definition-changed' }
   | { kind: 'param-changed'; file: string; key: string }
+  | { kind: 'env-changed'; name: string }
   | { kind: 'dep-missing'; path: string }
   | { kind: 'dep-changed'; path: string }
   | { kind: 'code-changed'; path: string }
@@ -39,6 +40,9 @@ export function decideFreshness(
       }
     }
   }
+  for (const [name, value] of Object.entries(inputs.env ?? {})) {
+    if ((previous.env?.[name] ?? '') !== value) return stale({ kind: 'env-changed', name });
+  }
   for (const [path, hash] of Object.entries(inputs.deps)) {
     if (hash === null) return stale({ kind: 'dep-missing', path });
     if (previous.deps[path] !== hash) return stale({ kind: 'dep-changed', path });
@@ -65,6 +69,8 @@ export function describeReason(r: StaleReason): string {
       return 'its entry in pipeline.yaml changed';
     case 'param-changed':
       return `param ${r.key} in ${r.file} changed`;
+    case 'env-changed':
+      return `env ${r.name} changed`;
     case 'dep-missing':
       return `dep ${r.path} is missing`;
     case 'dep-changed':

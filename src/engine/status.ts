@@ -25,8 +25,9 @@ export async function assessStage(
   stage: StageDecl,
   hasher: PathHasher,
   force = false,
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<{ freshness: Freshness; inputs: StageInputs }> {
-  const inputs = await stageInputs(project.root, stage, hasher);
+  const inputs = await stageInputs(project.root, stage, hasher, env);
   const outs = await stageOuts(stage, hasher);
   return { freshness: decideFreshness(lock.stages[stage.name], inputs, outs, force), inputs };
 }
