@@ -30,7 +30,8 @@ function bootId(): string {
   return cachedBootId;
 }
 
-function pidExists(pid: number): boolean {
+/** Whether a process with this pid exists (ours or another user's); the pid may have been reused. */
+export function pidExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

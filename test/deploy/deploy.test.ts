@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
 import { freePort, startSshd, type SshdRig } from './sshd-rig.ts';
+import { pidExists } from '../../src/engine/process-identity.ts';
 import { writeTinyModel } from './tiny-onnx.ts';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -431,7 +432,7 @@ describe('deploy stage', () => {
     expect(currentVersion(p)).toBe(v2);
     expect(versions(p)).toEqual([v1, v2]);
     // The device process dies with its connection (not minutes later).
-    await waitFor(() => !processAlive(devicePid), `device process ${devicePid} to end`);
+    await waitFor(() => !pidExists(devicePid), `device process ${devicePid} to end`);
 
     await writeTinyModel(p.onnxDir, 5);
     const next = await deployOk(p);
@@ -469,15 +470,6 @@ async function waitFor(condition: () => boolean, what: string): Promise<void> {
   // A bound for a hung test only: the condition is expected long before it.
   for (let i = 0; i < 600 && !condition(); i++) await new Promise((r) => setTimeout(r, 50));
   if (!condition()) throw new Error(`gave up waiting for ${what}`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** True when an upload folder holds at least one byte of a file (rsync writes as it goes). */

@@ -2,6 +2,7 @@
 // later deploy can remove those whose owner died without cleaning up (kill -9).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidExists } from '../../engine/process-identity.ts';
 
 /** Creates `<parent>/<prefix><pid>-XXXXXX` after removing the ones whose process is gone; returns the names removed too. */
 export function makeOwnedDir(parent: string, prefix: string): { dir: string; removedStale: string[] } {
@@ -9,7 +10,7 @@ export function makeOwnedDir(parent: string, prefix: string): { dir: string; rem
   const removedStale: string[] = [];
   for (const name of readdirSync(parent)) {
     const owner = name.startsWith(prefix) ? Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]) : NaN;
-    if (!Number.isInteger(owner) || processAlive(owner)) continue;
+    if (!Number.isInteger(owner) || pidExists(owner)) continue;
     try {
       rmSync(join(parent, name), { recursive: true, force: true });
       removedStale.push(name);
@@ -20,11 +21,3 @@ export function makeOwnedDir(parent: string, prefix: string): { dir: string; rem
   return { dir: mkdtempSync(join(parent, `${prefix}${process.pid}-`)), removedStale };
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
-  }
-}
