@@ -54,3 +54,12 @@ export interface RemoteSpec {
   /** Seconds before a connection attempt or a stalled transfer counts as "remote down" (default 10). */
   timeout_s?: number;
 }
+
+/**
+ * How stores are opened, by URL scheme: `open-store.ts` maps a RemoteSpec to one of
+ *   - `directory-store.ts`  `openDirectoryStore(name, spec, projectRoot)` (a path or file://)
+ *   - `sftp-store.ts`       `openSftpStore(name, spec)`                  (ssh://)
+ *   - `s3-store.ts`         `openS3Store(name, spec)`                    (s3://)
+ * each returning Promise<ObjectStore>. A store throws RemoteUnavailableError
+ * (`remote-unavailable.ts`) when its server is down, refuses it or stalls past timeout_s.
+ */
