@@ -48,6 +48,17 @@ describe('S3 store on s3rver', () => {
     expect((err as Error).message).toMatch(/bucket no-such-bucket does not exist/);
   });
 
+  it('credentials the server rejects are RemoteUnavailableError (access denied), read from the environment', async () => {
+    process.env.AWS_ACCESS_KEY_ID = 'NOT-A-KEY';
+    try {
+      const err = await openS3Store('denied', specFor(`s3://${rig.bucket}/x`)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteUnavailableError);
+      expect((err as Error).message).toMatch(/access denied/);
+    } finally {
+      useS3rverCredentials();
+    }
+  });
+
   it('parses s3:// URLs and rejects others', () => {
     expect(parseS3Url('s3://b')).toEqual({ bucket: 'b', prefix: '' });
     expect(parseS3Url('s3://b/p/q/')).toEqual({ bucket: 'b', prefix: 'p/q/' });

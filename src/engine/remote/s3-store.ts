@@ -93,6 +93,9 @@ async function makeClient(spec: RemoteSpec, timeoutMs: number, jobs: number): Pr
 }
 
 class S3Store implements ObjectStore {
+  /** Deletions of temporary keys still in flight. */
+  private readonly removals = new Set<Promise<void>>();
+
   constructor(
     readonly name: string,
     readonly url: string,
@@ -157,8 +160,14 @@ class S3Store implements ObjectStore {
         this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: real, CopySource: `${this.bucket}/${encodeKey(temp)}` })),
       );
     } finally {
-      // Best effort: a temporary key left by a crash is invisible (list skips it) and gc drops it.
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: temp })).catch(() => undefined);
+      // Not waited for here (close() waits): the next put need not wait a round trip. Best
+      // effort: a temporary key left by a crash is invisible (list skips it).
+      const removal = this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: temp })).then(
+        () => undefined,
+        () => undefined,
+      );
+      this.removals.add(removal);
+      void removal.then(() => this.removals.delete(removal));
     }
   }
 
@@ -220,6 +229,7 @@ class S3Store implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.removals);
     this.client.destroy();
   }
 
