@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openS3Store, parseS3Url } from '../../src/engine/remote/s3-store.ts';
 import { RemoteUnavailableError } from '../../src/engine/remote/remote-unavailable.ts';
 import type { RemoteSpec } from '../../src/engine/remote/object-store.ts';
+import { startSilentServer } from '../helpers/silent-server.ts';
 import { startS3rver, useS3rverCredentials, type S3rverRig } from '../helpers/s3rver-rig.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -40,6 +41,18 @@ describe('S3 store on s3rver', () => {
     const err = await openS3Store('down', specFor(`s3://${rig.bucket}/x`, 'http://127.0.0.1:1')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemoteUnavailableError);
     expect((err as Error).message).toMatch(/remote down unavailable: connection refused/);
+  });
+
+  it('a server that accepts the connection but never answers is RemoteUnavailableError after timeout_s', async () => {
+    const silent = await startSilentServer();
+    try {
+      const spec = { ...specFor(`s3://${rig.bucket}/x`, `http://127.0.0.1:${silent.port}`), timeout_s: 1 };
+      const err = await openS3Store('hung', spec).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RemoteUnavailableError);
+      expect((err as Error).message).toMatch(/remote hung unavailable: timed out/);
+    } finally {
+      await silent.stop();
+    }
   });
 
   it('a bucket that does not exist is RemoteUnavailableError naming it', async () => {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSftpStore, parseSshUrl } from '../../src/engine/remote/sftp-store.ts';
 import { RemoteUnavailableError } from '../../src/engine/remote/remote-unavailable.ts';
 import type { RemoteSpec } from '../../src/engine/remote/object-store.ts';
+import { startSilentServer } from '../helpers/silent-server.ts';
 import { startSshd, type SshdRig } from '../helpers/sshd-rig.ts';
 import { storeContract } from './store-contract.ts';
 
@@ -53,6 +54,16 @@ describe('SFTP store on OpenSSH sshd', () => {
   it('a port that refuses connections is RemoteUnavailableError', async () => {
     const message = expectUnavailable(await openSftpStore('down', specFor({ url: `ssh://root@127.0.0.1:1${cacheDir}` })).catch((e: unknown) => e));
     expect(message).toMatch(/remote down unavailable: cannot reach root@127\.0\.0\.1:1: .*Connection refused/);
+  });
+
+  it('a server that accepts the connection but never answers is RemoteUnavailableError, not a hang', async () => {
+    const silent = await startSilentServer();
+    try {
+      const err = await openSftpStore('hung', specFor({ url: `ssh://root@127.0.0.1:${silent.port}${cacheDir}`, timeout_s: 1 })).catch((e: unknown) => e);
+      expect(expectUnavailable(err)).toMatch(/remote hung unavailable: .*(timed out|did not answer)/i);
+    } finally {
+      await silent.stop();
+    }
   });
 
   it('a server whose host key differs from known_hosts is RemoteUnavailableError saying so, with the key it presents', async () => {

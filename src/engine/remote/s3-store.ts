@@ -73,8 +73,9 @@ async function makeClient(spec: RemoteSpec, timeoutMs: number, jobs: number): Pr
     responseChecksumValidation: 'WHEN_REQUIRED' as const,
     requestHandler: {
       connectionTimeout: timeoutMs,
-      // Socket idle time: a transfer that stalls this long counts as the remote being down.
-      requestTimeout: timeoutMs,
+      // Inactivity on the socket, not the whole request (a big upload may take minutes): a
+      // transfer that stalls this long counts as the remote being down.
+      socketTimeout: timeoutMs,
       httpAgent: { keepAlive: true, maxSockets: jobs * 2 },
       httpsAgent: { keepAlive: true, maxSockets: jobs * 2 },
     },

@@ -186,6 +186,7 @@ export class SftpSession {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout.on('data', (d: Buffer) => session.receive(d));
     child.stdin.on('error', () => undefined); // a dead ssh is reported by its exit
+    child.on('error', (err) => (stderr += `cannot run ssh: ${err.message}\n`));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         session.onVersion = undefined;

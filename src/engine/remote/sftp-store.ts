@@ -145,8 +145,9 @@ class SftpStore implements ObjectStore {
         await this.sftp.write(handle, offset, data, temp);
       });
       closed = true;
-      await this.sftp.close(handle, temp);
-      await this.sftp.rename(temp, real);
+      // Sent together (one round trip): the server handles them in order, so the rename
+      // sees the closed file. Every write was acknowledged before, so the bytes are there.
+      await Promise.all([this.sftp.close(handle, temp), this.sftp.rename(temp, real)]);
     } catch (err) {
       if (!closed) await this.sftp.close(handle, temp).catch(() => undefined);
       await this.sftp.remove(temp).catch(() => undefined);
@@ -211,23 +212,31 @@ class SftpStore implements ObjectStore {
   /** Reads the whole file with a window of requests in flight; `sink` gets each piece at its offset. */
   private async download(handle: Buffer, key: string, sink: (offset: number, data: Buffer) => Promise<void>): Promise<void> {
     const path = this.path(key);
+    // The server may answer a read with less than asked: ask again for the rest.
+    const readRange = async (start: number, end: number, first?: Promise<Buffer | null>): Promise<void> => {
+      for (let offset = start; offset < end; ) {
+        const data = first ?? this.sftp.read(handle, offset, end - offset, path);
+        first = undefined;
+        const got = await data;
+        if (!got || got.length === 0) throw new Error(`remote ${this.name}: ${key} ended at ${offset} of ${end} bytes`);
+        await sink(offset, got.length > end - offset ? got.subarray(0, end - offset) : got);
+        offset += got.length;
+      }
+    };
     try {
+      // The size and the first chunk in one round trip: most cached files fit in one chunk.
+      const firstRead = this.sftp.read(handle, 0, CHUNK, path);
+      firstRead.catch(() => undefined);
       const { size = 0 } = await this.sftp.fstat(handle, path);
-      const offsets = Array.from({ length: Math.ceil(size / CHUNK) }, (_, i) => i * CHUNK);
-      await boundedEach(offsets, WINDOW, async (start) => {
-        const end = Math.min(start + CHUNK, size);
-        // The server may answer with less than asked: ask again for the rest.
-        for (let offset = start; offset < end; ) {
-          const data = await this.sftp.read(handle, offset, end - offset, path);
-          if (!data || data.length === 0) throw new Error(`remote ${this.name}: ${key} ended at ${offset} of ${size} bytes`);
-          await sink(offset, data);
-          offset += data.length;
-        }
-      });
+      if (size === 0) return;
+      await readRange(0, Math.min(CHUNK, size), firstRead);
+      const offsets = Array.from({ length: Math.ceil(size / CHUNK) - 1 }, (_, i) => (i + 1) * CHUNK);
+      await boundedEach(offsets, WINDOW, (start) => readRange(start, Math.min(start + CHUNK, size)));
     } catch (err) {
       throw this.wrap(err);
     } finally {
-      await this.sftp.close(handle, path).catch(() => undefined);
+      // Not waited for: nothing depends on a read handle's close.
+      this.sftp.close(handle, path).catch(() => undefined);
     }
   }
 
