@@ -8,7 +8,7 @@
  * entry manifest, then every file (a no-op pull finds them all locally and reads only the
  * manifest). Prints MB/s, ratios to the peer and the load average (this machine is shared).
  *
- * usage: node --import tsx bench/remote-cache.ts [--small 6000] [--large-mb 48] [--large 2] [--jobs 8]
+ * usage: node --import tsx bench/remote-cache.ts [--small 6000] [--large-mb 48] [--large 2] [--jobs 8] [--only sftp|s3]
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     'large-mb': { type: 'string', default: '48' },
     large: { type: 'string', default: '2' },
     jobs: { type: 'string', default: '8' },
+    only: { type: 'string' },
   },
 });
 const jobs = Number(values.jobs);
@@ -99,71 +100,81 @@ function ratio(ours: number, peer: number, peerName: string): void {
 }
 
 // ---- SFTP vs rsync over the same ssh ----
-const rig = await startSshd();
-try {
-  const remoteRoot = join(rig.dir, 'server');
-  mkdirSync(remoteRoot);
-  const spec: RemoteSpec = { url: `ssh://root@127.0.0.1:${rig.port}${remoteRoot}/cache`, known_hosts: rig.knownHosts, identity_file: rig.userKey, jobs };
-  const endpoint = { host: '127.0.0.1', user: 'root', port: rig.port, identityFile: rig.userKey, knownHosts: rig.knownHosts, connectTimeoutS: 10 };
-  const rsyncSsh = ['ssh', ...sshOptions(endpoint), '-l', 'root'].join(' ');
-  const rsync = (from: string, to: string): void => {
-    const r = spawnSync('rsync', ['-a', '-e', rsyncSsh, from, to], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`rsync failed: ${r.stderr}`);
-  };
-  console.log(`\nSFTP store vs rsync, OpenSSH sshd on 127.0.0.1`);
-  const store = await openSftpStore('bench', spec);
-  const pulled = join(work, 'sftp-pulled');
-  const push = await timed('store push', () => storePush(store));
-  const pull = await timed('store pull', () => storePull(store, pulled));
-  checkPulled(pulled);
-  await timed('store no-op push (has of all keys)', () => storePush(store), 0);
-  await timed('store no-op pull (all present)', () => storePull(store, pulled), 0);
-  await store.close();
-  const rsyncPush = await timed('rsync push', () => rsync(`${tree}/`, `127.0.0.1:${remoteRoot}/rsync/`));
-  const rsyncPull = await timed('rsync pull', () => rsync(`127.0.0.1:${remoteRoot}/rsync/`, join(work, 'rsync-pulled/')));
-  await timed('rsync no-op push', () => rsync(`${tree}/`, `127.0.0.1:${remoteRoot}/rsync/`), 0);
-  ratio(push, rsyncPush, 'rsync (push)');
-  ratio(pull, rsyncPull, 'rsync (pull)');
-  rmSync(pulled, { recursive: true, force: true });
-  rmSync(join(work, 'rsync-pulled'), { recursive: true, force: true });
-} finally {
-  await rig.stop();
+async function benchSftp(): Promise<void> {
+  const rig = await startSshd();
+  try {
+    const remoteRoot = join(rig.dir, 'server');
+    mkdirSync(remoteRoot);
+    const spec: RemoteSpec = { url: `ssh://root@127.0.0.1:${rig.port}${remoteRoot}/cache`, known_hosts: rig.knownHosts, identity_file: rig.userKey, jobs };
+    const endpoint = { host: '127.0.0.1', user: 'root', port: rig.port, identityFile: rig.userKey, knownHosts: rig.knownHosts, connectTimeoutS: 10 };
+    const rsyncSsh = ['ssh', ...sshOptions(endpoint), '-l', 'root'].join(' ');
+    const rsync = (from: string, to: string): void => {
+      const r = spawnSync('rsync', ['-a', '-e', rsyncSsh, from, to], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`rsync failed: ${r.stderr}`);
+    };
+    console.log(`\nSFTP store vs rsync, OpenSSH sshd on 127.0.0.1`);
+    const store = await openSftpStore('bench', spec);
+    const pulled = join(work, 'sftp-pulled');
+    const push = await timed('store push', () => storePush(store));
+    const pull = await timed('store pull', () => storePull(store, pulled));
+    checkPulled(pulled);
+    await timed('store no-op push (has of all keys)', () => storePush(store), 0);
+    await timed('store no-op pull (all present)', () => storePull(store, pulled), 0);
+    await store.close();
+    const rsyncPush = await timed('rsync push', () => rsync(`${tree}/`, `127.0.0.1:${remoteRoot}/rsync/`));
+    const rsyncPull = await timed('rsync pull', () => rsync(`127.0.0.1:${remoteRoot}/rsync/`, join(work, 'rsync-pulled/')));
+    await timed('rsync no-op push', () => rsync(`${tree}/`, `127.0.0.1:${remoteRoot}/rsync/`), 0);
+    ratio(push, rsyncPush, 'rsync (push)');
+    ratio(pull, rsyncPull, 'rsync (pull)');
+    rmSync(pulled, { recursive: true, force: true });
+    rmSync(join(work, 'rsync-pulled'), { recursive: true, force: true });
+  } finally {
+    await rig.stop();
+  }
 }
 
 // ---- S3 store vs raw SDK calls on s3rver ----
-useS3rverCredentials();
-const s3 = await startS3rver();
-try {
-  console.log(`\nS3 store vs raw SDK PutObject/GetObject, s3rver on 127.0.0.1`);
-  const spec: RemoteSpec = { url: `s3://${s3.bucket}/cache`, endpoint: s3.endpoint, region: 'us-east-1', force_path_style: true, jobs };
-  const store = await openS3Store('bench', spec);
-  const pulled = join(work, 's3-pulled');
-  const push = await timed('store push', () => storePush(store));
-  const pull = await timed('store pull', () => storePull(store, pulled));
-  checkPulled(pulled);
-  await timed('store no-op push (has of all keys)', () => storePush(store), 0);
-  await timed('store no-op pull (all present)', () => storePull(store, pulled), 0);
-  await store.close();
+async function benchS3(): Promise<void> {
+  useS3rverCredentials();
+  const s3 = await startS3rver();
+  try {
+    console.log(`\nS3 store vs raw SDK PutObject/GetObject, s3rver on 127.0.0.1`);
+    const spec: RemoteSpec = { url: `s3://${s3.bucket}/cache`, endpoint: s3.endpoint, region: 'us-east-1', force_path_style: true, jobs };
+    const store = await openS3Store('bench', spec);
+    const pulled = join(work, 's3-pulled');
+    const push = await timed('store push', () => storePush(store));
+    const pull = await timed('store pull', () => storePull(store, pulled));
+    checkPulled(pulled);
+    await timed('store no-op push (has of all keys)', () => storePush(store), 0);
+    await timed('store no-op pull (all present)', () => storePull(store, pulled), 0);
+    await store.close();
 
-  const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-  const rawPulled = join(work, 's3-raw-pulled');
-  const rawPush = await timed('raw SDK PutObject', () =>
-    boundedEach(blobs, jobs, async (b) => {
-      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `raw/${b.key}`, Body: createReadStream(b.path), ContentLength: b.size }));
-    }),
-  );
-  const rawPull = await timed('raw SDK GetObject', () =>
-    boundedEach(blobs, jobs, async (b) => {
-      const res = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `raw/${b.key}` }));
-      const target = join(rawPulled, b.key);
-      mkdirSync(dirname(target), { recursive: true });
-      await pipeline(res.Body as Readable, createWriteStream(target));
-    }),
-  );
-  client.destroy();
-  ratio(push, rawPush, 'raw PutObject (push; the store also copies each temp key server-side)');
-  ratio(pull, rawPull, 'raw GetObject (pull)');
+    const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+    const rawPulled = join(work, 's3-raw-pulled');
+    const rawPush = await timed('raw SDK PutObject', () =>
+      boundedEach(blobs, jobs, async (b) => {
+        await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `raw/${b.key}`, Body: createReadStream(b.path), ContentLength: b.size }));
+      }),
+    );
+    const rawPull = await timed('raw SDK GetObject', () =>
+      boundedEach(blobs, jobs, async (b) => {
+        const res = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `raw/${b.key}` }));
+        const target = join(rawPulled, b.key);
+        mkdirSync(dirname(target), { recursive: true });
+        await pipeline(res.Body as Readable, createWriteStream(target));
+      }),
+    );
+    client.destroy();
+    ratio(push, rawPush, 'raw PutObject (push; the store also copies each temp key server-side)');
+    ratio(pull, rawPull, 'raw GetObject (pull)');
+  } finally {
+    await s3.stop();
+  }
+}
+
+try {
+  if (values.only !== 's3') await benchSftp();
+  if (values.only !== 'sftp') await benchS3();
 } finally {
-  await s3.stop();
   rmSync(work, { recursive: true, force: true });
 }
