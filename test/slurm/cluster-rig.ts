@@ -77,7 +77,8 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     // SIGTERM to SIGKILL after 2 s (default 30), so cancelled and timed-out jobs end promptly.
     'KillWait=2',
     `NodeName=localhost NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${memoryMb} State=UNKNOWN`,
-    'PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP',
+    // Cores shared by up to 8 jobs: a job never waits for another (the tests run several at once).
+    'PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8',
     '',
   ].join('\n'));
   const env = { SLURM_CONF: conf };
