@@ -23,6 +23,8 @@ import { trainLoop } from '../src/ml/train/train-loop.ts';
 import { renderTrainingCurves } from '../src/ml/train/training-curves.ts';
 import { resolveTrainingConfig } from '../src/ml/train/training-config.ts';
 import { loadPretrained } from '../src/ml/train/pretrained.ts';
+import { DatasetFormatError, readDatasetInput } from '../src/ml/augment/dataset-input.ts';
+import { measureTrainFit, TRAIN_FIT_PER_SOURCE, trainFitSample, type TrainFit } from '../src/ml/train/train-fit.ts';
 import { configHash, keepAsPrevious, readPrevious, sha256, trainSamples, warmLoopConfig, warmStartBlocker, warmStartWanted, weightsHash } from '../src/ml/train/warm-start.ts';
 
 const CONFIG_FILE = 'config/training.yaml';
@@ -110,6 +112,24 @@ async function main(): Promise<number> {
   await writeFile(join(modelDir, 'preprocess.json'), JSON.stringify(preprocessSpec(cfg.model.inputSize), null, 1));
   await renderTrainingCurves(outcome.history, join(modelDir, 'training_curves.png'));
 
+  // After the model is saved, inference only: the measurement cannot change what was trained.
+  let fit: TrainFit | undefined;
+  if (dataset) {
+    try {
+      const sample = trainFitSample(readDatasetInput(dataset).entries, labels);
+      fit = await measureTrainFit({ model, sample, labels, root: ctx.root, size: cfg.model.inputSize, batchSize: cfg.loop.batchSize });
+    } catch (err) {
+      if (err instanceof DatasetFormatError) return fail([err.message]);
+      throw err;
+    }
+    for (const [source, f] of Object.entries(fit.bySource)) {
+      console.log(`train: fit on ${f.n} un-augmented ${source} training images: part top-1 ${pct(f.part_top1)}, color ${f.color_acc === null ? 'n/a' : pct(f.color_acc)}`);
+    }
+    if (fit.unreadable.length) console.log(`train: ${fit.unreadable.length} train-fit image(s) could not be decoded and were left out (first: ${fit.unreadable[0]})`);
+  } else {
+    console.log('train: no artifacts/dataset dep: train_fit (accuracy on un-augmented training images) is not measured');
+  }
+
   const best = outcome.history.find((h) => h.epoch === outcome.bestEpoch);
   const metrics = {
     val_part_top1: best?.val_part_top1 ?? 0,
@@ -124,8 +144,12 @@ async function main(): Promise<number> {
     images_per_sec: outcome.history.length ? outcome.history[outcome.history.length - 1]!.images_per_sec : 0,
     params: model.countParams(),
     frozen_params: frozenParams,
+    // Per source, at the best epoch: accuracy on a fixed sample of un-augmented training images (src/ml/train/train-fit.ts).
+    train_fit: fit?.bySource ?? null,
     history: outcome.history,
-    detail: { profile: cfg.profile, backend: tf.getBackend(), pretrained: pretrained.message, config: cfg.effective },
+    detail: {
+      train_fit: `up to ${TRAIN_FIT_PER_SOURCE} train images per source, the smallest content hashes (the same sample across runs and seeds), plain resizes, scored with the best epoch's weights`,
+      profile: cfg.profile, backend: tf.getBackend(), pretrained: pretrained.message, config: cfg.effective },
   };
   const metricsPath = ctx.abs(ctx.metrics);
   await mkdir(dirname(metricsPath), { recursive: true });
