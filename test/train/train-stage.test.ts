@@ -99,6 +99,16 @@ describe('train fit: accuracy on un-augmented training images (child process)', 
     }
     expect(run.stdout).toMatch(/fit on 32 un-augmented legacy training images: part top-1 \d+\.\d%/);
   });
+
+  it('a broken dataset manifest fails naming its file and line, before any training', async () => {
+    const manifest = join(fitRoot, 'artifacts/dataset/manifest.jsonl');
+    appendFileSync(manifest, '{not json\n');
+    const lines = readFileSync(manifest, 'utf8').trim().split('\n').length;
+    const run = await runStage(params(), undefined, { PIPELINE_STAGE_FINGERPRINT: 'fit-c', PIPELINE_DEPS: '["artifacts/augment-cache","artifacts/dataset"]' }, fitRoot);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`artifacts/dataset/manifest.jsonl:${lines}: not JSON`);
+    expect(run.stdout).not.toMatch(/epoch 1\/2/);
+  });
 });
 
 describe.concurrent('train stage config and input errors (child process)', () => {
