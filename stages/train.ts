@@ -126,10 +126,12 @@ async function main(): Promise<number> {
   await renderTrainingCurves(outcome.history, join(modelDir, 'training_curves.png'));
 
   // After the model is saved, inference only: the measurement cannot change what was trained.
+  const fitStarted = Date.now();
   const fit = fitSample ? await measureTrainFit({ model, sample: fitSample, labels, root: ctx.root, size: cfg.model.inputSize, batchSize: cfg.loop.batchSize }) : undefined;
   for (const [source, f] of Object.entries(fit?.bySource ?? {})) {
     console.log(`train: fit on ${f.n} un-augmented ${source} training images: part top-1 ${pct(f.part_top1)}, color ${f.color_acc === null ? 'n/a' : pct(f.color_acc)}`);
   }
+  if (fit) console.log(`train: train_fit measured in ${((Date.now() - fitStarted) / 1000).toFixed(1)} s`);
   if (fit?.unreadable.length) console.log(`train: ${fit.unreadable.length} train-fit image(s) could not be decoded and were left out (first: ${fit.unreadable[0]})`);
 
   const best = outcome.history.find((h) => h.epoch === outcome.bestEpoch);
