@@ -142,7 +142,7 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
     const body = pair.value;
     if (!isMap(body)) continue;
     const get = (key: string): unknown => body.get(key, true);
-    const stage: StageDecl = { name, location: nodeLoc(keyNode), deps: [], code: [], params: [], outs: [], gates: [], cache: get('cache') !== false };
+    const stage: StageDecl = { name, location: nodeLoc(keyNode), deps: [], code: [], params: [], outs: [], gates: [], cache: body.get('cache') !== false };
     const run = get('run');
     if (isScalar(run)) stage.run = String(run.value);
     const cmd = get('cmd');
