@@ -11,7 +11,7 @@ import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineStateError } from './engine-error.ts';
 import { describeFailure, type RunEvent, type StageFailure, type StageResult } from './event.ts';
-import { fingerprintEnv, inputsFingerprint, stageOuts, type StageInputs } from './fingerprint.ts';
+import { fingerprintEnv, inputsFingerprint, stageInputs, stageOuts, type StageInputs } from './fingerprint.ts';
 import { checkStageGates, type GateResult } from './gates.ts';
 import { ancestors } from './graph.ts';
 import { readLock, writeLock, type IgnoredGate, type LockData } from './lock-file.ts';
@@ -198,7 +198,11 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     if (!record(outs, guard)) return;
     guard.commit();
     // With --jobs N stages store in parallel; a failure to cache never fails the stage.
-    if (stage.cache && opts.runCache) await storeInCache(opts.runCache, stage, inputs, outs, opts.onEvent);
+    if (stage.cache && opts.runCache) {
+      // Inputs edited while the stage ran (watch's inbox) make outs no fingerprint describes: not cached.
+      const after = await stageInputs(project.root, stage, hasher, { ...process.env, ...opts.env });
+      if (inputsFingerprint(after) === inputsFingerprint(inputs)) await storeInCache(opts.runCache, stage, inputs, outs, opts.onEvent);
+    }
     done({ kind: 'ran', reason });
     checkGates();
   };

@@ -53,6 +53,8 @@ export class RunCache {
   private remote: Promise<ObjectStore | undefined> | undefined;
   /** Set once the remote failed: one warning, then the run goes on without it. */
   private remoteDown = false;
+  /** Objects hash-checked by this process (just downloaded or stored): not read again to restore. */
+  private readonly verified = new Set<string>();
 
   constructor(
     private readonly project: Project,
@@ -189,7 +191,9 @@ export class RunCache {
           await remote.delete([objectKey(sha)]).catch(() => undefined);
           throw new CorruptObjectError(`object ${objectKey(sha)} from remote ${remote.name} is corrupt (its content hashes to ${got.slice(0, 12)}…; removed from the remote)`);
         }
+        await fs.chmod(tmp, 0o444); // objects are never edited in place
         await fs.rename(tmp, target);
+        this.verified.add(sha);
       } finally {
         await fs.rm(tmp, { force: true });
       }
@@ -238,7 +242,8 @@ export class RunCache {
       await forEachLimit(files, 4, async ({ file, dest }) => {
         mkdirSync(dirname(dest), { recursive: true });
         await fs.copyFile(this.objectPath(file.sha256), dest, constants.COPYFILE_FICLONE);
-        const got = await hashFile(dest);
+        // An object from an earlier process is checked again: a cache folder can rot or be edited.
+        const got = this.verified.has(file.sha256) ? file.sha256 : await hashFile(dest);
         if (got !== file.sha256) {
           // The local copy rotted or was edited: it must not be restored again.
           await fs.rm(this.objectPath(file.sha256), { force: true });
