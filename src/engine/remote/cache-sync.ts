@@ -11,6 +11,7 @@ import type { Project } from '../project.ts';
 import type { Hash } from '../stat-cache.ts';
 import { encodeEntry, entryKey, entryObjects, objectKey, type CacheEntry } from './cache-entry.ts';
 import { forEachLimit } from './directory-store.ts';
+import { isRemoteUnavailable } from './remote-unavailable.ts';
 import type { RunCache } from './run-cache.ts';
 
 export interface SyncResult {
@@ -102,6 +103,7 @@ export async function pullStages(project: Project, cache: RunCache, stages: read
       fetched += got.fetched;
       bytes += got.bytes;
     } catch (err) {
+      if (isRemoteUnavailable(err)) throw err; // said once, by the command
       lines.push(`x ${stage.name}: ${(err as Error).message}`);
       failed.push(stage.name);
       continue;
@@ -111,7 +113,15 @@ export async function pullStages(project: Project, cache: RunCache, stages: read
       lines.push(`- ${stage.name}: outs already in place`);
       continue;
     }
-    const placed = await cache.placeOuts(stage, hit.entry);
+    let placed: Awaited<ReturnType<RunCache['placeOuts']>>;
+    try {
+      placed = await cache.placeOuts(stage, hit.entry);
+    } catch (err) {
+      // A local object found corrupt (and removed), a full disk: the previous outs are back.
+      lines.push(`x ${stage.name}: outs not restored: ${(err as Error).message}`);
+      failed.push(stage.name);
+      continue;
+    }
     placed.guard.commit();
     const matches = sameOuts(outs, placed.outs);
     lines.push(`+ ${stage.name}: outs restored from ${hit.source}${matches ? '' : ' (they differ from the ones pipeline.lock records: the stage is not deterministic; `run` will record these)'}`);

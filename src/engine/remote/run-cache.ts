@@ -212,12 +212,14 @@ export class RunCache {
     const hit = await this.lookup(stage.name, fingerprint);
     if (!hit) return undefined;
     try {
-      if (hit.source !== 'local') await this.tryRemote(() => this.fetchObjects(hit.entry), undefined).then((r) => {
-        if (r === undefined) throw new SkipRestore();
-      });
+      // Also for a local entry: an object deleted from .pipeline/cache by hand comes from the remote.
+      await this.fetchObjects(hit.entry);
       return { source: hit.source, ...(await this.placeOuts(stage, hit.entry)) };
     } catch (err) {
-      if (err instanceof SkipRestore) return undefined;
+      if (isRemoteUnavailable(err)) {
+        this.remoteFailed(err);
+        return undefined;
+      }
       // A corrupt object, a missing one, a full disk: the cache is an optimisation, so the stage builds.
       this.onEvent({ type: 'warning', message: `stage ${stage.name}: cached outs from ${hit.source} not used: ${(err as Error).message}; building instead` });
       return undefined;
@@ -362,9 +364,6 @@ export function openRunCache(project: Project, opts: { remote?: string; noRemote
   if (!choice.ok) return { ok: false, error: `error: ${choice.error}` };
   return { ok: true, value: new RunCache(project, choice.value, onEvent) };
 }
-
-/** A download or restore that gave up quietly (the remote went down: already warned). */
-class SkipRestore extends Error {}
 
 function tempBeside(file: string): string {
   return `${file}.${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
