@@ -35,6 +35,8 @@ export interface CliOptions {
   cancelRunning: boolean;
   /** `run --executor local`: run every stage here, whatever its `executor:` says. */
   executor?: 'local';
+  /** `run --wait-for-slurm`: a Slurm job a killed run left is waited for instead of cancelled. */
+  waitForSlurm: boolean;
   /** `watch --no-warm-start`: train from scratch as `run` does (no BRICKFLOW_WARM_START=1 for the stages). */
   noWarmStart: boolean;
   /** `--remote NAME`: the run-cache remote to use instead of `remotes.default`. */
@@ -80,6 +82,7 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'dryRun', flag: '--dry-run', alias: '-n', description: 'say what would run and why, run nothing', commands: ['run'] },
   { key: 'jobs', flag: '--jobs', alias: '-j', argument: 'N', description: 'run up to N independent stages at once (default 1)', commands: ['run', 'watch'], transform: positiveInt('--jobs') },
   { key: 'executor', flag: '--executor', argument: 'local', description: "run every stage here, whatever its executor: says (to debug at home)", commands: ['run'], transform: (raw) => (raw === 'local' ? { value: 'local' } : { error: `--executor takes only "local" (a stage's executor: in pipeline.yaml says where else it runs), got "${raw}"` }) },
+  { key: 'waitForSlurm', flag: '--wait-for-slurm', description: 'let a Slurm job a killed run left end on its own (e.g. to finish its checkpoints) instead of cancelling it', commands: ['run'] },
   { key: 'json', flag: '--json', description: 'machine-readable output (same as --format json)', commands: ['status', 'metrics', 'gates'] },
   { key: 'format', flag: '--format', argument: 'F', description: 'text, json, junit (gates only) or markdown', commands: ['gates', 'metrics'], transform: oneOf('--format', OUTPUT_FORMATS) },
   { key: 'ci', flag: '--ci', argument: 'CI', description: 'publish gates to CI: auto (default; GITHUB_ACTIONS / GITLAB_CI), github, gitlab or none', commands: ['run', 'gates'], transform: oneOf('--ci', CI_CHOICES) },
@@ -96,7 +99,7 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'help', flag: '--help', alias: '-h', description: 'show help', commands: 'all' },
 ];
 
-export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, noWarmStart: false, noRemote: false, keepCommits: 10, help: false };
+export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, waitForSlurm: false, noWarmStart: false, noRemote: false, keepCommits: 10, help: false };
 
 export type ParsedArgs =
   | { ok: true; command: string | undefined; positionals: string[]; options: CliOptions; rest: string[] }

@@ -14,7 +14,7 @@ import { writtenPaths } from '../engine/pipeline-config.ts';
 import type { Project } from '../engine/project.ts';
 import { acquireRunLock } from '../engine/run-lock.ts';
 import { runStages, type RunSummary } from '../engine/runner.ts';
-import { cancelSlurmJob } from '../engine/slurm-executor.ts';
+import { activeSlurmJobIds, cancelSlurmJob, waitForSlurmJob } from '../engine/slurm-executor.ts';
 import { describeReason } from '../engine/staleness.ts';
 import { assessStages, markCached } from '../engine/status.ts';
 import { openRunCache } from '../engine/remote/run-cache.ts';
@@ -105,11 +105,29 @@ export async function runCommand(project: Project, target: string | undefined, o
   }
 }
 
+/**
+ * A job a killed runner left on Slurm would write into the outs about to be restored:
+ * cancel it, or with --wait-for-slurm let it end on its own (so it finishes its persist
+ * outs, such as checkpoints) before the outs are recovered.
+ */
+async function endLeftoverSlurmJobs(project: Project, wait: boolean, output: Output): Promise<void> {
+  for (const { stage, job } of journaledSlurmJobs(project.asideDir)) {
+    for (const jobId of await activeSlurmJobIds(job)) {
+      if (wait) {
+        output.err(`waiting for slurm job ${jobId} of stage ${stage} (left running by an interrupted run) to end\n`);
+        await waitForSlurmJob(jobId);
+      } else if (await cancelSlurmJob(jobId)) {
+        output.err(`cancelled slurm job ${jobId} of stage ${stage} (left running by an interrupted run; --wait-for-slurm waits for it instead)\n`);
+      }
+    }
+  }
+}
+
 /** Recovery, the run and its summary, for a caller that holds the run lock. */
 export async function runLocked(
   project: Project,
   stageNames: string[],
-  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates' | 'executor' | 'remote' | 'noRemote'>> & { env?: Record<string, string> },
+  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates' | 'executor' | 'waitForSlurm' | 'remote' | 'noRemote'>> & { env?: Record<string, string> },
   output: Output,
   signal: AbortSignal,
   extraListener?: (e: RunEvent) => void,
@@ -127,10 +145,7 @@ export async function runLocked(
   }
   let summary: RunSummary;
   try {
-    // A job a killed runner left on Slurm would write into the outs about to be restored.
-    for (const { stage, jobId } of journaledSlurmJobs(project.asideDir)) {
-      if (await cancelSlurmJob(jobId)) output.err(`cancelled slurm job ${jobId} of stage ${stage} (left running by an interrupted run)\n`);
-    }
+    await endLeftoverSlurmJobs(project, opts.waitForSlurm === true, output);
     const recovered = await recoverInterrupted(project.root, project.asideDir);
     if (recovered.stages.length > 0) onEvent({ type: 'recovered', ...recovered });
     summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, executor: opts.executor, env: opts.env, runCache: cache.value, signal, onEvent });

@@ -22,13 +22,26 @@ interface Journal {
   outs: JournalEntry[];
   /** The running stage's process group (its leader's pid and start time), once started. */
   processGroup?: { pgid: number; startTime: string | undefined };
-  /** The stage's Slurm job, once submitted. */
-  slurmJob?: string;
+  /**
+   * The stage's Slurm job: its unique name and working folder, written before `sbatch` (so a
+   * runner killed before it learns the id still leaves a way to find the job), then its id.
+   */
+  slurmJob?: SlurmJobRecord | string;
+}
+
+/** What a journal knows of a stage's Slurm job. */
+export interface SlurmJobRecord {
+  /** `--job-name`, unique to this submission. */
+  name: string;
+  /** The folder the job was submitted from (squeue's WORK_DIR), the project root. */
+  workdir: string;
+  /** Slurm's job id, once sbatch has printed it. */
+  id?: string;
 }
 
 export interface GuardedOuts {
-  /** The stage was submitted as Slurm job `jobId`. */
-  recordSlurmJob(jobId: string): void;
+  /** The stage is about to be submitted to Slurm (`id` absent), or was, as job `id`. */
+  recordSlurmJob(job: SlurmJobRecord): void;
   /** The stage's process started as the leader of process group `pgid`. */
   recordProcessGroup(pgid: number): void;
   /** The stage succeeded: forget the old outs. */
@@ -51,8 +64,8 @@ export function guardOuts(root: string, asideRoot: string, stage: string, outs: 
     mkdirSync(dirname(join(root, e.path)), { recursive: true });
   }
   return {
-    recordSlurmJob: (jobId) => {
-      journal.slurmJob = jobId;
+    recordSlurmJob: (job) => {
+      journal.slurmJob = job;
       try {
         atomicWrite(join(dir, JOURNAL), JSON.stringify(journal));
       } catch {
@@ -134,12 +147,14 @@ export async function recoverInterrupted(root: string, asideRoot: string, graceM
 }
 
 /** The Slurm jobs named in journals: stages running on Slurm, or left there by a killed runner. */
-export function journaledSlurmJobs(asideRoot: string): { stage: string; jobId: string }[] {
+export function journaledSlurmJobs(asideRoot: string): { stage: string; job: SlurmJobRecord }[] {
   if (!existsSync(asideRoot)) return [];
   return readdirSync(asideRoot)
     .sort()
     .flatMap((stage) => {
-      const jobId = readJournal(join(asideRoot, stage))?.slurmJob;
-      return jobId ? [{ stage, jobId }] : [];
+      const job = readJournal(join(asideRoot, stage))?.slurmJob;
+      // A plain id: a journal written before jobs were named.
+      if (typeof job === 'string') return [{ stage, job: { name: '', workdir: '', id: job } }];
+      return job ? [{ stage, job }] : [];
     });
 }

@@ -176,7 +176,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       signal: opts.signal,
       local: opts.executor === 'local',
       onSpawn: (pgid) => guard.recordProcessGroup(pgid),
-      onSlurmJob: (jobId) => guard.recordSlurmJob(jobId),
+      onSlurmJob: (job) => guard.recordSlurmJob(job),
     });
     let failure: StageFailure | undefined;
     if (outcome.kind === 'aborted') failure = { reason: 'interrupted' };

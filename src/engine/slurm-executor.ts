@@ -3,11 +3,13 @@
 // prefix while it runs, polls Slurm for its state, and `scancel`s it when the run is
 // interrupted. The DAG, the lock, the outs guard and the gates stay with the runner.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { SlurmJobFailure } from './event.ts';
-import { journaledSlurmJobs } from './outs-guard.ts';
+import { atomicWrite } from './atomic-write.ts';
+import { journaledSlurmJobs, type SlurmJobRecord } from './outs-guard.ts';
 import type { SlurmOptions } from './pipeline-config.ts';
 import { batchScript, sbatchArgs } from './slurm-batch.ts';
 import { prefixer, stageCommand, type ProcessOutcome, type StageProcessOptions } from './stage-process.ts';
@@ -88,6 +90,27 @@ export async function cancelSlurmJob(jobId: string): Promise<boolean> {
   return true;
 }
 
+/** Waits until Slurm has ended the job on its own (a killed runner's job, when asked to wait). */
+export async function waitForSlurmJob(jobId: string): Promise<void> {
+  while (isActive(await slurmJobState(jobId))) await sleep(POLL_MS);
+}
+
+/**
+ * The ids of a journaled job that Slurm still has queued or running. A journal without an
+ * id (the runner died between `sbatch` and journaling the id it printed) is matched by the
+ * job's unique name and its working folder in `squeue`.
+ */
+export async function activeSlurmJobIds(job: SlurmJobRecord): Promise<string[]> {
+  if (job.id !== undefined) return isActive(await slurmJobState(job.id)) ? [job.id] : [];
+  const queued = await slurm('squeue', ['-h', '-n', job.name, '-o', '%i|%Z']);
+  if (!queued.ok) return [];
+  return queued.stdout
+    .split('\n')
+    .map((line) => line.split('|'))
+    .filter(([id, workdir]) => id && workdir === job.workdir)
+    .map(([id]) => id!);
+}
+
 /** Reads what a file gained since the last call (the job writes it on the shared filesystem). */
 class FileTail {
   private offset = 0;
@@ -118,10 +141,14 @@ export async function runSlurmJob(opts: StageProcessOptions, slurmOpts: SlurmOpt
   const name = opts.stage.name;
   // The job's script and output files are logs too, and must be on the shared filesystem.
   const dir = join(dirname(opts.logFile), 'slurm');
-  const files = { script: join(dir, `${name}.sh`), out: join(dir, `${name}.out`), err: join(dir, `${name}.err`), started: join(dir, `${name}.started`) };
+  const files = { script: join(dir, `${name}.sh`), id: join(dir, `${name}.id`), out: join(dir, `${name}.out`), err: join(dir, `${name}.err`), started: join(dir, `${name}.started`) };
+  // Unique per submission: how the next run finds the job if this runner dies before
+  // learning its id, and what the job checks to know it stands in this very folder.
+  const jobName = `brickflow-${name}-${randomBytes(4).toString('hex')}`;
   mkdirSync(dir, { recursive: true });
   for (const f of [files.out, files.err, files.started]) rmSync(f, { force: true });
-  writeFileSync(files.script, batchScript({ root: opts.root, stage: name, env: { ...opts.env, FORCE_COLOR: '0' }, command: stageCommand(opts.stage), startedFile: files.started }));
+  atomicWrite(files.id, jobName);
+  writeFileSync(files.script, batchScript({ root: opts.root, stage: name, env: { ...opts.env, FORCE_COLOR: '0' }, command: stageCommand(opts.stage), jobName, idFile: files.id, startedFile: files.started }));
 
   const log = createWriteStream(opts.logFile);
   const prefix = `[${name}] `;
@@ -134,10 +161,12 @@ export async function runSlurmJob(opts: StageProcessOptions, slurmOpts: SlurmOpt
   };
   if (opts.signal?.aborted) return finish({ kind: 'aborted' });
 
-  const submitted = await slurm('sbatch', [...sbatchArgs(name, slurmOpts, files), files.script], opts.root);
+  const job: SlurmJobRecord = { name: jobName, workdir: opts.root };
+  opts.onSlurmJob?.(job); // journaled before sbatch: a kill -9 from here on leaves the job findable
+  const submitted = await slurm('sbatch', [...sbatchArgs(jobName, slurmOpts, files), files.script], opts.root);
   if (!submitted.ok) return finish({ kind: 'spawn-failed', message: `sbatch: ${submitted.message.replace(/^sbatch: /, '')}` });
   const jobId = submitted.stdout.trim().split(';')[0]!; // --parsable prints "ID" or "ID;CLUSTER"
-  opts.onSlurmJob?.(jobId);
+  opts.onSlurmJob?.({ ...job, id: jobId });
   err.push(`submitted as slurm job ${jobId}\n`);
 
   const tails = [
@@ -178,7 +207,7 @@ export async function runSlurmJob(opts: StageProcessOptions, slurmOpts: SlurmOpt
   const { state, reason, exitCode, signal } = ended;
   const failure: SlurmJobFailure = { reason: 'slurm-job', jobId, state, slurmReason: reason, exitCode, signal };
   if (state === 'FAILED' && !startedHere(files.started, jobId)) {
-    failure.note = `the job never reached the project folder ${opts.root}: Slurm runs a stage at the same path on the compute node, so the project must be on a filesystem the nodes share (docs/slurm.md)`;
+    failure.note = `the job did not start in this project folder (${opts.root} on its node is missing or is another folder): Slurm runs a stage at the same path on the compute node, so the project must be on a filesystem the nodes share (docs/slurm.md)`;
   }
   return finish({ kind: 'slurm-ended', failure });
 }
@@ -191,8 +220,9 @@ function startedHere(file: string, jobId: string): boolean {
 /** Stage -> id of its Slurm job that is still queued or running (for `status`). */
 export async function runningSlurmJobs(asideRoot: string): Promise<Map<string, string>> {
   const running = new Map<string, string>();
-  for (const { stage, jobId } of journaledSlurmJobs(asideRoot)) {
-    if (isActive(await slurmJobState(jobId))) running.set(stage, jobId);
+  for (const { stage, job } of journaledSlurmJobs(asideRoot)) {
+    const [jobId] = await activeSlurmJobIds(job);
+    if (jobId !== undefined) running.set(stage, jobId);
   }
   return running;
 }

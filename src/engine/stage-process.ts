@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SlurmJobFailure } from './event.ts';
+import type { SlurmJobRecord } from './outs-guard.ts';
 import type { StageDecl } from './pipeline-config.ts';
 import { runSlurmJob } from './slurm-executor.ts';
 import { processStartTime } from './process-identity.ts';
@@ -30,8 +31,8 @@ export interface StageProcessOptions {
   signal?: AbortSignal;
   /** Told the child's pid (= its process group id) once it started, to journal it. */
   onSpawn?: (pgid: number) => void;
-  /** Told the id of the stage's Slurm job once submitted, to journal it. */
-  onSlurmJob?: (jobId: string) => void;
+  /** Told the stage's Slurm job before it is submitted, then again with its id, to journal it. */
+  onSlurmJob?: (job: SlurmJobRecord) => void;
 }
 
 /** Runs the stage where its `executor:` says (`local` forces here): a child process or a Slurm job. */

@@ -1,15 +1,16 @@
-// A real one-node Slurm cluster on 127.0.0.1 for the Slurm executor's tests: munged,
-// slurmctld and slurmd (Debian's slurm-wlm and munge) with a temporary key, config, state
-// and spool folder, on free ports. Clients find it through SLURM_CONF, munge through the
-// config's AuthInfo socket. No accounting daemon: job states come from `scontrol show job`,
-// which keeps a finished job for MinJobAge (300 s) — `sacct` needs slurmdbd.
+// A real one-node Slurm cluster on 127.0.0.1 for the Slurm executor's tests (and, detached,
+// for scripts/slurm-one-node.ts): munged, slurmctld and slurmd (Debian's slurm-wlm and
+// munge) with their own key, config, state and spool folder, on free ports. Clients find it
+// through SLURM_CONF, munge through the config's AuthInfo socket. No accounting daemon: job
+// states come from `scontrol show job`, which keeps a finished job for MinJobAge (300 s) —
+// `sacct` needs slurmdbd.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../deploy/sshd-rig.ts';
-import { waitFor } from '../helpers/project-rig.ts';
+import { isRunning, waitFor } from '../helpers/project-rig.ts';
 
 export interface SlurmCluster {
   dir: string;
@@ -31,13 +32,24 @@ function nodeResources(): { cpus: number; memoryMb: number } {
   return { cpus, memoryMb };
 }
 
+/** The pids of a detached cluster's daemons, one a line, in start order. */
+const PIDS_FILE = 'daemons.pid';
+
+export interface ClusterOptions {
+  /** The cluster's folder (created, must not hold another cluster); default a new temporary one. */
+  dir?: string;
+  /** Daemons outlive this process (scripts/slurm-one-node.ts); stop them with stopDetachedCluster. */
+  detached?: boolean;
+}
+
 /** Starts the cluster and waits until its node is idle; throws with the daemons' logs when it cannot. */
-export async function startSlurmCluster(): Promise<SlurmCluster> {
+export async function startSlurmCluster(options: ClusterOptions = {}): Promise<SlurmCluster> {
   const missing = DAEMONS.filter((cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0);
   if (missing.length > 0) {
     throw new Error(`the Slurm tests need Debian's slurm-wlm and munge (missing: ${missing.join(', ')}); .ci/run installs them: apt-get install -y slurm-wlm munge`);
   }
-  const dir = mkdtempSync(join(tmpdir(), 'brickflow-slurm-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'brickflow-slurm-'));
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   for (const sub of ['state', 'spool', 'log']) mkdirSync(join(dir, sub));
   const key = join(dir, 'munge.key');
   writeFileSync(key, randomBytes(1024), { mode: 0o600 });
@@ -77,14 +89,20 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     // SIGTERM to SIGKILL after 2 s (default 30), so cancelled and timed-out jobs end promptly.
     'KillWait=2',
     `NodeName=localhost NodeAddr=127.0.0.1 CPUs=${cpus} RealMemory=${memoryMb} State=UNKNOWN`,
-    'PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP',
+    // Cores shared by up to 8 jobs: a job never waits for another (the tests run several at once).
+    'PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8',
     '',
   ].join('\n'));
   const env = { SLURM_CONF: conf };
   const daemons: ChildProcess[] = [];
   const start = (name: string, args: string[]): void => {
     const log = openSync(join(dir, 'log', `${name}.out`), 'a');
-    daemons.push(spawn(name, args, { env: { ...process.env, ...env }, stdio: ['ignore', log, log] }));
+    const daemon = spawn(name, args, { env: { ...process.env, ...env }, stdio: ['ignore', log, log], detached: options.detached === true });
+    daemons.push(daemon);
+    if (options.detached) {
+      daemon.unref();
+      writeFileSync(join(dir, PIDS_FILE), daemons.map((d) => `${d.pid}\n`).join(''));
+    }
   };
   const stop = async (): Promise<void> => {
     for (const d of daemons.reverse()) if (d.exitCode === null) d.kill('SIGTERM');
@@ -119,6 +137,16 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     activeJobs: () => execFileSync('squeue', ['-h', '-o', '%i'], { env: { ...process.env, ...env }, encoding: 'utf8' }).split('\n').filter(Boolean),
     stop,
   };
+}
+
+/** Stops the daemons a detached cluster in `dir` runs (slurmd first) and removes the folder. */
+export async function stopDetachedCluster(dir: string): Promise<void> {
+  const file = join(dir, PIDS_FILE);
+  if (!existsSync(file)) throw new Error(`no one-node cluster in ${dir} (${PIDS_FILE} is missing)`);
+  const pids = readFileSync(file, 'utf8').split('\n').filter(Boolean).map(Number).reverse();
+  for (const pid of pids) if (isRunning(pid)) process.kill(pid, 'SIGTERM');
+  await until(() => !pids.some(isRunning), 'the daemons to exit');
+  rmSync(dir, { recursive: true, force: true });
 }
 
 /** waitFor, saying what did not happen. */

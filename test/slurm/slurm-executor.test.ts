@@ -1,9 +1,12 @@
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { collect, TestProject, waitFor, type CliResult } from '../helpers/project-rig.ts';
 import { startSlurmCluster, type SlurmCluster } from './cluster-rig.ts';
 
 // One stage on Slurm, steered by mode.txt: ok (writes its out), fail (a partial out, exit 3),
-// hang (a partial out, a marker, then sleeps), late (sleeps past its 1-minute time limit).
+// hang (a partial out, a marker, then sleeps), late (sleeps past its 1-minute time limit),
+// release (a marker, then waits for release.flag and ends by itself leaving finished.flag).
 const PIPELINE = `stages:
   make:
     cmd: "sh make.sh"
@@ -18,8 +21,21 @@ echo "working in mode $mode as stage $PIPELINE_STAGE, outs $PIPELINE_OUTS"
 echo "a line on stderr" >&2
 if [ "$mode" = fail ]; then exit 3; fi
 if [ "$mode" = hang ] || [ "$mode" = late ]; then touch running.flag; sleep 300; fi
+if [ "$mode" = release ]; then touch running.flag; while [ ! -f release.flag ]; do sleep 0.2; done; touch finished.flag; fi
 echo "good $mode" > out/result.txt
 `;
+
+/** Resolves with the first match of `re` in what `child` writes to stderr. */
+function stderrMatch(child: ChildProcess, re: RegExp): Promise<RegExpExecArray> {
+  let text = '';
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer | string) => {
+      const m = re.exec((text += String(chunk)));
+      if (m) resolve(m);
+    });
+    child.on('close', () => reject(new Error(`the run ended without printing ${re}:\n${text}`)));
+  });
+}
 
 describe('a stage with executor: slurm runs on the one-node cluster', () => {
   let cluster: SlurmCluster;
@@ -27,11 +43,21 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
   let lockBefore: string;
   const run = (...args: string[]): Promise<CliResult> => collect(p.spawn(args, cluster.env));
   const jobIdIn = (text: string): string => /submitted as slurm job (\d+)/.exec(text)?.[1] ?? 'none';
+  // Slurm checks time limits about every 30 s, so a job past its 1-minute limit ends 60 to
+  // 90 s in: that run starts first, in its own project, and the last test collects it.
+  let late: TestProject | undefined;
+  let lateRun: Promise<CliResult> | undefined;
 
   beforeAll(async () => {
     cluster = await startSlurmCluster();
+    late = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'late\n', 'out/result.txt': 'before\n' });
+    lateRun = collect(late.spawn(['run'], cluster.env));
   });
-  afterAll(async () => cluster?.stop());
+  afterAll(async () => {
+    await lateRun;
+    late?.cleanup();
+    await cluster?.stop();
+  });
 
   beforeEach(async () => {
     p = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'ok\n' });
@@ -121,7 +147,7 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
 
     p.write('mode.txt', 'fail\n');
     const r = await run('run');
-    expect(r.stderr).toContain(`cancelled slurm job ${jobId} of stage make (left running by an interrupted run)`);
+    expect(r.stderr).toContain(`cancelled slurm job ${jobId} of stage make (left running by an interrupted run; --wait-for-slurm waits for it instead)`);
     expect(r.stderr).toContain('recovered the previous outs of make');
     expect(cluster.activeJobs()).not.toContain(jobId);
     expect(r.code).toBe(1);
@@ -139,13 +165,72 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
     expect(p.read('a.txt') + p.read('b.txt')).toBe('a\nb\n');
   });
 
-  // Slurm checks time limits about every 30 s: the 1-minute job ends 60 to 90 s in.
-  it('a job past its time limit is reported as TIMEOUT', { timeout: 180_000 }, async () => {
-    p.write('mode.txt', 'late\n');
+  it('the job left by a runner killed between sbatch and journaling its id is found by name and folder, cancelled, and the outs recovered', async () => {
+    // sbatch as usual, then kill -9 of the runner that called it before it reads the job id.
+    const realSbatch = execFileSync('sh', ['-c', 'command -v sbatch'], { encoding: 'utf8' }).trim();
+    p.write('bin/sbatch', `#!/bin/sh\nout=$(${realSbatch} "$@") || exit $?\necho "$out" > ${p.path('submitted')}\nkill -9 $PPID\n`);
+    chmodSync(p.path('bin/sbatch'), 0o755);
+    p.write('mode.txt', 'hang\n');
+    const killed = await collect(p.spawn(['run'], { ...cluster.env, PATH: `${p.path('bin')}:${process.env['PATH']}` }));
+    expect(killed.code).toBeNull();
+    expect(killed.stderr).not.toContain('submitted as slurm job');
+    const jobId = p.read('submitted').trim().split(';')[0]!;
+    expect(cluster.activeJobs()).toContain(jobId);
+
+    p.write('mode.txt', 'fail\n');
     const r = await run('run');
+    expect(r.stderr).toContain(`cancelled slurm job ${jobId} of stage make (left running by an interrupted run`);
+    expect(r.stderr).toContain('recovered the previous outs of make');
+    expect(cluster.activeJobs()).not.toContain(jobId);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`x make: FAILED, slurm job ${jobIdIn(r.stderr)} ended TIMEOUT (TimeLimit`);
     expect(p.read('out/result.txt')).toBe('good ok\n');
     expect(p.read('pipeline.lock')).toBe(lockBefore);
+  });
+
+  it('run --wait-for-slurm lets the job a killed runner left end by itself, then recovers the outs', async () => {
+    p.write('mode.txt', 'release\n');
+    const child = p.spawn(['run'], cluster.env);
+    const done = collect(child);
+    await waitFor(() => p.exists('running.flag'), 60_000);
+    child.kill('SIGKILL');
+    const jobId = jobIdIn((await done).stderr);
+
+    p.write('mode.txt', 'fail\n');
+    const next = p.spawn(['run', '--wait-for-slurm'], cluster.env);
+    const nextDone = collect(next);
+    await stderrMatch(next, new RegExp(`waiting for slurm job ${jobId} of stage make \\(left running by an interrupted run\\) to end`));
+    expect(cluster.activeJobs()).toContain(jobId);
+    p.write('release.flag', '');
+    const r = await nextDone;
+    expect(r.stderr).not.toContain('cancelled slurm job');
+    expect(p.exists('finished.flag')).toBe(true);
+    expect(r.stderr).toContain('recovered the previous outs of make');
+    expect(r.code).toBe(1);
+    expect(p.read('out/result.txt')).toBe('good ok\n');
+  });
+
+  it('a job that finds another folder at the project\'s path fails saying the project must be on a shared filesystem', async () => {
+    // Held until the test has swapped the id file: the node sees a folder at the same path that is not the run's.
+    p.write('pipeline.yaml', PIPELINE.replace('time: 1}', 'time: 1, extra_args: [--hold]}'));
+    p.write('mode.txt', 'again\n');
+    const child = p.spawn(['run'], cluster.env);
+    const done = collect(child);
+    const [, jobId] = await stderrMatch(child, /submitted as slurm job (\d+)/);
+    p.write('.pipeline/logs/slurm/make.id', 'brickflow-make-of-another-run');
+    execFileSync('scontrol', ['release', jobId!], { env: { ...process.env, ...cluster.env } });
+    const r = await done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`x make: FAILED, slurm job ${jobId} ended FAILED (NonZeroExitCode, exit code 1): the job did not start in this project folder (${p.dir} on its node is missing or is another folder): Slurm runs a stage at the same path on the compute node, so the project must be on a filesystem the nodes share (docs/slurm.md)`);
+    expect(r.stdout + r.stderr).not.toContain('working in mode again');
+    expect(p.read('out/result.txt')).toBe('good ok\n');
+    expect(p.read('pipeline.lock')).toBe(lockBefore);
+  });
+
+  it('a job past its time limit is reported as TIMEOUT', async () => {
+    const r = await lateRun!;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`x make: FAILED, slurm job ${jobIdIn(r.stderr)} ended TIMEOUT (TimeLimit`);
+    expect(late!.read('out/result.txt')).toBe('before\n');
+    expect(late!.exists('pipeline.lock')).toBe(false);
   });
 });
