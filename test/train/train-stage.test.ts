@@ -180,6 +180,8 @@ describe('train under the engine: resume only state made for the same inputs', {
   function fromInterrupted(): { p: TestProject; epochsDone: number } {
     const p = interrupted.clone();
     projects.push(p);
+    // Without the run cache's entry of the first run, a same-inputs run must train (resume), not restore.
+    p.remove('.pipeline/cache');
     const epoch = checkpoints(p).find((e) => e.startsWith('epoch-'))!;
     return { p, epochsDone: Number(epoch.slice('epoch-'.length)) };
   }
