@@ -94,8 +94,10 @@ export function storeContract(s: StoreUnderTest): void {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise((r) => child.once('exit', r));
-    // Kill it once its temporary upload has started to appear on the server.
-    for (let i = 0; i < 600 && !hasPart(s.serverDir()) && child.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+    // Kill it as soon as its temporary upload appears on the server (polled every few ms:
+    // the 48 MB upload takes far longer than that even on an idle machine).
+    const deadline = Date.now() + 60_000;
+    while (!hasPart(s.serverDir()) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 3));
     expect(hasPart(s.serverDir())).toBe(true);
     child.kill('SIGKILL');
     await exited;
