@@ -260,20 +260,22 @@ describe('run cache over SFTP and S3', () => {
   });
 
   const remotes = (): Record<string, Remote> => ({
-    sftp: { url: `ssh://root@127.0.0.1:${sshd.port}${sshd.dir}/cache`, known_hosts: sshd.knownHosts, identity_file: sshd.userKey, timeout_s: 20 },
+    sftp: { url: `ssh://root@127.0.0.1:${sshd.port}${sshd.dir}/cache`, known_hosts: 'keys/known_hosts', identity_file: sshd.userKey, timeout_s: 20 }, // known_hosts relative: the project's file
     s3: { url: `s3://${s3.bucket}/team`, endpoint: s3.endpoint, region: 'us-east-1', force_path_style: true, timeout_s: 20 },
   });
 
   for (const kind of ['sftp', 's3'] as const) {
     it(`${kind}: one clone runs and pushes; a fresh clone pulls, then run runs nothing`, async () => {
       const remote = remotes()[kind]!;
-      const a = TestProject.create(sources(remote, params(4, 12)));
+      const hostKeys = { 'keys/known_hosts': readFileSync(sshd.knownHosts, 'utf8') };
+      const a = TestProject.create({ ...sources(remote, params(4, 12)), ...hostKeys });
       projects.push(a);
       expect((await a.cli('run')).code).toBe(0);
       const push = await a.cli('push');
       expect(push.code, push.stderr).toBe(0);
       expect(push.stdout).toMatch(/pushed 1[0-9] object\(s\).*and 2 entries to shared/);
       const b = freshClone(a, remote);
+      b.write('keys/known_hosts', hostKeys['keys/known_hosts']);
       projects.push(b);
       const pull = await b.cli('pull');
       expect(pull.code, pull.stderr).toBe(0);

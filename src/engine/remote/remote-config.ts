@@ -3,7 +3,7 @@
 // checked against their JSON Schemas with file:line:col in every error. Credentials never
 // appear here: S3 takes them from the environment / AWS config files, SSH from ~/.ssh.
 import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type ConfigFile } from '../../config/load-config.ts';
 import type { Diagnostic, Location, Result } from '../diagnostic.ts';
@@ -52,6 +52,11 @@ export function loadRemotes(root: string, pipelineFile: string): Result<RemotesC
     if (/^[a-z][a-z0-9+.-]*:\/\//i.test(merged.url) && !KNOWN_SCHEMES.test(merged.url)) {
       errors.push({ message: `remote "${name}": url ${merged.url} has a scheme no store understands; use a folder path, file://, ssh:// or s3://`, location: where(false) });
       continue;
+    }
+    // Key files written as relative paths mean the project's files, wherever `pipeline` runs.
+    for (const key of ['known_hosts', 'identity_file'] as const) {
+      const path = merged[key];
+      if (path !== undefined && !path.startsWith('~') && !isAbsolute(path)) merged[key] = join(root, path);
     }
     remotes.set(name, merged as RemoteSpec);
   }
