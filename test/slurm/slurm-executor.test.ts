@@ -175,6 +175,8 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
     expect(killed.code).toBeNull();
     expect(killed.stderr).not.toContain('submitted as slurm job');
     const jobId = p.read('submitted').trim().split(';')[0]!;
+    // The job has read its mode once it runs: the next run's mode cannot end it early.
+    await waitFor(() => p.exists('running.flag'), 60_000);
     expect(cluster.activeJobs()).toContain(jobId);
 
     p.write('mode.txt', 'fail\n');
