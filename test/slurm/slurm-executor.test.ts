@@ -47,23 +47,27 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
   // 90 s in: that run starts first, in its own project, and the last test collects it.
   let late: TestProject | undefined;
   let lateRun: Promise<CliResult> | undefined;
+  // The project after one good run on Slurm (mode ok), which each test starts from a copy of.
+  let base: TestProject | undefined;
 
   beforeAll(async () => {
     cluster = await startSlurmCluster();
     late = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'late\n', 'out/result.txt': 'before\n' });
     lateRun = collect(late.spawn(['run'], cluster.env));
+    base = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'ok\n' });
+    const first = await collect(base.spawn(['run'], cluster.env));
+    expect(first.code, first.stderr).toBe(0);
+    lockBefore = base.read('pipeline.lock');
   });
   afterAll(async () => {
     await lateRun;
     late?.cleanup();
+    base?.cleanup();
     await cluster?.stop();
   });
 
-  beforeEach(async () => {
-    p = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'ok\n' });
-    const first = await run('run');
-    expect(first.code, first.stderr).toBe(0);
-    lockBefore = p.read('pipeline.lock');
+  beforeEach(() => {
+    p = base!.clone();
   });
   afterEach(() => p.cleanup());
 
