@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { buildClassifier } from '../src/ml/model/classifier.ts';
 import { exportToOnnx } from '../src/ml/onnx/tfjs-to-onnx.ts';
-import { startSshd } from '../test/deploy/sshd-rig.ts';
+import { startSshd } from '../test/helpers/sshd-rig.ts';
 
 const { values } = parseArgs({ options: { size: { type: 'string', default: '224' }, repeat: { type: 'string', default: '5' } } });
 const size = Number(values.size);

@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** Inside node_modules so the bundle's package imports resolve as the sources' do. */
 const BUNDLE = `${ROOT}node_modules/.cache/brickflow-cli/cli.mjs`;
 /** Commands the bundle serves; the rest (help, src/cli/commands/*) import .ts files at run time. */
-const BUNDLED = new Set(['run', 'status', 'dag', 'gates', 'metrics', 'watch']);
+const BUNDLED = new Set(['run', 'status', 'dag', 'gates', 'metrics', 'watch', 'push', 'pull', 'cache']);
 const ENTRY = "export { main } from './src/cli/main.ts';\n";
 
 /** A file's size and mtime: a changed source makes the bundle stale. */

@@ -16,6 +16,7 @@ import { evaluatedSource, type DataConfig } from '../src/ml/dataset/data-config.
 import { loadModel } from '../src/ml/model/model-io.ts';
 import { formatInterval, formatRate } from '../src/ml/report/html.ts';
 import { readTrainingHistory, type TrainingHistory } from '../src/ml/report/training-history.ts';
+import { readLearnedTable } from '../src/ml/report/learned-table.ts';
 import { gatePasses, writeEvaluationReport } from '../src/ml/report/write-report.ts';
 
 const EVALUATE_FILE = 'config/evaluate.yaml';
@@ -137,6 +138,12 @@ async function main(): Promise<number> {
     image: (i) => ({ data: sampleImage(test, rows[i]!), width: test.width, height: test.height }),
     samplePath,
     history: history.ok && trainMetrics ? { ...history, source: relative(ctx.root, trainMetrics) } : history,
+    learned: {
+      ...(trainMetrics
+        ? readLearnedTable(trainMetrics, { source: evaluated, partTop1: evaluation.partTop1.value, colorAcc: labels.part_only ? null : evaluation.colorAccuracy.value })
+        : { ok: false, reason: 'pipeline.yaml gives evaluate no train-metrics dep' }),
+      tested: evaluated,
+    },
     facts: [
       ['model', `${modelName} (${model.name}, input ${test.width}x${test.height})`],
       ['test split', `${cacheName}, ${rows.length} images of source "${evaluated}"${leftOut ? `, ${leftOut} others left out` : ''}`],
@@ -147,7 +154,7 @@ async function main(): Promise<number> {
   const reportMs = performance.now() - started - evaluatedMs;
   console.log(`evaluate: inference + metrics ${(evaluatedMs / 1000).toFixed(1)} s (${((evaluation.n * 1000) / evaluatedMs).toFixed(1)} images/s), report ${(reportMs / 1000).toFixed(1)} s`);
   console.log(`evaluate: ${evaluation.n} test images of "${evaluated}"; metrics in ${ctx.metrics}, report in ${reportName}/index.html (${report.files.length} files)`);
-  for (const name of ['part_top1', 'part_top5', 'color_acc', 'part_macro_acc', 'color_macro_acc']) {
+  for (const name of ['part_top1', 'part_top5', 'color_acc', 'part_macro_acc', 'color_macro_acc', 'worst_part_recall']) {
     const gate = targets.find((t) => t.metric === name);
     const value = flat[name] ?? null;
     if (labels.part_only && name.startsWith('color_')) {
@@ -157,6 +164,7 @@ async function main(): Promise<number> {
     const verdict = gate ? `${gate.text.padEnd(8)} ${gatePasses(value, gate) ? 'pass' : 'MISS'}` : '';
     console.log(`  ${name.padEnd(16)} ${formatRate(value).padStart(6)}  95% CI ${formatInterval(flat[`${name}_ci_low`], flat[`${name}_ci_high`]).padEnd(15)} ${verdict}`);
   }
+  console.log(`  worst_part_recall counts ${evaluation.worstPartRecall.eligibleParts} part(s); ${evaluation.worstPartRecall.excludedParts} with fewer than ${options.worstPartMinTestImages} test images left out`);
   if (!labels.part_only) console.log(`  color_unknown_count ${evaluation.colorUnknownCount} (left out of color accuracy)`);
   return 0;
 }

@@ -23,6 +23,8 @@ import { trainLoop } from '../src/ml/train/train-loop.ts';
 import { renderTrainingCurves } from '../src/ml/train/training-curves.ts';
 import { resolveTrainingConfig } from '../src/ml/train/training-config.ts';
 import { loadPretrained } from '../src/ml/train/pretrained.ts';
+import { DatasetFormatError, readDatasetInput, type ManifestEntry } from '../src/ml/augment/dataset-input.ts';
+import { measureTrainFit, TRAIN_FIT_PER_SOURCE, trainFitSample } from '../src/ml/train/train-fit.ts';
 import { configHash, keepAsPrevious, readPrevious, sha256, trainSamples, warmLoopConfig, warmStartBlocker, warmStartWanted, weightsHash } from '../src/ml/train/warm-start.ts';
 
 const CONFIG_FILE = 'config/training.yaml';
@@ -56,6 +58,20 @@ async function main(): Promise<number> {
   }
   if (train.n === 0 || val.n === 0) return fail([`${cacheName}: ${train.n} train and ${val.n} val images; training needs both`]);
   console.log(`train: ${train.n} train images (${countBy(train.source)}), ${val.n} val, ${labels.parts.length} parts, ${labels.colors.length} colors`);
+
+  // The train-fit sample (src/ml/train/train-fit.ts), read before training so a bad manifest fails early.
+  const dataset = ctx.optionalDep('dataset');
+  let fitSample: ManifestEntry[] | undefined;
+  if (dataset) {
+    try {
+      fitSample = trainFitSample(readDatasetInput(dataset).entries, labels);
+    } catch (err) {
+      if (err instanceof DatasetFormatError) return fail([err.message]);
+      throw err;
+    }
+  } else {
+    console.log('train: no artifacts/dataset dep: train_fit (accuracy on un-augmented training images) is not measured');
+  }
 
   // Seeded: tfjs' weight initialisers draw from Math.random (src/ml/random.ts).
   const classifier = withSeededMathRandom(cfg.loop.seed, () => buildClassifier({ ...cfg.model, nParts: labels.parts.length, nColors: labels.colors.length }));
@@ -103,12 +119,20 @@ async function main(): Promise<number> {
   const modelDir = ctx.out('model');
   await mkdir(dirname(modelDir), { recursive: true });
   await saveModel(model, modelDir);
-  const dataset = ctx.optionalDep('dataset');
   const labelsSource = dataset && join(dataset, 'labels.json');
   if (labelsSource && existsSync(labelsSource)) await copyFile(labelsSource, join(modelDir, 'labels.json'));
   else await writeFile(join(modelDir, 'labels.json'), JSON.stringify(labels, null, 1));
   await writeFile(join(modelDir, 'preprocess.json'), JSON.stringify(preprocessSpec(cfg.model.inputSize), null, 1));
   await renderTrainingCurves(outcome.history, join(modelDir, 'training_curves.png'));
+
+  // After the model is saved, inference only: the measurement cannot change what was trained.
+  const fitStarted = Date.now();
+  const fit = fitSample ? await measureTrainFit({ model, sample: fitSample, labels, root: ctx.root, size: cfg.model.inputSize, batchSize: cfg.loop.batchSize }) : undefined;
+  for (const [source, f] of Object.entries(fit?.bySource ?? {})) {
+    console.log(`train: fit on ${f.n} un-augmented ${source} training images: part top-1 ${pct(f.part_top1)}, color ${f.color_acc === null ? 'n/a' : pct(f.color_acc)}`);
+  }
+  if (fit) console.log(`train: train_fit measured in ${((Date.now() - fitStarted) / 1000).toFixed(1)} s`);
+  if (fit?.unreadable.length) console.log(`train: ${fit.unreadable.length} train-fit image(s) could not be decoded and were left out (first: ${fit.unreadable[0]})`);
 
   const best = outcome.history.find((h) => h.epoch === outcome.bestEpoch);
   const metrics = {
@@ -124,8 +148,12 @@ async function main(): Promise<number> {
     images_per_sec: outcome.history.length ? outcome.history[outcome.history.length - 1]!.images_per_sec : 0,
     params: model.countParams(),
     frozen_params: frozenParams,
+    // Per source, at the best epoch: accuracy on a fixed sample of un-augmented training images (src/ml/train/train-fit.ts).
+    train_fit: fit?.bySource ?? null,
     history: outcome.history,
-    detail: { profile: cfg.profile, backend: tf.getBackend(), pretrained: pretrained.message, config: cfg.effective },
+    detail: {
+      train_fit: `up to ${TRAIN_FIT_PER_SOURCE} train images per source, the smallest content hashes (the same sample across runs and seeds), plain resizes, scored with the best epoch's weights`,
+      profile: cfg.profile, backend: tf.getBackend(), pretrained: pretrained.message, config: cfg.effective },
   };
   const metricsPath = ctx.abs(ctx.metrics);
   await mkdir(dirname(metricsPath), { recursive: true });

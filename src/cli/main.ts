@@ -18,7 +18,10 @@ commands:
   watch         rerun what becomes stale when inputs change
   gates         check the gates against the current metrics (--format text|json|junit|markdown)
   metrics       print metrics (--diff [REV]: compare with a git revision; --format text|json|markdown)
-  report        a markdown report for a pull request: what changed since --base REV`;
+  report        a markdown report for a pull request: what changed since --base REV
+  push [STAGE…] send the run-cache entries pipeline.lock records to the remote
+  pull [STAGE…] fetch what pipeline.lock records from the run cache into the workspace
+  cache gc      drop local run-cache entries no recent pipeline.lock refers to`;
 
 async function helpText(): Promise<string> {
   const extra = await externalCommandHelp();
@@ -56,7 +59,7 @@ async function dispatch(argv: string[], output: Output): Promise<number> {
     return external.run(parsed.rest);
   }
   const cmd = command as EngineCommand;
-  const maxPositionals = cmd === 'run' ? 1 : 0;
+  const maxPositionals = cmd === 'run' || cmd === 'cache' ? 1 : cmd === 'push' || cmd === 'pull' ? Infinity : 0;
   if (positionals.length > maxPositionals) {
     output.err(`error: unexpected argument "${positionals[maxPositionals]}" for "${cmd}"\n`);
     return EXIT.usage;
@@ -83,6 +86,13 @@ async function dispatch(argv: string[], output: Output): Promise<number> {
     case 'watch': {
       const { watchCommand } = await import('./watch-command.ts');
       return watchCommand(project.value, options, output);
+    }
+    case 'push':
+    case 'pull':
+    case 'cache': {
+      const { cacheCommand, pullCommand, pushCommand } = await import('./cache-commands.ts');
+      if (cmd === 'cache') return cacheCommand(project.value, positionals[0], options, output);
+      return (cmd === 'push' ? pushCommand : pullCommand)(project.value, positionals, options, output);
     }
     case 'help':
       return EXIT.ok;

@@ -2,7 +2,7 @@
 // exported so tests can check it without running anything.
 import { CI_CHOICES, type CiChoice } from './ci.ts';
 
-export const ENGINE_COMMANDS = ['run', 'status', 'dag', 'watch', 'gates', 'metrics', 'report', 'help'] as const;
+export const ENGINE_COMMANDS = ['run', 'status', 'dag', 'watch', 'gates', 'metrics', 'report', 'push', 'pull', 'cache', 'help'] as const;
 export type EngineCommand = (typeof ENGINE_COMMANDS)[number];
 
 export const OUTPUT_FORMATS = ['text', 'json', 'junit', 'markdown'] as const;
@@ -39,6 +39,12 @@ export interface CliOptions {
   waitForSlurm: boolean;
   /** `watch --no-warm-start`: train from scratch as `run` does (no BRICKFLOW_WARM_START=1 for the stages). */
   noWarmStart: boolean;
+  /** `--remote NAME`: the run-cache remote to use instead of `remotes.default`. */
+  remote?: string;
+  /** `--no-remote`: only the local run cache (.pipeline/cache). */
+  noRemote: boolean;
+  /** `cache gc --keep-commits N`: keep what the locks of the last N commits refer to. */
+  keepCommits: number;
   help: boolean;
 }
 
@@ -87,10 +93,13 @@ export const OPTIONS: readonly AnySpec[] = [
   { key: 'quietMs', flag: '--quiet-ms', argument: 'MS', description: 'watch: quiet period before a run (default 2000)', commands: ['watch'], transform: positiveInt('--quiet-ms') },
   { key: 'cancelRunning', flag: '--cancel-running', description: 'watch: a change during a run cancels it and starts over', commands: ['watch'] },
   { key: 'noWarmStart', flag: '--no-warm-start', description: 'watch: train from scratch instead of continuing from the last model (training.warm_start)', commands: ['watch'] },
+  { key: 'remote', flag: '--remote', argument: 'NAME', description: 'the run-cache remote to use (default: remotes.default in pipeline.yaml)', commands: ['run', 'status', 'push', 'pull'] },
+  { key: 'noRemote', flag: '--no-remote', description: 'use only the local run cache (.pipeline/cache)', commands: ['run', 'status', 'pull'] },
+  { key: 'keepCommits', flag: '--keep-commits', argument: 'N', description: 'cache gc: keep what pipeline.lock refers to in the last N commits (default 10)', commands: ['cache'], transform: positiveInt('--keep-commits') },
   { key: 'help', flag: '--help', alias: '-h', description: 'show help', commands: 'all' },
 ];
 
-export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, waitForSlurm: false, noWarmStart: false, help: false };
+export const DEFAULTS: CliOptions = { file: 'pipeline.yaml', ci: 'auto', base: 'HEAD', force: false, ignoreGates: false, dryRun: false, jobs: 1, json: false, mermaid: false, quietMs: 2000, cancelRunning: false, waitForSlurm: false, noWarmStart: false, noRemote: false, keepCommits: 10, help: false };
 
 export type ParsedArgs =
   | { ok: true; command: string | undefined; positionals: string[]; options: CliOptions; rest: string[] }

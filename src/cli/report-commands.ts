@@ -8,7 +8,8 @@ import { diffMetrics, readMetrics } from '../engine/metrics.ts';
 import type { Project } from '../engine/project.ts';
 import { runningSlurmJobs } from '../engine/slurm-executor.ts';
 import { describeReason } from '../engine/staleness.ts';
-import { assessStages, describeStatus, statusNotes } from '../engine/status.ts';
+import { assessStages, describeStatus, markCached, statusNotes } from '../engine/status.ts';
+import { openRunCache } from '../engine/remote/run-cache.ts';
 import { atomicWrite } from '../engine/atomic-write.ts';
 import { formatNumber, formatTable } from '../engine/table.ts';
 import { consoleReporter, type Output } from '../engine/console-reporter.ts';
@@ -27,6 +28,13 @@ export async function statusCommand(project: Project, opts: CliOptions, output: 
   const hasher = new PathHasher(project.root, project.cache, progress);
   const lock = readLock(project.lockFile);
   const statuses = await assessStages(project, lock, project.graph.order, { hasher });
+  const cache = openRunCache(project, opts, progress);
+  if (!cache.ok) {
+    output.err(`${cache.error}\n`);
+    return EXIT.usage;
+  }
+  await markCached(statuses, cache.value);
+  await cache.value.close();
   const notes = { ...statusNotes(project, lock), slurmJobs: await runningSlurmJobs(project.asideDir) };
   if (opts.json) {
     const json = statuses.map((s) => ({
@@ -36,6 +44,7 @@ export async function statusCommand(project: Project, opts: CliOptions, output: 
       ...(notes.outsAside.includes(s.stage) ? { outsAside: notes.runInProgress !== undefined ? 'running' : 'interrupted' } : {}),
       ...(notes.ignoredGates[s.stage] ? { ignoredGates: notes.ignoredGates[s.stage] } : {}),
       ...(notes.slurmJobs.has(s.stage) ? { slurmJob: notes.slurmJobs.get(s.stage) } : {}),
+      ...(s.cachedIn ? { restoredFrom: s.cachedIn } : {}),
     }));
     output.out(`${JSON.stringify(json, null, 2)}\n`);
     return EXIT.ok;

@@ -16,7 +16,8 @@ import { acquireRunLock } from '../engine/run-lock.ts';
 import { runStages, type RunSummary } from '../engine/runner.ts';
 import { activeSlurmJobIds, cancelSlurmJob, waitForSlurmJob } from '../engine/slurm-executor.ts';
 import { describeReason } from '../engine/staleness.ts';
-import { assessStages } from '../engine/status.ts';
+import { assessStages, markCached } from '../engine/status.ts';
+import { openRunCache } from '../engine/remote/run-cache.ts';
 import { publishGates } from './ci.ts';
 import type { CliOptions } from './options.ts';
 
@@ -59,8 +60,17 @@ export async function runCommand(project: Project, target: string | undefined, o
 
   if (opts.dryRun) {
     const statuses = await assessStages(project, readLock(project.lockFile), stages, { force: opts.force });
+    const cache = openRunCache(project, opts, consoleReporter(output, project.root, project.logsDir));
+    if (!cache.ok) {
+      output.err(`${cache.error}\n`);
+      return EXIT.usage;
+    }
+    await markCached(statuses, cache.value);
+    await cache.value.close();
     for (const s of statuses) {
-      output.out(s.freshness.fresh ? `fresh        ${s.stage}\n` : `would run    ${s.stage}: ${describeReason(s.freshness.reason)}\n`);
+      if (s.freshness.fresh) output.out(`fresh        ${s.stage}\n`);
+      else if (s.cachedIn) output.out(`would restore ${s.stage} from cache ${s.cachedIn}: ${describeReason(s.freshness.reason)}\n`);
+      else output.out(`would run    ${s.stage}: ${describeReason(s.freshness.reason)}\n`);
     }
     return EXIT.ok;
   }
@@ -117,7 +127,7 @@ async function endLeftoverSlurmJobs(project: Project, wait: boolean, output: Out
 export async function runLocked(
   project: Project,
   stageNames: string[],
-  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates' | 'executor' | 'waitForSlurm'>> & { env?: Record<string, string> },
+  opts: Pick<CliOptions, 'force' | 'jobs'> & Partial<Pick<CliOptions, 'ignoreGates' | 'executor' | 'waitForSlurm' | 'remote' | 'noRemote'>> & { env?: Record<string, string> },
   output: Output,
   signal: AbortSignal,
   extraListener?: (e: RunEvent) => void,
@@ -128,17 +138,24 @@ export async function runLocked(
     extraListener?.(e);
   };
   const stages = project.graph.order.filter((s) => stageNames.includes(s.name));
+  const cache = openRunCache(project, opts, onEvent);
+  if (!cache.ok) {
+    output.err(`${cache.error}\n`);
+    return { results: [], gates: [], exitCode: EXIT.usage };
+  }
   let summary: RunSummary;
   try {
     await endLeftoverSlurmJobs(project, opts.waitForSlurm === true, output);
     const recovered = await recoverInterrupted(project.root, project.asideDir);
     if (recovered.stages.length > 0) onEvent({ type: 'recovered', ...recovered });
-    summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, executor: opts.executor, env: opts.env, signal, onEvent });
+    summary = await runStages(project, { stages, force: opts.force, jobs: opts.jobs, ignoreGates: opts.ignoreGates, executor: opts.executor, env: opts.env, runCache: cache.value, signal, onEvent });
   } catch (err) {
     // Bad state found before any stage ran (a damaged pipeline.lock): nothing to summarise.
     if (!(err instanceof EngineStateError)) throw err;
     output.err(err.format());
     return { results: [], gates: [], stateError: err, exitCode: EXIT.usage };
+  } finally {
+    await cache.value.close();
   }
   output.out(`\n${formatSummary(summary.results)}\n`);
   if (summary.stateError) output.err(summary.stateError.format());

@@ -21,6 +21,8 @@ export const processOutput: Output = {
 /** A handler for RunEvents writing to `output`; `logsDir` is shown in failure hints. */
 export function consoleReporter(output: Output, root: string, logsDir: string): (e: RunEvent) => void {
   let lastProgress = 0;
+  let transferStart = 0;
+  let lastTransfer = 0;
   return (e) => {
     switch (e.type) {
       case 'recovered':
@@ -30,6 +32,20 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
       case 'stage-start':
         output.out(`> ${e.stage}: running (${describeReason(e.reason)})\n`);
         break;
+      case 'stage-restored':
+        output.out(`< ${e.stage}: restored from cache ${e.source} (${describeReason(e.reason)})\n`);
+        break;
+      case 'transfer': {
+        // Only a transfer that lasts gets a progress line (every 2 s; a TTY redraws one line).
+        const now = Date.now();
+        if (e.done === 1) transferStart = lastTransfer = now;
+        if (now - transferStart < 2000 || (now - lastTransfer < 2000 && e.done !== e.total)) break;
+        lastTransfer = now;
+        const line = `${e.verb} ${e.done}/${e.total} files, ${(e.bytes / 1e6).toFixed(1)} MB`;
+        if (output.isTTY) output.err(`\r${line}${e.done === e.total ? '\n' : ''}`);
+        else output.err(`${line}\n`);
+        break;
+      }
       case 'stage-fresh':
         output.out(`- ${e.stage}: fresh, skipped\n`);
         break;
@@ -84,6 +100,7 @@ function seconds(ms: number): string {
 
 const KIND_LABEL: Record<StageResult['kind'], string> = {
   ran: 'ran',
+  restored: 'restored from cache',
   fresh: 'skipped (fresh)',
   failed: 'FAILED',
   'not-run': 'not run',
@@ -92,6 +109,6 @@ const KIND_LABEL: Record<StageResult['kind'], string> = {
 export function formatSummary(results: StageResult[]): string {
   return formatTable(
     ['stage', 'status', 'duration'],
-    results.map((r) => [r.stage, KIND_LABEL[r.kind], r.kind === 'ran' || r.kind === 'failed' ? seconds(r.durationMs) : '-']),
+    results.map((r) => [r.stage, r.kind === 'restored' ? `${KIND_LABEL[r.kind]} ${r.source}` : KIND_LABEL[r.kind], r.kind === 'ran' || r.kind === 'restored' || r.kind === 'failed' ? seconds(r.durationMs) : '-']),
   );
 }

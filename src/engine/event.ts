@@ -30,13 +30,16 @@ export interface SlurmJobFailure {
   note?: string;
 }
 
-export type StageResultKind = 'ran' | 'fresh' | 'failed' | 'not-run';
+/** `restored`: stale, but its outs came from the run cache (docs/remote-cache.md) instead of running. */
+export type StageResultKind = 'ran' | 'restored' | 'fresh' | 'failed' | 'not-run';
 
 export interface StageResult {
   stage: string;
   kind: StageResultKind;
-  /** Why it ran (ran/failed). */
+  /** Why it ran (ran/restored/failed). */
   reason?: StaleReason;
+  /** Where its outs were restored from: `local` or the remote's name (restored). */
+  source?: string;
   failure?: StageFailure;
   durationMs: number;
 }
@@ -46,6 +49,10 @@ export type RunEvent =
   | { type: 'recovered'; stages: string[]; stopped: string[] }
   | { type: 'stage-start'; stage: string; reason: StaleReason }
   | { type: 'stage-fresh'; stage: string }
+  /** Stale, and its outs for these inputs are in the run cache `source` (local or a remote): restored, not run. */
+  | { type: 'stage-restored'; stage: string; source: string; reason: StaleReason }
+  /** Progress of a run-cache transfer (`verb`: pulling, pushing, restoring). */
+  | { type: 'transfer'; verb: string; done: number; total: number; bytes: number }
   | { type: 'stage-output'; stage: string; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'stage-done'; result: StageResult }
   | { type: 'gates'; stage: string; results: GateResult[] }

@@ -95,7 +95,7 @@ export class PathHasher {
 }
 
 /** sha256 over `relative-path NUL hash LF` lines sorted by path: renames change it too. */
-function manifestHash(rel: string, files: { rel: string; hash?: string }[]): Hash {
+export function manifestHash(rel: string, files: { rel: string; hash?: string }[]): Hash {
   const prefix = rel.length + 1;
   const lines = files.map((f) => `${f.rel.slice(prefix)}\0${f.hash}\n`);
   lines.sort();

@@ -66,6 +66,8 @@ export interface StageDecl {
   outs: OutDecl[];
   metrics?: PathRef;
   gates: GateDecl[];
+  /** `cache: false`: never restored from nor stored in the run cache (a stage with side effects). */
+  cache: boolean;
   /** `executor: {slurm: …}`: run as a Slurm batch job; absent (or `local`): run here. */
   executor?: { slurm: SlurmOptions };
 }
@@ -140,7 +142,7 @@ export function parsePipeline(source: string, absFile: string, displayName: stri
     const body = pair.value;
     if (!isMap(body)) continue;
     const get = (key: string): unknown => body.get(key, true);
-    const stage: StageDecl = { name, location: nodeLoc(keyNode), deps: [], code: [], params: [], outs: [], gates: [] };
+    const stage: StageDecl = { name, location: nodeLoc(keyNode), deps: [], code: [], params: [], outs: [], gates: [], cache: body.get('cache') !== false };
     const run = get('run');
     if (isScalar(run)) stage.run = String(run.value);
     const cmd = get('cmd');

@@ -11,7 +11,7 @@ import { statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineStateError } from './engine-error.ts';
 import { describeFailure, type RunEvent, type StageFailure, type StageResult } from './event.ts';
-import { fingerprintEnv, stageOuts } from './fingerprint.ts';
+import { fingerprintEnv, inputsFingerprint, stageInputs, stageOuts, type StageInputs } from './fingerprint.ts';
 import { checkStageGates, type GateResult } from './gates.ts';
 import { ancestors } from './graph.ts';
 import { readLock, writeLock, type IgnoredGate, type LockData } from './lock-file.ts';
@@ -20,9 +20,11 @@ import { guardOuts } from './outs-guard.ts';
 import { PathHasher } from './path-hasher.ts';
 import type { StageDecl } from './pipeline-config.ts';
 import type { Project } from './project.ts';
+import type { Hash } from './stat-cache.ts';
 import { stageDeclEnv } from './stage-context.ts';
 import { runStage } from './stage-process.ts';
 import { assessStage } from './status.ts';
+import type { RunCache } from './remote/run-cache.ts';
 
 export interface RunOptions {
   stages: StageDecl[];
@@ -35,6 +37,11 @@ export interface RunOptions {
   ignoreGates?: boolean;
   /** Extra environment for every stage of this run (watch: BRICKFLOW_WARM_START, docs/contracts.md); a stage's `env:` values are read from it over process.env. */
   env?: Record<string, string>;
+  /**
+   * The run cache (docs/remote-cache.md): a stale stage whose inputs it holds is restored
+   * instead of run, and a stage that ran is stored in it. Absent: every stale stage runs.
+   */
+  runCache?: RunCache;
   onEvent: (e: RunEvent) => void;
 }
 
@@ -79,7 +86,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     [...project.graph.upstream.get(s.name)!].every((up) => {
       if (!selected.has(up)) return true;
       const r = results.get(up);
-      const finished = r !== undefined && (r.kind === 'ran' || r.kind === 'fresh');
+      const finished = r !== undefined && (r.kind === 'ran' || r.kind === 'restored' || r.kind === 'fresh');
       return finished && (!isGated(up) || gatesDecided.has(up));
     });
   /** Missed gates of stages upstream of `stage`: only seen here under ignoreGates. */
@@ -113,15 +120,47 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     }
     const ignored = missedUpstream(stage);
     if (ignored.length > 0) opts.onEvent({ type: 'gates-ignored', stage: stage.name, missed: ignored });
-    opts.onEvent({ type: 'stage-start', stage: stage.name, reason });
-    const guarded = stage.outs.filter((o) => !o.persist).map((o) => o.path);
-    if (stage.metrics) guarded.push(stage.metrics.path);
+    /** Records the stage in pipeline.lock with these outs; false (and the stage failed) when the lock cannot be written. */
+    const record = (outs: Record<string, Hash | null>, guard: { restore(): void }): boolean => {
+      const metrics = stage.metrics ? readMetrics(project.root, stage.metrics.path) : undefined;
+      try {
+        // Re-read: with --jobs N another stage may have written the lock meanwhile.
+        lock = readLock(project.lockFile);
+        lock.stages[stage.name] = {
+          ...inputs,
+          outs,
+          ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}),
+          ...(ignored.length > 0 ? { ignoredGates: ignored.map(ignoredGate) } : {}),
+        };
+        writeLock(project.lockFile, lock);
+        return true;
+      } catch (err) {
+        // Not recorded, so not done: the previous outs go back with the lock that names them.
+        guard.restore();
+        failOnState(err);
+        return false;
+      }
+    };
     /** The engine could not write its state for this stage: it failed, the run stops. */
     const failOnState = (err: unknown): void => {
       if (!(err instanceof EngineStateError)) throw err;
       stateError ??= err;
       done({ kind: 'failed', reason, failure: { reason: 'engine-state', message: err.message } });
     };
+    const cache = stage.cache && reason.kind !== 'forced' ? opts.runCache : undefined;
+    const fingerprint = inputsFingerprint(inputs);
+    const restored = await cache?.tryRestore(stage, fingerprint);
+    if (restored) {
+      if (!record(restored.outs, restored.guard)) return;
+      restored.guard.commit();
+      opts.onEvent({ type: 'stage-restored', stage: stage.name, source: restored.source, reason });
+      done({ kind: 'restored', reason, source: restored.source });
+      checkGates();
+      return;
+    }
+    opts.onEvent({ type: 'stage-start', stage: stage.name, reason });
+    const guarded = stage.outs.filter((o) => !o.persist).map((o) => o.path);
+    if (stage.metrics) guarded.push(stage.metrics.path);
     let guard: ReturnType<typeof guardOuts>;
     try {
       guard = guardOuts(project.root, project.asideDir, stage.name, guarded);
@@ -156,23 +195,14 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
       done({ kind: 'failed', reason, failure });
       return;
     }
-    const metrics = stage.metrics ? readMetrics(project.root, stage.metrics.path) : undefined;
-    try {
-      // Re-read: with --jobs N another stage may have written the lock meanwhile.
-      lock = readLock(project.lockFile);
-      lock.stages[stage.name] = {
-        ...inputs,
-        outs,
-        ...(metrics?.kind === 'ok' ? { metrics: metrics.numbers } : {}),
-        ...(ignored.length > 0 ? { ignoredGates: ignored.map(ignoredGate) } : {}),
-      };
-      writeLock(project.lockFile, lock);
-    } catch (err) {
-      // Not recorded, so not done: the previous outs go back with the lock that names them.
-      guard.restore();
-      return failOnState(err);
-    }
+    if (!record(outs, guard)) return;
     guard.commit();
+    // With --jobs N stages store in parallel; a failure to cache never fails the stage.
+    if (stage.cache && opts.runCache) {
+      // Inputs edited while the stage ran (watch's inbox) make outs no fingerprint describes: not cached.
+      const after = await stageInputs(project.root, stage, hasher, { ...process.env, ...opts.env });
+      if (inputsFingerprint(after) === inputsFingerprint(inputs)) await storeInCache(opts.runCache, stage, inputs, outs, opts.onEvent);
+    }
     done({ kind: 'ran', reason });
     checkGates();
   };
@@ -214,6 +244,15 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
   const gateMissed = gates.some((g) => g.status === 'fail') || ordered.some(ownGate);
   const exitCode = interrupted ? 130 : stateError ? 2 : failed ? 1 : gateMissed ? 3 : 0;
   return { results: ordered, gates, exitCode, ...(stateError ? { stateError } : {}) };
+}
+
+/** Stores a stage that ran in the local run cache; a problem is a warning (the stage did succeed). */
+async function storeInCache(cache: RunCache, stage: StageDecl, inputs: StageInputs, outs: Record<string, Hash | null>, onEvent: (e: RunEvent) => void): Promise<void> {
+  try {
+    await cache.store(stage, inputsFingerprint(inputs), outs);
+  } catch (err) {
+    onEvent({ type: 'warning', message: `stage ${stage.name}: not stored in the run cache: ${(err as Error).message}` });
+  }
 }
 
 /** A stage that failed on a full disk says so: its output names ENOSPC, or nothing is free. */

@@ -2,7 +2,7 @@
 // `run --dry-run` print. A stage below a stale one is predicted to run too. `status` also
 // says when a run is in progress, which outs an interrupted run left aside, and which
 // stages ran below failed gates (--ignore-gates).
-import { stageInputs, stageOuts, type StageInputs } from './fingerprint.ts';
+import { inputsFingerprint, stageInputs, stageOuts, type StageInputs } from './fingerprint.ts';
 import { describeMissed } from './console-reporter.ts';
 import type { IgnoredGate, LockData } from './lock-file.ts';
 import { interruptedStages } from './outs-guard.ts';
@@ -16,6 +16,10 @@ import { ancestors } from './graph.ts';
 export interface StageStatus {
   stage: string;
   freshness: Freshness;
+  /** Stale on its own account (not only below a stale stage): its inputs' fingerprint, for a run-cache lookup. */
+  fingerprint?: string;
+  /** Where the run cache holds outs for `fingerprint` (local or a remote's name): the run restores it. */
+  cachedIn?: string;
 }
 
 /** Its own freshness, from the lock and the files as they are now. */
@@ -43,17 +47,26 @@ export async function assessStages(
   const result: StageStatus[] = [];
   const stale = new Set<string>();
   for (const stage of stages) {
-    let { freshness } = await assessStage(project, lock, stage, hasher, opts.force);
+    let { freshness, inputs } = await assessStage(project, lock, stage, hasher, opts.force);
+    const own = !freshness.fresh && freshness.reason.kind !== 'forced' && stage.cache;
     if (freshness.fresh) {
       const ups = ancestors(project.graph, stage.name);
       const staleUp = [...stale].find((s) => ups.has(s));
       if (staleUp) freshness = { fresh: false, reason: { kind: 'upstream-stale', stage: staleUp } };
     }
     if (!freshness.fresh) stale.add(stage.name);
-    result.push({ stage: stage.name, freshness });
+    result.push({ stage: stage.name, freshness, ...(own ? { fingerprint: inputsFingerprint(inputs) } : {}) });
   }
   project.cache.save();
   return result;
+}
+
+/** Fills in `cachedIn` of the stages the run cache could restore (one batched lookup each: local, then remote). */
+export async function markCached(statuses: StageStatus[], cache: { whereCached(fps: readonly string[]): Promise<Map<string, string>> }): Promise<void> {
+  const fps = statuses.flatMap((s) => (s.fingerprint ? [s.fingerprint] : []));
+  if (fps.length === 0) return;
+  const where = await cache.whereCached(fps);
+  for (const s of statuses) if (s.fingerprint && where.has(s.fingerprint)) s.cachedIn = where.get(s.fingerprint);
 }
 
 /** What `status` says beyond freshness. */
@@ -77,6 +90,7 @@ export function statusNotes(project: Project, lock: LockData): StatusNotes {
 /** The status line of one stage: its freshness, unless a run holds or left its outs aside. */
 export function describeStatus(s: StageStatus, notes: StatusNotes): string {
   let text = s.freshness.fresh ? 'fresh' : `stale: ${describeReason(s.freshness.reason)}`;
+  if (s.cachedIn) text += `; run restores it from cache ${s.cachedIn}`;
   if (notes.outsAside.includes(s.stage)) {
     text = notes.runInProgress !== undefined ? `running (run in progress, pid ${notes.runInProgress})` : 'interrupted run: outs will be restored by the next run';
   }

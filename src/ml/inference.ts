@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { OnnxSidecar } from './onnx/export-classifier.ts';
 import { nhwcToNchw, openSession } from './onnx/ort-session.ts';
+import { topClasses } from './metrics/ranking.ts';
 import { IMAGENET_MEAN, IMAGENET_STD, normalize, resizeImage } from './preprocess.ts';
 
 export interface Prediction {
@@ -34,12 +35,6 @@ export function softmax(logits: Float32Array, offset = 0, n = logits.length): Fl
   for (let i = 0; i < n; i++) sum += out[i] = Math.exp(logits[offset + i] - max);
   for (let i = 0; i < n; i++) out[i] /= sum;
   return out;
-}
-
-function argmax(values: Float64Array): number {
-  let best = 0;
-  for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-  return best;
 }
 
 const round4 = (v: number) => Math.round(v * 1e4) / 1e4;
@@ -117,10 +112,10 @@ export class ClassifierLoader {
   private decode(partLogits: Float32Array, colorLogits: Float32Array): Prediction {
     const { parts, colors } = this.sidecar.labels;
     const partProb = softmax(partLogits);
-    const order = Array.from(partProb.keys()).sort((a, b) => partProb[b] - partProb[a]);
+    const order = topClasses(partProb, 5);
     // A part-only model's color head never saw a label: its answer would be a confident guess.
     const colorProb = this.sidecar.labels.part_only ? null : softmax(colorLogits);
-    const color = colorProb ? argmax(colorProb) : -1;
+    const color = colorProb ? topClasses(colorProb, 1)[0]! : -1;
     return {
       part_id: parts[order[0]],
       part_confidence: round4(partProb[order[0]]),

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify as toYaml } from 'yaml';
-import { freePort, startSshd, type SshdRig } from './sshd-rig.ts';
+import { freePort, startSshd, type SshdRig } from '../helpers/sshd-rig.ts';
 import { pidExists } from '../../src/engine/process-identity.ts';
 import { writeTinyModel } from './tiny-onnx.ts';
 

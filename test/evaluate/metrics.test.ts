@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateClassifier, defaultEvaluationOptions, type EvaluationInput } from '../../src/ml/metrics/evaluate-classifier.ts';
 import { flatMetrics } from '../../src/ml/metrics/metrics-file.ts';
-import { predictedClass, trueClassRank } from '../../src/ml/metrics/ranking.ts';
+import { predictedClass, scoreLogits, topClasses, trueClassRank } from '../../src/ml/metrics/ranking.ts';
 import { wilsonInterval, bootstrapInterval } from '../../src/ml/metrics/intervals.ts';
 
 const options = { ...defaultEvaluationOptions, resamples: 500 };
@@ -49,6 +49,21 @@ describe('top-k with ties', () => {
     expect(Array.from(e.partRank)).toEqual([6, 5, 1, 2]);
     expect(e.partTopK.value).toBe(3 / 4);
     expect(e.partTop1.value).toBe(1 / 4);
+  });
+
+  it('training validation and train-fit score as evaluate does: the same tie rule for top-1, top-k and color', () => {
+    const x = input(
+      [[1, 1, 1, 1, 1, 0, 1], [1, 1, 1, 1, 0, 0, 1], [0, 0, 0, 0, 0, 0, 9], [9, 0, 0, 0, 0, 0, 8], [2, 2, 2, 2, 2, 2, 2]],
+      [6, 6, 6, 6, 3],
+      [[1, 1, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]],
+      [0, 0, 1, -1, 2],
+    );
+    const e = evaluateClassifier(x, options);
+    const s = scoreLogits(x, x.partIndex, x.colorIndex, 5);
+    expect([s.part_top1, s.part_topk, s.color_acc, s.n, s.n_known_color]).toEqual([e.partTop1.value, e.partTopK.value, e.colorAccuracy.value, 5, 4]);
+    expect(s.color_acc).toBe(2 / 4); // the [1, 1, 0] tie on the true color counts as a miss
+    // serve's top-5: best first, equal scores by lower index.
+    expect(topClasses([0.1, 0.4, 0.4, 0.05, 0.3], 3)).toEqual([1, 2, 4]);
   });
 
   it('scores a model that outputs the same logit for every class as 0 top-1, not 1/C', () => {

@@ -71,7 +71,7 @@ async function writeProject(dir: string, modelLabels = labels): Promise<number> 
   const index: CacheIndex = { format: CACHE_FORMAT, input_size: SIZE, variants: 1, augment_params: 'test', splits: { train: split('train', []), val: split('val', []), test: split('test', samples) } };
   writeFileSync(join(dir, 'artifacts/augment-cache/index.json'), JSON.stringify(index));
   writeFileSync(join(dir, 'artifacts/augment-cache/labels.json'), JSON.stringify(labels));
-  writeFileSync(join(dir, 'artifacts/metrics/train.json'), JSON.stringify({ val_part_acc: 0.5, detail: { epochs: [{ epoch: 1, loss: 1.5, val_part_acc: 0.3 }, { epoch: 2, loss: 1.1, val_part_acc: 0.5 }] } }));
+  writeFileSync(join(dir, 'artifacts/metrics/train.json'), JSON.stringify({ val_part_acc: 0.5, train_fit: { real: { part_top1: 0.9, color_acc: 1, n: 64 }, legacy: { part_top1: 0.1, color_acc: 0.4, n: 64 } }, detail: { epochs: [{ epoch: 1, loss: 1.5, val_part_acc: 0.3 }, { epoch: 2, loss: 1.1, val_part_acc: 0.5 }] } }));
   const model = buildModel();
   // saveModel replaces the folder, so labels.json goes in after it.
   const bytes = await saveModel(model, join(dir, 'artifacts/model'));
@@ -138,6 +138,14 @@ describe('evaluate stage, end to end', () => {
     expect(run.stdout).toMatch(/part_top1\s+\d\.\d{3}\s+95% CI/);
     expect(run.stdout).toContain('color_unknown_count 2');
     expect(run.stdout).toMatch(/part_top1 .*>= 0.90\s+(pass|MISS)/);
+
+    // train.json's train_fit beside the test figures; worst_part_recall for a gate to read.
+    expect(html).toContain('Learned or memorised?');
+    expect(html).toMatch(/<td class="l">real<\/td><td>64<\/td><td>0\.900<\/td><td>\d\.\d{3}<\/td>/);
+    expect(html).toMatch(/<td class="l">legacy<\/td>[\s\S]*?not learned<\/td>/);
+    expect('worst_part_recall' in m && 'worst_part_recall_ci_low' in m).toBe(true);
+    expect(m.worst_part_recall_parts_excluded + m.detail.worst_part_recall.parts_counted).toBe(4);
+    expect(run.stdout).toMatch(/worst_part_recall counts \d part\(s\); \d with fewer than 5 test images left out/);
   });
 
   it('refuses a model whose labels do not match the cache, naming both files', async () => {

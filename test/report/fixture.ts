@@ -7,6 +7,7 @@ import type { ReportInput } from '../../src/ml/report/write-report.ts';
 import { createRng } from '../../src/ml/random.ts';
 import type { RgbImage } from '../../src/ml/report/thumbnails.ts';
 import type { TrainingHistory } from '../../src/ml/report/training-history.ts';
+import { learnedTable } from '../../src/ml/report/learned-table.ts';
 
 export const labels: HeadLabels = {
   parts: ['3001', '3003', '3004', '3020', '3022', '3023', '3069b', '3710'],
@@ -72,6 +73,19 @@ export function reportInput(overrides: Partial<ReportInput> = {}): ReportInput {
     image,
     samplePath: (s) => `data/synthetic/real/${labels.parts[partIndex[s]!]}/img_${s}.png`,
     history,
+    // Renders not learned, b200c fitted but untested, real captures fitted 30 points above test.
+    learned: {
+      ok: true,
+      tested: 'real',
+      rows: learnedTable(
+        {
+          legacy: { part_top1: 0.25, color_acc: 0.5, n: 64 },
+          b200c: { part_top1: 0.8, color_acc: null, n: 64 },
+          real: { part_top1: Math.min(1, evaluation.partTop1.value! + 0.3), color_acc: 0.95, n: 64 },
+        },
+        { source: 'real', partTop1: evaluation.partTop1.value, colorAcc: evaluation.colorAccuracy.value },
+      ),
+    },
     ...overrides,
   };
 }

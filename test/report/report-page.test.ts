@@ -29,7 +29,7 @@ describe('evaluation report in headless Chromium', () => {
     for (const chart of ['headline.svg', 'training-curves.svg', 'part-confusion.svg', 'color-confusion.svg', 'part-accuracy.svg']) expect(srcs).toContain(chart);
     expect(srcs.filter((s) => s.startsWith('thumbs/')).length).toBeGreaterThanOrEqual(input.evaluation.worstParts.length);
     expect(page.images.filter((i) => i.naturalWidth === 0 || i.naturalHeight === 0)).toEqual([]);
-    expect(page.headings).toEqual(expect.arrayContaining(['Metrics against targets', 'Training curves', 'Part confusion', 'Per-part accuracy', 'Worst examples (part head)']));
+    expect(page.headings).toEqual(expect.arrayContaining(['Metrics against targets', 'Training curves', 'Part confusion', 'Learned or memorised?', 'Per-part accuracy (recall)', 'Worst examples (part head)']));
   });
 
   it('shows each metric against its target with its interval and an honest pass/fail', async () => {
@@ -49,6 +49,27 @@ describe('evaluation report in headless Chromium', () => {
     // The part absent from test is listed with no accuracy rather than 0.
     expect(page.text).toMatch(/3710\s+0\s+0\s+n\/a\s+n\/a/);
     expect(existsSync(join(dir, 'part-confusion.png'))).toBe(true);
+  });
+
+  it('shows per source train-fit beside test accuracy with a verdict, and worst_part_recall with its interval', async () => {
+    const input = reportInput();
+    const { index } = await writeEvaluationReport(tempDir(), input);
+    const page = await openReport(index);
+    const f = input.flat;
+    const realFit = Math.min(1, f.part_top1! + 0.3);
+    // The tested source first, then the others by name; n/a where the test split has none of a source.
+    expect(page.text).toMatch(new RegExp(`source\\s+train images\\s+train part top-1\\s+test part top-1\\s+train color\\s+test color\\s+verdict\\s+` +
+      `real\\s+64\\s+${realFit.toFixed(3)}\\s+${f.part_top1!.toFixed(3)}\\s+0.950\\s+${f.color_acc!.toFixed(3)}\\s+memorised\\s+` +
+      `b200c\\s+64\\s+0.800\\s+n/a\\s+n/a\\s+n/a\\s+fits, not tested\\s+` +
+      `legacy\\s+64\\s+0.250\\s+n/a\\s+0.500\\s+n/a\\s+not learned`));
+    expect(page.text).toMatch(/memorised: the model fits this source's training images at least 20 points better/);
+    expect(page.text).toMatch(/not learned: the model gets under 50% of this source's own training images right/);
+    expect(f.worst_part_recall_ci_low!).toBeLessThanOrEqual(f.worst_part_recall!);
+    expect(page.text).toMatch(new RegExp(`worst_part_recall\\s+${f.worst_part_recall!.toFixed(3)}\\s+${f.worst_part_recall_ci_low!.toFixed(3)} – ${f.worst_part_recall_ci_high!.toFixed(3)}\\s+no gate`));
+    expect(page.text).toMatch(/worst_part_recall: the lowest per-part accuracy, 3001, over 7 part\(s\); 0 part\(s\) with fewer than 5 test images left out/);
+
+    const missing = await openReport((await writeEvaluationReport(tempDir(), reportInput({ learned: { ok: false, reason: 'artifacts/metrics/train.json has no train_fit', tested: 'real' } }))).index);
+    expect(missing.text).toContain('No train-fit figures: artifacts/metrics/train.json has no train_fit');
   });
 
   it('still renders, and says why, without training history or any known color', async () => {

@@ -56,7 +56,7 @@ describe('report HTML', () => {
   it('escapes class names so a strange label cannot break the page', () => {
     expect(escapeHtml('<b>"3001" & co</b>')).toBe('&lt;b&gt;&quot;3001&quot; &amp; co&lt;/b&gt;');
     const html = renderReportHtml({
-      title: 't', generatedAt: 'now', facts: [], targets: [], headlineChart: { file: 'h.svg', alt: 'h' }, training: { missing: 'none' },
+      title: 't', generatedAt: 'now', facts: [], targets: [], learned: { missing: 'none' }, worstPartNote: '', headlineChart: { file: 'h.svg', alt: 'h' }, training: { missing: 'none' },
       partConfusion: { file: 'c.svg', alt: 'c' }, colorConfusion: null, partPairs: [], colorPairs: [], partAccuracyChart: { file: 'a.svg', alt: 'a' },
       perPart: [{ name: '<script>alert(1)</script>', support: 1, correct: 1, accuracy: 1, low: 0.2, high: 1, precision: 1, f1: 1 }], perColor: [], worst: [], notes: [],
     });

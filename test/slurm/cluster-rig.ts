@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../deploy/sshd-rig.ts';
+import { freePort } from '../helpers/sshd-rig.ts';
 import { isRunning, waitFor } from '../helpers/project-rig.ts';
 
 export interface SlurmCluster {

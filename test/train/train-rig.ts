@@ -2,9 +2,11 @@
  * The train stage's test rig: a synthetic augment cache, tiny training params, and a
  * project with only the train stage under the engine (shared by the stage and warm-start tests).
  */
+import { createHash } from 'node:crypto';
 import { cpSync, symlinkSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import sharp from 'sharp';
 import { CACHE_FORMAT } from '../../src/ml/augment/cache-key.ts';
 import { syntheticSplit } from './synthetic-split.ts';
 import { TestProject } from '../helpers/project-rig.ts';
@@ -22,7 +24,31 @@ export async function writeCache(dir: string, size: number, trainN = 64): Promis
     splits[name] = { file: `${name}.u8`, n, height: size, width: size, part_index: Array.from(s.partIndex), color_index: Array.from(s.colorIndex), source: s.source, weight: Array.from(s.weight), path: s.path };
   }
   await writeFile(join(dir, 'index.json'), JSON.stringify({ format: CACHE_FORMAT, input_size: size, variants: 1, augment_params: 'test', splits }));
-  await writeFile(join(dir, 'labels.json'), JSON.stringify({ parts: ['square', 'disc', 'bar', 'cross'], colors: [{ id: 4, name: 'Red', rgb: 'C91A09' }, { id: 2, name: 'Green', rgb: '237841' }, { id: 1, name: 'Blue', rgb: '0055BF' }] }));
+  await writeFile(join(dir, 'labels.json'), JSON.stringify(LABELS));
+}
+
+const LABELS = { parts: ['square', 'disc', 'bar', 'cross'], colors: [{ id: 4, name: 'Red', rgb: 'C91A09' }, { id: 2, name: 'Green', rgb: '237841' }, { id: 1, name: 'Blue', rgb: '0055BF' }] };
+
+/**
+ * The filter stage's output (artifacts/dataset) behind writeCache's train split: the same
+ * synthetic images as PNG files (un-augmented) under `root`, with manifest.jsonl and labels.json.
+ */
+export async function writeDataset(root: string, size: number, trainN = 64): Promise<void> {
+  const dir = join(root, 'artifacts/dataset');
+  await mkdir(join(root, 'data/fit'), { recursive: true });
+  await mkdir(dir, { recursive: true });
+  const s = syntheticSplit(trainN, size, 1, { sources: ['legacy', 'real'] });
+  const bytes = size * size * 3;
+  const lines: string[] = [];
+  for (let i = 0; i < trainN; i++) {
+    const png = await sharp(s.images.subarray(i * bytes, (i + 1) * bytes), { raw: { width: size, height: size, channels: 3 } }).png().toBuffer();
+    const path = `data/fit/${s.source[i]}-${i}.png`;
+    await writeFile(join(root, path), png);
+    const color = s.colorIndex[i]! >= 0 ? LABELS.colors[s.colorIndex[i]!]!.id : 9999;
+    lines.push(JSON.stringify({ path, sha256: createHash('sha256').update(png).digest('hex'), source: s.source[i], part_id: LABELS.parts[s.partIndex[i]!], color_id: color, split: 'train', width: size, height: size }));
+  }
+  await writeFile(join(dir, 'manifest.jsonl'), `${lines.join('\n')}\n`);
+  await writeFile(join(dir, 'labels.json'), JSON.stringify(LABELS));
 }
 
 export function params(overrides: { training?: object; model?: object } = {}) {

@@ -9,17 +9,17 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/ml/model/model-io.ts';
 import { collect, type TestProject } from '../helpers/project-rig.ts';
-import { params, REPO, SIZE, trainProject, writeCache } from './train-rig.ts';
+import { params, REPO, SIZE, trainProject, writeCache, writeDataset } from './train-rig.ts';
 
 let root: string;
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-function runStage(p: object, onStdout?: (text: string, kill: () => void) => void, env: Record<string, string> = {}): Promise<Run> {
+function runStage(p: object, onStdout?: (text: string, kill: () => void) => void, env: Record<string, string> = {}, at = root): Promise<Run> {
   return new Promise((done) => {
     const child = spawn(process.execPath, ['--import', pathToFileURL(join(REPO, 'node_modules/tsx/dist/loader.mjs')).href, join(REPO, 'stages/train.ts')], {
-      cwd: root,
-      env: { ...process.env, PIPELINE_STAGE: 'train', PIPELINE_ROOT: root, PIPELINE_PARAMS: JSON.stringify(p), PIPELINE_METRICS: 'artifacts/metrics/train.json', PIPELINE_DEPS: '["artifacts/augment-cache"]', PIPELINE_OUTS: '["artifacts/model","artifacts/train-state"]', PIPELINE_STAGE_FINGERPRINT: 'inputs-1', ...env },
+      cwd: at,
+      env: { ...process.env, PIPELINE_STAGE: 'train', PIPELINE_ROOT: at, PIPELINE_PARAMS: JSON.stringify(p), PIPELINE_METRICS: 'artifacts/metrics/train.json', PIPELINE_DEPS: '["artifacts/augment-cache"]', PIPELINE_OUTS: '["artifacts/model","artifacts/train-state"]', PIPELINE_STAGE_FINGERPRINT: 'inputs-1', ...env },
     });
     let stdout = '', stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d; onStdout?.(stdout, () => child.kill('SIGKILL')); });
@@ -65,6 +65,50 @@ describe('train stage (child process)', () => {
     for (const key of ['val_part_top5', 'val_color_acc', 'best_epoch', 'params']) expect(typeof metrics[key]).toBe('number');
   });
 
+});
+
+describe('train fit: accuracy on un-augmented training images (child process)', () => {
+  let fitRoot: string;
+  beforeAll(async () => {
+    fitRoot = await mkdtemp(join(tmpdir(), 'bf-train-fit-'));
+    await writeCache(join(fitRoot, 'artifacts/augment-cache'), SIZE);
+    await writeDataset(fitRoot, SIZE);
+  });
+  afterAll(async () => { await rm(fitRoot, { recursive: true, force: true }); });
+  const modelHash = (): string => (JSON.parse(readFileSync(join(fitRoot, 'artifacts/train-state/previous/provenance.json'), 'utf8')) as { model: string }).model;
+
+  it('train.json records part top-1, color accuracy and n per source, and measuring it leaves the trained model bit for bit the same', async () => {
+    const without = await runStage(params(), undefined, { PIPELINE_STAGE_FINGERPRINT: 'fit-a' }, fitRoot);
+    expect(without.code, without.stderr).toBe(0);
+    expect(without.stdout).toContain('train_fit (accuracy on un-augmented training images) is not measured');
+    const hashWithout = modelHash();
+
+    const run = await runStage(params(), undefined, { PIPELINE_STAGE_FINGERPRINT: 'fit-b', PIPELINE_DEPS: '["artifacts/augment-cache","artifacts/dataset"]' }, fitRoot);
+    expect(run.code, run.stderr).toBe(0);
+    expect(modelHash()).toBe(hashWithout);
+    const metrics = JSON.parse(await readFile(join(fitRoot, 'artifacts/metrics/train.json'), 'utf8')) as { train_fit: Record<string, { part_top1: number; color_acc: number | null; n: number }> };
+    // writeDataset: 64 train images, half legacy, half real; all fit the 64-per-source sample.
+    expect(Object.keys(metrics.train_fit).sort()).toEqual(['legacy', 'real']);
+    for (const f of Object.values(metrics.train_fit)) {
+      expect(f.n).toBe(32);
+      for (const x of [f.part_top1, f.color_acc!]) {
+        expect(x).toBeGreaterThanOrEqual(0);
+        expect(x).toBeLessThanOrEqual(1);
+        expect(Number.isInteger(x * 32)).toBe(true);
+      }
+    }
+    expect(run.stdout).toMatch(/fit on 32 un-augmented legacy training images: part top-1 \d+\.\d%/);
+  });
+
+  it('a broken dataset manifest fails naming its file and line, before any training', async () => {
+    const manifest = join(fitRoot, 'artifacts/dataset/manifest.jsonl');
+    appendFileSync(manifest, '{not json\n');
+    const lines = readFileSync(manifest, 'utf8').trim().split('\n').length;
+    const run = await runStage(params(), undefined, { PIPELINE_STAGE_FINGERPRINT: 'fit-c', PIPELINE_DEPS: '["artifacts/augment-cache","artifacts/dataset"]' }, fitRoot);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`artifacts/dataset/manifest.jsonl:${lines}: not JSON`);
+    expect(run.stdout).not.toMatch(/epoch 1\/2/);
+  });
 });
 
 describe.concurrent('train stage config and input errors (child process)', () => {
@@ -136,6 +180,8 @@ describe('train under the engine: resume only state made for the same inputs', {
   function fromInterrupted(): { p: TestProject; epochsDone: number } {
     const p = interrupted.clone();
     projects.push(p);
+    // Without the run cache's entry of the first run, a same-inputs run must train (resume), not restore.
+    p.remove('.pipeline/cache');
     const epoch = checkpoints(p).find((e) => e.startsWith('epoch-'))!;
     return { p, epochsDone: Number(epoch.slice('epoch-'.length)) };
   }

@@ -11,7 +11,8 @@ import { withLockedDevice } from './device-lock.ts';
 import { makeOwnedDir } from './owned-dir.ts';
 import { fail, ok, type Result } from './result.ts';
 import { buildSmokeSamples, compareOutputs, type SmokeComparison, type SmokeSamples } from './smoke-samples.ts';
-import { hostLabel, rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
+import { hostLabel } from '../../ssh/ssh-options.ts';
+import { rsyncUpload, runRemoteChecked, runRemoteScript } from './ssh-client.ts';
 
 export interface DeviceLatency {
   runs: number;

@@ -3,9 +3,11 @@
 // killed deploy's lock goes away with its connection (no stale lock to clean up).
 import { spawn } from 'node:child_process';
 import type { DeployTarget } from './deploy-config.ts';
-import { shellQuote } from './process.ts';
+import { shellQuote } from '../../ssh/process.ts';
+import { explainSshFailure } from '../../ssh/ssh-failure.ts';
+import { hostLabel, sshOptions } from '../../ssh/ssh-options.ts';
 import { fail, ok, type Result } from './result.ts';
-import { explainSshFailure, hostLabel, openSharedConnection, sshOptions } from './ssh-client.ts';
+import { openSharedConnection } from './ssh-client.ts';
 
 export interface DeviceLock {
   /** False when the device has no flock(1): the deploy goes on unlocked (and says so). */
@@ -46,7 +48,7 @@ export function lockDevice(target: DeployTarget): Promise<Result<DeviceLock>> {
     });
     void exited.then(async (code) => {
       if (settled) return;
-      if (code === 255) settle(fail(await explainSshFailure(target, stderr)));
+      if (code === 255) settle(fail(await explainSshFailure(target, stderr, 'device')));
       else settle(fail({ reason: 'remote-failed', message: `cannot lock ${target.remoteDir} on ${hostLabel(target)} (exit ${code}): ${stderr.trim()}` }));
     });
   });

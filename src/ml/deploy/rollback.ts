@@ -5,7 +5,8 @@ import { restartService, type DeployLog } from './deployer.ts';
 import { LIST, SWITCH, liveVersions, parseList, rollbackTarget, type RemoteState } from './remote-layout.ts';
 import { withLockedDevice } from './device-lock.ts';
 import { fail, ok, type Result } from './result.ts';
-import { hostLabel, runRemoteChecked } from './ssh-client.ts';
+import { hostLabel } from '../../ssh/ssh-options.ts';
+import { runRemoteChecked } from './ssh-client.ts';
 
 export async function listVersions(target: DeployTarget): Promise<Result<RemoteState>> {
   const listed = await runRemoteChecked(target, 'listing versions', LIST, [target.remoteDir]);

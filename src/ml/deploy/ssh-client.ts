@@ -1,38 +1,14 @@
 // Talks to the device through the system's OpenSSH client and rsync, with strict host key
-// checking against the configured known_hosts file and key-only authentication.
+// checking against the configured known_hosts file and key-only authentication (src/ssh).
 import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runProcess, shellQuote, type ProcessOutput } from '../../ssh/process.ts';
+import { explainSshFailure, lastLines } from '../../ssh/ssh-failure.ts';
+import { hostLabel, sshOptions } from '../../ssh/ssh-options.ts';
 import type { DeployTarget } from './deploy-config.ts';
-import { scanHostKeys } from './host-key.ts';
 import { makeOwnedDir } from './owned-dir.ts';
-import { runProcess, shellQuote, type ProcessOutput } from './process.ts';
 import { fail, ok, type Result } from './result.ts';
-
-/** ssh options shared by every connection: no config files, no prompts, no passwords. */
-export function sshOptions(target: DeployTarget): string[] {
-  return [
-    '-F', 'none', // ignore ~/.ssh/config so the deploy behaves the same on every machine
-    '-p', String(target.port),
-    '-i', target.identityFile,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'BatchMode=yes', // never prompt (for a passphrase, a password or a new host key)
-    '-o', 'PasswordAuthentication=no',
-    '-o', 'KbdInteractiveAuthentication=no',
-    '-o', 'PubkeyAuthentication=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${target.knownHosts}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'UpdateHostKeys=no',
-    '-o', `ConnectTimeout=${target.connectTimeoutS}`,
-    '-o', 'ServerAliveInterval=5',
-    '-o', 'ServerAliveCountMax=3',
-    '-o', 'LogLevel=ERROR',
-    ...(target.controlPath
-      ? ['-o', 'ControlMaster=auto', '-o', `ControlPath=${target.controlPath}`, '-o', 'ControlPersist=20']
-      : []),
-  ];
-}
 
 /**
  * Lets every ssh/rsync call of one deploy share a single connection (OpenSSH multiplexing):
@@ -53,10 +29,6 @@ export function openSharedConnection(target: DeployTarget): { target: DeployTarg
   };
 }
 
-export function hostLabel(target: DeployTarget): string {
-  return `${target.user}@${target.host}:${target.port}`;
-}
-
 export interface RemoteScriptOptions {
   /**
    * Run with a pty (`ssh -tt`), for a long device-side process: when the connection drops
@@ -75,7 +47,7 @@ export async function runRemoteScript(target: DeployTarget, script: string, args
   // With a pty, whatever goes to stdin is echoed back: pass the script as an argument instead.
   const remoteCommand = options.tty ? ['sh', '-c', shellQuote(script), 'sh', ...quotedArgs].join(' ') : ['sh', '-s', '--', ...quotedArgs].join(' ');
   const out = await runProcess('ssh', [...sshOptions(target), ...(options.tty ? ['-tt'] : []), '-l', target.user, '--', target.host, remoteCommand], { input: options.tty ? '' : script });
-  if (out.code === 255) return fail(await explainSshFailure(target, out.stderr || out.stdout));
+  if (out.code === 255) return fail(await explainSshFailure(target, out.stderr || out.stdout, 'device'));
   return ok(options.tty ? { ...out, stdout: out.stdout.replace(/\r\n/g, '\n') } : out);
 }
 
@@ -115,7 +87,7 @@ export async function rsyncUpload(target: DeployTarget, localDir: string, option
   });
   if (out.code === 0) return ok(undefined);
   if (/Host key verification failed|Connection refused|Permission denied|Could not resolve|timed out/.test(out.stderr)) {
-    return fail(await explainSshFailure(target, out.stderr));
+    return fail(await explainSshFailure(target, out.stderr, 'device'));
   }
   return fail({ reason: 'upload-failed', message: `upload to ${hostLabel(target)}:${options.remoteDest} failed (rsync exit ${out.code}): ${lastLines(out.stderr)}` });
 }
@@ -123,46 +95,4 @@ export async function rsyncUpload(target: DeployTarget, localDir: string, option
 /** rsync splits its -e value on spaces and honours quotes. */
 function rsyncWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : shellQuote(word);
-}
-
-function lastLines(text: string, n = 3): string {
-  return text.trim().split('\n').filter((l) => !/^\s*[\d,]+\s+\d+%/.test(l)).slice(-n).join(' | ');
-}
-
-/** Turns ssh's exit-255 stderr into a failure that says what to do. */
-export async function explainSshFailure(target: DeployTarget, stderr: string): Promise<import('./result.ts').DeployFailure> {
-  const where = hostLabel(target);
-  if (/Host key verification failed|host key .*not known|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr)) {
-    const changed = /REMOTE HOST IDENTIFICATION HAS CHANGED|does not match|key for .* has changed/i.test(stderr);
-    const keys = await scanHostKeys(target.host, target.port, target.connectTimeoutS);
-    const fingerprints = keys.map((k) => `${k.fingerprint} (${k.type})`);
-    const shown = keys.length > 0
-      ? keys.map((k) => `    ${k.fingerprint} (${k.type})`).join('\n')
-      : '    (could not read the host key with ssh-keyscan)';
-    const lines = keys.map((k) => `    ${k.knownHostsLine}`).join('\n');
-    if (changed) {
-      return {
-        reason: 'host-key-mismatch',
-        fingerprints,
-        message:
-          `the host key of ${target.host}:${target.port} does NOT match the one in ${target.knownHosts} ` +
-          `(someone may be impersonating the device, or it was reinstalled). The device now presents:\n${shown}\n` +
-          `If you have checked this fingerprint on the device itself, replace its line in ${target.knownHosts} with:\n${lines}`,
-      };
-    }
-    return {
-      reason: 'unknown-host-key',
-      fingerprints,
-      message:
-        `the host key of ${target.host}:${target.port} is not in ${target.knownHosts}. The device presents:\n${shown}\n` +
-        `Check it on the device (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then accept it by adding to ${target.knownHosts}:\n${lines}`,
-    };
-  }
-  if (/Permission denied|Too many authentication failures|no such identity|Load key/i.test(stderr)) {
-    return {
-      reason: 'auth-failed',
-      message: `${where} refused key ${target.identityFile} (keys only, no passwords): add its public key to the device's ~/.ssh/authorized_keys. ssh said: ${lastLines(stderr, 2)}`,
-    };
-  }
-  return { reason: 'unreachable', message: `cannot reach ${where}: ${lastLines(stderr, 2) || 'ssh failed without a message'}` };
 }

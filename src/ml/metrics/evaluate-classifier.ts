@@ -5,7 +5,7 @@
  */
 import { confusedPairs, confusionMatrix, type ConfusedPair } from './confusion.ts';
 import { bootstrapInterval, type BootstrapOptions, type Interval } from './intervals.ts';
-import { macroAverage, macroRecallOfSample, perClassStats, type ClassStats } from './per-class.ts';
+import { macroAverage, macroRecallOfSample, minRecallOfSample, perClassStats, worstRecall, type ClassStats } from './per-class.ts';
 import { predictedClass, softmaxProbability, trueClassRank } from './ranking.ts';
 
 export interface EvaluationInput {
@@ -28,6 +28,8 @@ export interface EvaluationOptions extends BootstrapOptions {
   pairLimit: number;
   /** How many worst examples to keep. */
   worstLimit: number;
+  /** Parts with fewer test images are left out of worst_part_recall (one image's luck is not a part's recall). */
+  worstPartMinTestImages: number;
 }
 
 export const defaultEvaluationOptions: EvaluationOptions = {
@@ -37,12 +39,23 @@ export const defaultEvaluationOptions: EvaluationOptions = {
   seed: 20240607,
   pairLimit: 20,
   worstLimit: 24,
+  worstPartMinTestImages: 5,
 };
 
 /** A headline number with its interval; value null when it is undefined on this split. */
 export interface Estimate {
   value: number | null;
   interval: Interval | null;
+}
+
+/** The lowest per-part recall over parts with enough test images (the plan's "reliably for all target parts"). */
+export interface WorstPartRecall extends Estimate {
+  /** The part that has it; null when no part has enough test images. */
+  part: number | null;
+  /** Parts counted / present parts left out for having fewer than the minimum test images. */
+  eligibleParts: number;
+  excludedParts: number;
+  minTestImages: number;
 }
 
 export interface WorstExample {
@@ -62,6 +75,7 @@ export interface Evaluation {
   partTopK: Estimate;
   partMacroAccuracy: Estimate;
   partMacroF1: number | null;
+  worstPartRecall: WorstPartRecall;
   colorAccuracy: Estimate;
   colorMacroAccuracy: Estimate;
   colorMacroF1: number | null;
@@ -144,6 +158,8 @@ export function evaluateClassifier(input: EvaluationInput, options: EvaluationOp
   const perPart = perClassStats(input.partIndex, partPrediction, nParts, options.confidence);
   const perColor = perClassStats(knownColorLabels, knownColorPredictions, nColors, options.confidence);
 
+  const worst = worstRecall(perPart, options.worstPartMinTestImages);
+
   const worstParts: WorstExample[] = [];
   for (let i = 0; i < n; i++) {
     worstParts.push({
@@ -167,6 +183,14 @@ export function evaluateClassifier(input: EvaluationInput, options: EvaluationOp
       interval: bootstrapInterval(n, (idx) => macroRecallOfSample(input.partIndex, top1Hits, idx, nParts), options),
     },
     partMacroF1: macroAverage(perPart, (s) => s.f1),
+    worstPartRecall: {
+      value: worst.value,
+      interval: worst.eligible.length ? bootstrapInterval(n, (idx) => minRecallOfSample(input.partIndex, top1Hits, idx, nParts, worst.eligible), options) : null,
+      part: worst.index,
+      eligibleParts: worst.eligible.length,
+      excludedParts: worst.excluded,
+      minTestImages: options.worstPartMinTestImages,
+    },
     colorAccuracy: { value: mean(colorHits), interval: bootstrapInterval(known.length, meanOfHits(colorHits), options) },
     colorMacroAccuracy: {
       value: macroAverage(perColor, (s) => s.recall),

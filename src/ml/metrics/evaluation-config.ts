@@ -13,6 +13,7 @@ interface RawEvaluate {
   seed: number;
   confused_pairs: number;
   worst_examples: number;
+  worst_part_min_test_images: number;
 }
 
 export type EvaluationConfigResult = { ok: true; options: EvaluationOptions } | { ok: false; errors: string[] };
@@ -25,6 +26,6 @@ export function parseEvaluationOptions(raw: unknown, ref: ConfigRef): Evaluation
   const e = value.evaluate as RawEvaluate;
   return {
     ok: true,
-    options: { topK: e.top_k, resamples: e.bootstrap_resamples, confidence: e.confidence, seed: e.seed, pairLimit: e.confused_pairs, worstLimit: e.worst_examples },
+    options: { topK: e.top_k, resamples: e.bootstrap_resamples, confidence: e.confidence, seed: e.seed, pairLimit: e.confused_pairs, worstLimit: e.worst_examples, worstPartMinTestImages: e.worst_part_min_test_images },
   };
 }

@@ -70,6 +70,8 @@ export function flatMetrics(e: Evaluation, labels: HeadLabels): FlatMetrics {
     ...flatEstimate('part_top5', e.partTopK),
     ...flatEstimate('part_macro_acc', e.partMacroAccuracy),
     part_macro_f1: round(e.partMacroF1),
+    ...flatEstimate('worst_part_recall', e.worstPartRecall),
+    worst_part_recall_parts_excluded: e.worstPartRecall.excludedParts,
     parts_absent_from_test: e.perPart.filter((s) => s.support === 0).length,
     ...flatEstimate('color_acc', e.colorAccuracy),
     ...flatEstimate('color_macro_acc', e.colorMacroAccuracy),
@@ -107,6 +109,12 @@ export function metricsFile(e: Evaluation, labels: HeadLabels, options: Evaluati
       intervals: {
         headline: `percentile bootstrap, ${options.resamples} resamples, seed ${options.seed}, ${options.confidence * 100}%`,
         per_class: `Wilson score interval, ${options.confidence * 100}%`,
+      },
+      worst_part_recall: {
+        part: e.worstPartRecall.part === null ? null : part(e.worstPartRecall.part),
+        parts_counted: e.worstPartRecall.eligibleParts,
+        parts_excluded: e.worstPartRecall.excludedParts,
+        rule: `lowest per-part accuracy over parts with at least ${e.worstPartRecall.minTestImages} test images (evaluate.worst_part_min_test_images); interval: percentile bootstrap of that minimum`,
       },
       per_part: classRows(e.perPart, part),
       part_confusion: { labels: labels.parts, rows_true_cols_predicted: e.partConfusion },

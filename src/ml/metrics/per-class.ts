@@ -93,3 +93,44 @@ export function macroRecallOfSample(labels: Int32Array, hits: Uint8Array, indice
   }
   return n > 0 ? sum / n : NaN;
 }
+
+/** The lowest per-class recall over the classes with at least `minSupport` test samples. */
+export interface WorstRecall {
+  value: number | null;
+  /** The class that has it; null when no class qualifies. */
+  index: number | null;
+  /** Classes counted, and present classes left out for having fewer than `minSupport` samples. */
+  eligible: number[];
+  excluded: number;
+}
+
+export function worstRecall(stats: ClassStats[], minSupport: number): WorstRecall {
+  const present = stats.filter((s) => s.support > 0);
+  const eligible = present.filter((s) => s.support >= minSupport);
+  let worst: ClassStats | undefined;
+  for (const s of eligible) if (worst === undefined || s.recall! < worst.recall!) worst = s;
+  return { value: worst?.recall ?? null, index: worst?.index ?? null, eligible: eligible.map((s) => s.index), excluded: present.length - eligible.length };
+}
+
+/**
+ * Worst recall of a resample over the `eligible` classes (those absent from the resample are
+ * skipped): the statistic the bootstrap calls for worst_part_recall's interval.
+ */
+export function minRecallOfSample(labels: Int32Array, hits: Uint8Array, indices: Int32Array, nClasses: number, eligible: readonly number[]): number {
+  const support = new Int32Array(nClasses);
+  const correct = new Int32Array(nClasses);
+  for (let k = 0; k < indices.length; k++) {
+    const i = indices[k]!;
+    const t = labels[i]!;
+    if (t < 0) continue;
+    support[t]!++;
+    correct[t]! += hits[i]!;
+  }
+  let min = NaN;
+  for (const c of eligible) {
+    if (support[c]! === 0) continue;
+    const r = correct[c]! / support[c]!;
+    if (!(r >= min)) min = r;
+  }
+  return min;
+}

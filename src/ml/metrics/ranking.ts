@@ -53,3 +53,46 @@ export function softmaxProbability(logits: Float32Array, nClasses: number, row: 
   for (let j = 0; j < nClasses; j++) sum += Math.exp(logits[base + j]! - max);
   return Math.exp(logits[base + k]! - max) / sum;
 }
+
+/** Head scores of a split: part top-1 / top-k and color accuracy over the known colors. */
+export interface HeadScores {
+  part_top1: number;
+  part_topk: number;
+  /** null when no sample has a known color (part-only data). */
+  color_acc: number | null;
+  n: number;
+  n_known_color: number;
+}
+
+/**
+ * Scores logits (row-major, as collectLogits returns them) under the tie rule above: the one
+ * scoring that training's validation, the train-fit sample and evaluate's top-k share.
+ * `colorIndex` -1 = unknown color, left out of color accuracy.
+ */
+export function scoreLogits(
+  logits: { partLogits: Float32Array; colorLogits: Float32Array; nParts: number; nColors: number },
+  partIndex: ArrayLike<number>,
+  colorIndex: ArrayLike<number>,
+  k: number,
+): HeadScores {
+  const n = partIndex.length;
+  let top1 = 0, topk = 0, known = 0, colorHits = 0;
+  for (let i = 0; i < n; i++) {
+    const rank = trueClassRank(logits.partLogits, logits.nParts, i, partIndex[i]!);
+    if (rank === 1) top1++;
+    if (rank <= k) topk++;
+    const c = colorIndex[i]!;
+    if (c < 0) continue;
+    known++;
+    if (predictedClass(logits.colorLogits, logits.nColors, i, c) === c) colorHits++;
+  }
+  const denominator = Math.max(n, 1);
+  return { part_top1: top1 / denominator, part_topk: topk / denominator, color_acc: known ? colorHits / known : null, n, n_known_color: known };
+}
+
+/** The `k` best classes of one row of scores, best first; equal scores keep the lower index first. */
+export function topClasses(scores: ArrayLike<number>, k: number): number[] {
+  return Array.from({ length: scores.length }, (_, i) => i)
+    .sort((a, b) => scores[b]! - scores[a]! || a - b)
+    .slice(0, k);
+}

@@ -58,6 +58,16 @@ export interface ClassRowView {
   f1: number | null;
 }
 
+export interface LearnedRowView {
+  source: string;
+  n: number;
+  fitPartTop1: number;
+  fitColor: number | null;
+  testPartTop1: number | null;
+  testColor: number | null;
+  verdict: string;
+}
+
 export interface Figure {
   file: string;
   alt: string;
@@ -68,6 +78,10 @@ export interface ReportView {
   generatedAt: string;
   facts: [string, string][];
   targets: TargetRow[];
+  /** Train-fit beside test per source, or why it is missing. */
+  learned: { rows: LearnedRowView[]; meanings: [string, string][]; tested: string } | { missing: string };
+  /** A line under the metrics table about worst_part_recall (which part, how many left out). */
+  worstPartNote: string;
   headlineChart: Figure;
   training: Figure | { missing: string };
   partConfusion: Figure;
@@ -95,6 +109,7 @@ figure{margin:.5rem 0}figure img{max-width:100%;height:auto;border:1px solid #ee
 .pairs td:last-child{min-width:540px}.pairs .thumbs{gap:.3rem}.pairs .thumbs figure{max-width:84px;font-size:.65rem}.pairs .thumbs img{width:80px;height:auto}.pairs .thumbs figcaption{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .swatch{display:inline-block;width:.9em;height:.9em;border:1px solid #999;vertical-align:middle;margin-right:.3em}
 .scroll{max-height:520px;overflow:auto}
+.verdict-not-learned,.verdict-memorised{color:#c62828;font-weight:bold}.verdict-learned{color:#1a7f37;font-weight:bold}
 `;
 
 function statusCell(row: TargetRow): string {
@@ -135,6 +150,18 @@ function classTable(rows: ClassRowView[], what: string): string {
   return `<div class="scroll"><table><tr><th class="l">${what}</th><th>test images</th><th>correct</th><th>accuracy</th><th>95% CI (Wilson)</th><th>precision</th><th>F1</th></tr>${body.join('\n')}</table></div>`;
 }
 
+function learnedSection(l: ReportView['learned']): string {
+  if ('missing' in l) return `<p class="muted">No train-fit figures: ${escapeHtml(l.missing)}</p>`;
+  const rows = l.rows.map(
+    (r) => `<tr><td class="l">${escapeHtml(r.source)}</td><td>${r.n}</td><td>${formatRate(r.fitPartTop1)}</td><td>${formatRate(r.testPartTop1)}</td>
+<td>${formatRate(r.fitColor)}</td><td>${formatRate(r.testColor)}</td><td class="l verdict-${r.verdict.replace(/[^a-z]+/g, '-')}">${escapeHtml(r.verdict)}</td></tr>`,
+  );
+  return `<p class="muted">Accuracy on a fixed sample of each source's own training images (un-augmented, best epoch) beside the ${escapeHtml(l.tested)} test split. n/a: the test split holds no images of that source.</p>
+<table class="learned"><tr><th class="l">source</th><th>train images</th><th>train part top-1</th><th>test part top-1</th><th>train color</th><th>test color</th><th class="l">verdict</th></tr>
+${rows.join('\n')}</table>
+<ul class="muted">${l.meanings.map(([verdict, meaning]) => `<li><b>${escapeHtml(verdict)}</b>: ${escapeHtml(meaning)}</li>`).join('')}</ul>`;
+}
+
 export function renderReportHtml(v: ReportView): string {
   const targets = v.targets
     .map((t) => `<tr><td class="l">${escapeHtml(t.metric)}</td><td>${formatRate(t.value)}</td><td>${formatInterval(t.low, t.high)}</td><td>${t.gate ? escapeHtml(t.gate) : ''}</td>${statusCell(t)}</tr>`)
@@ -151,7 +178,11 @@ export function renderReportHtml(v: ReportView): string {
 <h2 id="targets">Metrics against targets</h2>
 <table><tr><th class="l">metric</th><th>value</th><th>95% CI (bootstrap)</th><th>target</th><th>status</th></tr>
 ${targets}</table>
+<p class="muted">${escapeHtml(v.worstPartNote)}</p>
 ${figureHtml(v.headlineChart)}
+
+<h2 id="learned">Learned or memorised?</h2>
+${learnedSection(v.learned)}
 
 <h2 id="training">Training curves</h2>
 ${training}
@@ -168,7 +199,7 @@ ${v.colorConfusion ? figureHtml(v.colorConfusion) : '<p class="muted">No test im
 <h3>Top confused colors</h3>
 ${pairsTable(v.colorPairs, 'color')}
 `}
-<h2 id="per-part">Per-part accuracy</h2>
+<h2 id="per-part">Per-part accuracy (recall)</h2>
 ${figureHtml(v.partAccuracyChart)}
 ${classTable(v.perPart, 'part')}
 

@@ -13,6 +13,8 @@ import { classAccuracySpec, confusionSpec, headlineSpec, trainingCurvesSpec } fr
 import { renderReportHtml, type ClassRowView, type PairView, type TargetRow, type Thumb } from './html.ts';
 import { writeThumbnail, type RgbImage } from './thumbnails.ts';
 import type { TrainingHistory } from './training-history.ts';
+import type { LearnedTable } from './learned-table.ts';
+import { VERDICT_MEANINGS } from '../metrics/learned-verdict.ts';
 
 /** A gate on a metric, as the pipeline declares it (op and target parsed). */
 export interface Target {
@@ -33,6 +35,8 @@ export interface ReportInput {
   /** The original file of a sample, shown on hover. */
   samplePath: (sample: number) => string;
   history: TrainingHistory;
+  /** Train-fit beside test per source (learned-table.ts); `tested` names the test split's source. */
+  learned: LearnedTable & { tested: string };
   /** Lines for the header, e.g. ['model', 'artifacts/model']. */
   facts?: [string, string][];
   title?: string;
@@ -42,7 +46,7 @@ export interface ReportInput {
 }
 
 /** Headline metrics shown even without a gate. */
-const HEADLINE = ['part_top1', 'part_top5', 'color_acc', 'part_macro_acc', 'color_macro_acc'];
+const HEADLINE = ['part_top1', 'part_top5', 'color_acc', 'part_macro_acc', 'color_macro_acc', 'worst_part_recall'];
 
 export function gatePasses(value: number | null, t: Target): boolean {
   if (value === null || !Number.isFinite(value)) return false;
@@ -88,6 +92,14 @@ function classRows(stats: ClassStats[], name: (i: number) => string, rgb?: (i: n
       precision: s.precision,
       f1: s.f1,
     }));
+}
+
+function worstPartNote(e: Evaluation, part: (i: number) => string): string {
+  const w = e.worstPartRecall;
+  const left = `${w.excludedParts} part(s) with fewer than ${w.minTestImages} test images left out (evaluate.worst_part_min_test_images)`;
+  return w.part === null
+    ? `worst_part_recall: n/a — no part has ${w.minTestImages} or more test images; ${left}.`
+    : `worst_part_recall: the lowest per-part accuracy, ${part(w.part)}, over ${w.eligibleParts} part(s); ${left}. Its interval bootstraps that minimum.`;
 }
 
 export interface WrittenReport {
@@ -197,6 +209,10 @@ export async function writeEvaluationReport(dir: string, input: ReportInput): Pr
       ...(input.facts ?? []),
     ],
     targets,
+    learned: input.learned.ok
+      ? { rows: input.learned.rows, tested: input.learned.tested, meanings: [...new Set(input.learned.rows.map((r) => r.verdict))].map((v) => [v, VERDICT_MEANINGS[v]]) }
+      : { missing: input.learned.reason },
+    worstPartNote: worstPartNote(e, part),
     headlineChart,
     training,
     partConfusion,

@@ -117,7 +117,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainOutcome> {
         progress.update(step + 1, idx.length, f.total, lr);
       }
       await pool?.averageStatistics();
-      const scores = evaluateSplit(o.model, o.val, c.batchSize);
+      const scores = await evaluateSplit(o.model, o.val, c.batchSize);
       const record: EpochRecord = {
         epoch: epoch + 1,
         train_loss: lossSum / stepsPerEpoch, train_part_loss: partSum / stepsPerEpoch, train_color_loss: colorSum / stepsPerEpoch,

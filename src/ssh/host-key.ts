@@ -1,4 +1,4 @@
-// Reads a device's host keys and their SHA256 fingerprints (ssh-keyscan + ssh-keygen), so a
+// Reads a server's host keys and their SHA256 fingerprints (ssh-keyscan + ssh-keygen), so a
 // host key error can print exactly what to check and accept.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,6 @@
-// A real OpenSSH server on 127.0.0.1 playing the Raspberry Pi: temporary host and user keys,
-// a temporary authorized_keys, keys only. Started and stopped by the deploy tests.
+// A real OpenSSH server on 127.0.0.1 playing the Raspberry Pi (deploy tests) or an SFTP cache
+// server (remote cache tests): temporary host and user keys, a temporary authorized_keys,
+// keys only, sftp served in-process (internal-sftp).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -60,6 +61,7 @@ export async function startSshd(): Promise<SshdRig> {
     'PubkeyAuthentication yes',
     'PermitRootLogin prohibit-password',
     'UsePAM no',
+    'Subsystem sftp internal-sftp',
     'MaxStartups 100', // the tests connect concurrently; the default starts dropping at 10 pending handshakes
     // bash sources ~/.bashrc for every command sshd runs, unless it is a nested shell: the
     // test user's start-up files (pyenv init, ...) cost seconds per command under load.

@@ -1,4 +1,4 @@
-// Runs a local program (ssh, rsync, ssh-keyscan) and collects what it printed.
+// Runs a local program (ssh, sftp, rsync, ssh-keyscan) and collects what it printed.
 import { spawn } from 'node:child_process';
 
 export interface ProcessOutput {
