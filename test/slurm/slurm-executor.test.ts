@@ -232,6 +232,31 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
     expect(p.read('pipeline.lock')).toBe(lockBefore);
   });
 
+  it('outs a Slurm job made are pushed to a shared cache, and a laptop without Slurm pulls them and runs nothing', async () => {
+    const remote = TestProject.create();
+    const laptop = TestProject.create({ 'make.sh': MAKE_SH, 'mode.txt': 'again\n' });
+    try {
+      const withRemote = `${PIPELINE}remotes:\n  shared: {url: ${remote.dir}}\n`;
+      p.write('pipeline.yaml', withRemote);
+      p.write('mode.txt', 'again\n');
+      const ran = await run('run');
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stderr).toMatch(/\[make\] submitted as slurm job \d+/);
+      const pushed = await run('push');
+      expect(pushed.code, pushed.stderr).toBe(0);
+
+      laptop.write('pipeline.yaml', withRemote);
+      const r = await collect(laptop.spawn(['run'])); // no SLURM_CONF: no cluster here
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('< make: restored from cache shared');
+      expect(r.stderr).not.toContain('submitted as slurm job');
+      expect(laptop.read('out/result.txt')).toBe('good again\n');
+    } finally {
+      remote.cleanup();
+      laptop.cleanup();
+    }
+  });
+
   it('a job past its time limit is reported as TIMEOUT', async () => {
     const r = await lateRun!;
     expect(r.code).toBe(1);
