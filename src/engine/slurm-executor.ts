@@ -4,7 +4,7 @@
 // interrupted. The DAG, the lock, the outs guard and the gates stay with the runner.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { SlurmJobFailure } from './event.ts';
@@ -161,7 +161,8 @@ export async function runSlurmJob(opts: StageProcessOptions, slurmOpts: SlurmOpt
   };
   if (opts.signal?.aborted) return finish({ kind: 'aborted' });
 
-  const job: SlurmJobRecord = { name: jobName, workdir: opts.root };
+  // Slurm records the physical folder (getcwd), so a path through a symlink is resolved.
+  const job: SlurmJobRecord = { name: jobName, workdir: realpathSync(opts.root) };
   opts.onSlurmJob?.(job); // journaled before sbatch: a kill -9 from here on leaves the job findable
   const submitted = await slurm('sbatch', [...sbatchArgs(jobName, slurmOpts, files), files.script], opts.root);
   if (!submitted.ok) return finish({ kind: 'spawn-failed', message: `sbatch: ${submitted.message.replace(/^sbatch: /, '')}` });

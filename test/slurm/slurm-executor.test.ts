@@ -47,23 +47,27 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
   // 90 s in: that run starts first, in its own project, and the last test collects it.
   let late: TestProject | undefined;
   let lateRun: Promise<CliResult> | undefined;
+  // The project after one good run on Slurm (mode ok), which each test starts from a copy of.
+  let base: TestProject | undefined;
 
   beforeAll(async () => {
     cluster = await startSlurmCluster();
     late = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'late\n', 'out/result.txt': 'before\n' });
     lateRun = collect(late.spawn(['run'], cluster.env));
+    base = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'ok\n' });
+    const first = await collect(base.spawn(['run'], cluster.env));
+    expect(first.code, first.stderr).toBe(0);
+    lockBefore = base.read('pipeline.lock');
   });
   afterAll(async () => {
     await lateRun;
     late?.cleanup();
+    base?.cleanup();
     await cluster?.stop();
   });
 
-  beforeEach(async () => {
-    p = TestProject.create({ 'pipeline.yaml': PIPELINE, 'make.sh': MAKE_SH, 'mode.txt': 'ok\n' });
-    const first = await run('run');
-    expect(first.code, first.stderr).toBe(0);
-    lockBefore = p.read('pipeline.lock');
+  beforeEach(() => {
+    p = base!.clone();
   });
   afterEach(() => p.cleanup());
 
@@ -175,6 +179,8 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
     expect(killed.code).toBeNull();
     expect(killed.stderr).not.toContain('submitted as slurm job');
     const jobId = p.read('submitted').trim().split(';')[0]!;
+    // The job has read its mode once it runs: the next run's mode cannot end it early.
+    await waitFor(() => p.exists('running.flag'), 60_000);
     expect(cluster.activeJobs()).toContain(jobId);
 
     p.write('mode.txt', 'fail\n');
@@ -224,6 +230,31 @@ describe('a stage with executor: slurm runs on the one-node cluster', () => {
     expect(r.stdout + r.stderr).not.toContain('working in mode again');
     expect(p.read('out/result.txt')).toBe('good ok\n');
     expect(p.read('pipeline.lock')).toBe(lockBefore);
+  });
+
+  it('outs a Slurm job made are pushed to a shared cache, and a laptop without Slurm pulls them and runs nothing', async () => {
+    const remote = TestProject.create();
+    const laptop = TestProject.create({ 'make.sh': MAKE_SH, 'mode.txt': 'again\n' });
+    try {
+      const withRemote = `${PIPELINE}remotes:\n  shared: {url: ${remote.dir}}\n`;
+      p.write('pipeline.yaml', withRemote);
+      p.write('mode.txt', 'again\n');
+      const ran = await run('run');
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(ran.stderr).toMatch(/\[make\] submitted as slurm job \d+/);
+      const pushed = await run('push');
+      expect(pushed.code, pushed.stderr).toBe(0);
+
+      laptop.write('pipeline.yaml', withRemote);
+      const r = await collect(laptop.spawn(['run'])); // no SLURM_CONF: no cluster here
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('< make: restored from cache shared');
+      expect(r.stderr).not.toContain('submitted as slurm job');
+      expect(laptop.read('out/result.txt')).toBe('good again\n');
+    } finally {
+      remote.cleanup();
+      laptop.cleanup();
+    }
   });
 
   it('a job past its time limit is reported as TIMEOUT', async () => {
