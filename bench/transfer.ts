@@ -20,6 +20,8 @@ import { parseArgs } from 'node:util';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { readAugmentCache, type CachedSplit } from '../src/ml/augment-cache-reader.ts';
 import { selectBackend } from '../src/ml/backend/select-backend.ts';
+import { collectLogits } from '../src/ml/metrics/collect-logits.ts';
+import { predictedClass } from '../src/ml/metrics/ranking.ts';
 import { evaluatedSource } from '../src/ml/dataset/data-config.ts';
 import { buildClassifier } from '../src/ml/model/classifier.ts';
 import { freezeLayers, layersToFreeze } from '../src/ml/model/freezing.ts';
@@ -73,7 +75,16 @@ console.log(`${real}: ${realTrain.kept.n} variants of ${originals(realTrain.kept
 const loop = { ...cfg.loop, epochs, epochSize, patience: epochs };
 console.log(`budget per model: profile '${cfg.profile}', ${epochs} epochs x ${epochSize} samples (${epochs * epochSize} samples, batch ${loop.batchSize}, lr ${loop.lr}), seed ${loop.seed}, curriculum ${loop.curriculum.enabled ? 'on (over the sources present)' : 'off'}`);
 
-interface Row { name: string; seconds: number; bestEpoch: number; fit: SplitScores; heldRenders: SplitScores; heldReal: SplitScores; val: SplitScores }
+interface Row { name: string; seconds: number; bestEpoch: number; fit: SplitScores; heldRenders: SplitScores; heldReal: SplitScores; val: SplitScores; mostCalled: { part: string; n: number } }
+
+/** The part the model names most often on `split`: a shortcut (e.g. a background) shows as one part taking most images. */
+async function mostCalledPart(model: Parameters<typeof evaluateSplit>[0], split: CachedSplit): Promise<{ part: string; n: number }> {
+  const logits = await collectLogits(model, split, Array.from({ length: split.n }, (_, i) => i), loop.batchSize);
+  const counts = new Array<number>(nParts).fill(0);
+  for (let i = 0; i < split.n; i++) counts[predictedClass(logits.partLogits, logits.nParts, i, split.partIndex[i]!)]!++;
+  const top = counts.indexOf(Math.max(...counts));
+  return { part: cache.labels.parts[top]!, n: counts[top]! };
+}
 
 async function experiment(name: string, trainOn: CachedSplit, select: CachedSplit): Promise<Row> {
   const { model, backbones } = withSeededMathRandom(loop.seed, () => buildClassifier({ ...cfg.model, nParts, nColors }));
@@ -86,7 +97,7 @@ async function experiment(name: string, trainOn: CachedSplit, select: CachedSpli
     const out = await trainLoop({ model, train: trainOn, val: select, config: loop, stateDir, fingerprint: name, log: (l) => console.log(`  [${name}] ${l}`), progress: { isTTY: false, write: () => {} } });
     const seconds = (performance.now() - started) / 1000;
     const score = (s: CachedSplit) => evaluateSplit(model, s, loop.batchSize);
-    return { name, seconds, bestEpoch: out.bestEpoch, fit: await score(fitSample(trainOn)), heldRenders: await score(renders.heldOut), heldReal: await score(realTrain.heldOut), val: await score(realVal) };
+    return { name, seconds, bestEpoch: out.bestEpoch, fit: await score(fitSample(trainOn)), heldRenders: await score(renders.heldOut), heldReal: await score(realTrain.heldOut), val: await score(realVal), mostCalled: await mostCalledPart(model, realVal) };
   } finally {
     model.dispose();
     await rm(stateDir, { recursive: true, force: true });
@@ -112,4 +123,5 @@ console.log(`| chance (1/${nParts} parts, 5/${nParts}, 1/${nColors} colors) | ${
 const [rendersOnly, realOnly] = rows as [Row, Row];
 console.log(`\ntransfer: renders-only on ${real} val part top-1 ${pct(rendersOnly.val.part_top1)} = ${(rendersOnly.val.part_top1 * nParts).toFixed(2)}x chance; ` +
   `${real}-only ${pct(realOnly.val.part_top1)}; renders-only fits its renders at ${pct(rendersOnly.fit.part_top1)} and held-out renders at ${pct(rendersOnly.heldRenders.part_top1)}`);
+for (const r of rows) console.log(`${r.name}: names part ${r.mostCalled.part} for ${r.mostCalled.n} of ${realVal.n} ${real} val images (the most-named part)`);
 console.log(`load average at end ${load()} (2 cores)`);
