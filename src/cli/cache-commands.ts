@@ -9,9 +9,8 @@ import { collectGarbage } from '../engine/remote/cache-gc.ts';
 import { pullStages, pushStages, type SyncResult } from '../engine/remote/cache-sync.ts';
 import { isRemoteUnavailable } from '../engine/remote/remote-unavailable.ts';
 import { openRunCache, type RunCache } from '../engine/remote/run-cache.ts';
-import { acquireRunLock } from '../engine/run-lock.ts';
 import type { CliOptions } from './options.ts';
-import { EXIT } from './run-command.ts';
+import { EXIT, takeRunLock } from './run-command.ts';
 
 /** The named stages (all, when none is named); an unknown name is the error. */
 function namedStages(project: Project, names: readonly string[]): { ok: true; value: StageDecl[] } | { ok: false; error: string } {
@@ -66,18 +65,8 @@ export function pushCommand(project: Project, names: readonly string[], opts: Cl
 
 export async function pullCommand(project: Project, names: readonly string[], opts: CliOptions, output: Output): Promise<number> {
   // Pull replaces outs: not while a run is writing them.
-  let lock: ReturnType<typeof acquireRunLock>;
-  try {
-    lock = acquireRunLock(project.runLockFile);
-  } catch (err) {
-    if (!(err instanceof EngineStateError)) throw err;
-    output.err(err.format());
-    return EXIT.usage;
-  }
-  if (!lock.ok) {
-    output.err(`error: a pipeline run (pid ${lock.holderPid}) holds the lock ${relative(process.cwd(), lock.file) || lock.file}; pull when it is done\n`);
-    return EXIT.locked;
-  }
+  const lock = takeRunLock(project, output, '; pull when it is done');
+  if (typeof lock === 'number') return lock;
   try {
     return await withCache(project, names, opts, output, false, (cache, stages, hasher) => pullStages(project, cache, stages, hasher));
   } finally {

@@ -12,7 +12,7 @@ import { journaledSlurmJobs, recoverInterrupted } from '../engine/outs-guard.ts'
 import { preflight } from '../engine/preflight.ts';
 import { writtenPaths } from '../engine/pipeline-config.ts';
 import type { Project } from '../engine/project.ts';
-import { acquireRunLock } from '../engine/run-lock.ts';
+import { acquireRunLock, type LockAttempt } from '../engine/run-lock.ts';
 import { runStages, type RunSummary } from '../engine/runner.ts';
 import { activeSlurmJobIds, cancelSlurmJob, waitForSlurmJob } from '../engine/slurm-executor.ts';
 import { describeReason } from '../engine/staleness.ts';
@@ -75,18 +75,8 @@ export async function runCommand(project: Project, target: string | undefined, o
     return EXIT.ok;
   }
 
-  let lock: ReturnType<typeof acquireRunLock>;
-  try {
-    lock = acquireRunLock(project.runLockFile);
-  } catch (err) {
-    if (!(err instanceof EngineStateError)) throw err;
-    output.err(err.format());
-    return EXIT.usage;
-  }
-  if (!lock.ok) {
-    output.err(`error: another pipeline run (pid ${lock.holderPid}) holds the lock ${relative(process.cwd(), lock.file) || lock.file}\n`);
-    return EXIT.locked;
-  }
+  const lock = takeRunLock(project, output);
+  if (typeof lock === 'number') return lock;
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals): void => {
     output.err(`\n${sig}: stopping; the running stages' previous outs will be restored\n`);
@@ -121,6 +111,27 @@ async function endLeftoverSlurmJobs(project: Project, wait: boolean, output: Out
       }
     }
   }
+}
+
+/**
+ * Takes the run lock for a command that writes outs, or says who holds it (exit 4) or why it
+ * cannot be taken (exit 2) and returns that exit code. `then` ends the "held" message with
+ * what to do instead.
+ */
+export function takeRunLock(project: Project, output: Output, then = ''): { release: () => void } | number {
+  let lock: LockAttempt;
+  try {
+    lock = acquireRunLock(project.runLockFile);
+  } catch (err) {
+    if (!(err instanceof EngineStateError)) throw err;
+    output.err(err.format());
+    return EXIT.usage;
+  }
+  if (!lock.ok) {
+    output.err(`error: another pipeline run (pid ${lock.holderPid}) holds the lock ${relative(process.cwd(), lock.file) || lock.file}${then}\n`);
+    return EXIT.locked;
+  }
+  return lock;
 }
 
 /** Recovery, the run and its summary, for a caller that holds the run lock. */
