@@ -10,7 +10,7 @@ import type { StageDecl } from '../pipeline-config.ts';
 import type { Project } from '../project.ts';
 import type { Hash } from '../stat-cache.ts';
 import { encodeEntry, entryKey, entryObjects, objectKey, type CacheEntry } from './cache-entry.ts';
-import { forEachLimit } from './directory-store.ts';
+import { boundedEach } from '../bounded-each.ts';
 import { isRemoteUnavailable } from './remote-unavailable.ts';
 import type { RunCache } from './run-cache.ts';
 
@@ -65,7 +65,7 @@ export async function pushStages(project: Project, cache: RunCache, stages: read
   const present = await remote.has([...[...objects.keys()].map(objectKey), ...entries.map((e) => entryKey(e.fingerprint))]);
   const missing = [...objects].filter(([sha]) => !present.has(objectKey(sha)));
   const progress = cache.progress('pushing', missing.length);
-  await forEachLimit(missing, cache.jobs, async ([sha, size]) => {
+  await boundedEach(missing, cache.jobs, async ([sha, size]) => {
     await remote.putFile(objectKey(sha), cache.objectPath(sha));
     progress(size);
   });

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { boundedEach } from '../bounded-each.ts';
 import type { ObjectStore, RemoteSpec } from './object-store.ts';
 import { RemoteUnavailableError } from './remote-unavailable.ts';
 
@@ -74,7 +75,7 @@ class DirectoryStore implements ObjectStore {
     const found = new Set<string>();
     // A stat per key, a few at a time: a share answers many small requests in parallel.
     await this.op(() =>
-      forEachLimit(keys, 16, async (key) => {
+      boundedEach(keys, 16, async (key) => {
         try {
           if ((await fs.stat(this.path(key))).isFile()) found.add(key);
         } catch (err) {
@@ -147,7 +148,7 @@ class DirectoryStore implements ObjectStore {
   }
 
   async delete(keys: readonly string[]): Promise<void> {
-    await this.op(() => forEachLimit(keys, 16, (key) => fs.rm(this.path(key), { force: true })));
+    await this.op(() => boundedEach(keys, 16, (key) => fs.rm(this.path(key), { force: true })));
   }
 
   async close(): Promise<void> {}
@@ -171,22 +172,4 @@ async function withTimeout<T>(name: string, ms: number, fn: () => Promise<T>): P
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Runs `fn` over `items`, at most `limit` at once; the first error rejects (the rest finish). */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failed: { err: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (failed === undefined && next < items.length) {
-      const i = next++;
-      try {
-        await fn(items[i]!, i);
-      } catch (err) {
-        failed ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  if (failed) throw failed.err;
 }

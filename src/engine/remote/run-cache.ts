@@ -12,7 +12,8 @@ import { writtenPaths, type StageDecl } from '../pipeline-config.ts';
 import type { Project } from '../project.ts';
 import type { Hash } from '../stat-cache.ts';
 import { decodeEntry, encodeEntry, entryKey, entryObjects, hashFile, objectKey, outHash, type CacheEntry, type EntryFile, type EntryOut } from './cache-entry.ts';
-import { forEachLimit, openDirectoryStore, TEMP_SUFFIX } from './directory-store.ts';
+import { boundedEach } from '../bounded-each.ts';
+import { openDirectoryStore, TEMP_SUFFIX } from './directory-store.ts';
 import type { ObjectStore, RemoteSpec } from './object-store.ts';
 import { openStore } from './open-store.ts';
 import { isRemoteUnavailable } from './remote-unavailable.ts';
@@ -180,7 +181,7 @@ export class RunCache {
     const remote = await this.remoteStore(strict);
     if (!remote) throw new Error(`the local cache lacks ${missing.length} object(s) of stage ${entry.stage} and no remote is available`);
     const progress = this.progress('pulling', missing.length);
-    await forEachLimit(missing, this.jobs, async ([sha, size]) => {
+    await boundedEach(missing, this.jobs, async ([sha, size]) => {
       const target = this.objectPath(sha);
       const tmp = tempBeside(target);
       mkdirSync(dirname(target), { recursive: true });
@@ -241,7 +242,7 @@ export class RunCache {
       const files = paths.flatMap((p, i) => entry.outs[p]!.files.map((f) => ({ out: entry.outs[p]!, file: f, dest: join(staging, `out-${i}`, f.path) })));
       for (const [i, p] of paths.entries()) if (entry.outs[p]!.kind === 'dir') mkdirSync(join(staging, `out-${i}`), { recursive: true });
       const progress = this.progress('restoring', files.length);
-      await forEachLimit(files, 4, async ({ file, dest }) => {
+      await boundedEach(files, 4, async ({ file, dest }) => {
         mkdirSync(dirname(dest), { recursive: true });
         await fs.copyFile(this.objectPath(file.sha256), dest, constants.COPYFILE_FICLONE);
         // An object from an earlier process is checked again: a cache folder can rot or be edited.
@@ -299,7 +300,7 @@ export class RunCache {
       if (listing.kind === 'missing') return undefined;
       const files = listing.files();
       const entryFiles: EntryFile[] = [];
-      await forEachLimit(files, 4, async (f) => {
+      await boundedEach(files, 4, async (f) => {
         const abs = join(this.project.root, f.rel);
         const st = statSync(abs);
         const known = this.project.cache.get(f.rel, f.key);

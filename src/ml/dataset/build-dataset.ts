@@ -5,6 +5,7 @@ import { UNKNOWN_COLOR, type Labels, type TargetPart } from './labels.ts';
 import { Progress } from '../progress.ts';
 import { scanSource, type BadFile, type Candidate } from './scan-source.ts';
 import { assignSplit, groupOf, type Split } from './split.ts';
+import { boundedEach } from '../../engine/bounded-each.ts';
 
 /** One line of manifest.jsonl (docs/contracts.md). */
 export interface ManifestEntry {
@@ -241,14 +242,8 @@ function checkRules(manifest: readonly ManifestEntry[], targets: readonly Target
 /** Maps with at most `limit` calls in flight, keeping the order. */
 async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
+  await boundedEach(items, limit, async (item, i) => {
+    out[i] = await fn(item);
+  });
   return out;
 }
