@@ -69,11 +69,8 @@ export function macroAverage(stats: ClassStats[], pick: (s: ClassStats) => numbe
   return n > 0 ? sum / n : null;
 }
 
-/**
- * Macro recall of a resample: the statistic the bootstrap calls for macro accuracy.
- * `hits[i]` is 1 when sample i is right; labels < 0 are skipped.
- */
-export function macroRecallOfSample(labels: Int32Array, hits: Uint8Array, indices: Int32Array, nClasses: number): number {
+/** Per-class support and hits over a resample's `indices`; labels < 0 are skipped. */
+function countsOfSample(labels: Int32Array, hits: Uint8Array, indices: Int32Array, nClasses: number): { support: Int32Array; correct: Int32Array } {
   const support = new Int32Array(nClasses);
   const correct = new Int32Array(nClasses);
   for (let k = 0; k < indices.length; k++) {
@@ -83,6 +80,15 @@ export function macroRecallOfSample(labels: Int32Array, hits: Uint8Array, indice
     support[t]!++;
     correct[t]! += hits[i]!;
   }
+  return { support, correct };
+}
+
+/**
+ * Macro recall of a resample: the statistic the bootstrap calls for macro accuracy.
+ * `hits[i]` is 1 when sample i is right; labels < 0 are skipped.
+ */
+export function macroRecallOfSample(labels: Int32Array, hits: Uint8Array, indices: Int32Array, nClasses: number): number {
+  const { support, correct } = countsOfSample(labels, hits, indices, nClasses);
   let sum = 0;
   let n = 0;
   for (let c = 0; c < nClasses; c++) {
@@ -117,15 +123,7 @@ export function worstRecall(stats: ClassStats[], minSupport: number): WorstRecal
  * skipped): the statistic the bootstrap calls for worst_part_recall's interval.
  */
 export function minRecallOfSample(labels: Int32Array, hits: Uint8Array, indices: Int32Array, nClasses: number, eligible: readonly number[]): number {
-  const support = new Int32Array(nClasses);
-  const correct = new Int32Array(nClasses);
-  for (let k = 0; k < indices.length; k++) {
-    const i = indices[k]!;
-    const t = labels[i]!;
-    if (t < 0) continue;
-    support[t]!++;
-    correct[t]! += hits[i]!;
-  }
+  const { support, correct } = countsOfSample(labels, hits, indices, nClasses);
   let min = NaN;
   for (const c of eligible) {
     if (support[c]! === 0) continue;
