@@ -2,6 +2,7 @@
  * The evaluation report's HTML: a static page (no scripts, so nothing can fail at load
  * time) that shows the charts as <img> files written next to it.
  */
+import type { LearnedRow } from './learned-table.ts';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -58,16 +59,6 @@ export interface ClassRowView {
   f1: number | null;
 }
 
-export interface LearnedRowView {
-  source: string;
-  n: number;
-  fitPartTop1: number;
-  fitColor: number | null;
-  testPartTop1: number | null;
-  testColor: number | null;
-  verdict: string;
-}
-
 export interface Figure {
   file: string;
   alt: string;
@@ -79,7 +70,7 @@ export interface ReportView {
   facts: [string, string][];
   targets: TargetRow[];
   /** Train-fit beside test per source, or why it is missing. */
-  learned: { rows: LearnedRowView[]; meanings: [string, string][]; tested: string } | { missing: string };
+  learned: { rows: LearnedRow[]; meanings: [string, string][]; tested: string } | { missing: string };
   /** A line under the metrics table about worst_part_recall (which part, how many left out). */
   worstPartNote: string;
   headlineChart: Figure;
