@@ -113,14 +113,8 @@ async function benchSftp(): Promise<void> {
       if (r.status !== 0) throw new Error(`rsync failed: ${r.stderr}`);
     };
     console.log(`\nSFTP store vs rsync, OpenSSH sshd on 127.0.0.1`);
-    const store = await openSftpStore('bench', spec);
     const pulled = join(work, 'sftp-pulled');
-    const push = await timed('store push', () => storePush(store));
-    const pull = await timed('store pull', () => storePull(store, pulled));
-    checkPulled(pulled);
-    await timed('store no-op push (has of all keys)', () => storePush(store), 0);
-    await timed('store no-op pull (all present)', () => storePull(store, pulled), 0);
-    await store.close();
+    const { push, pull } = await benchStore(await openSftpStore('bench', spec), pulled);
     const rsyncPush = await timed('rsync push', () => rsync(`${tree}/`, `127.0.0.1:${remoteRoot}/rsync/`));
     const rsyncPull = await timed('rsync pull', () => rsync(`127.0.0.1:${remoteRoot}/rsync/`, join(work, 'rsync-pulled/')));
     await timed('rsync no-op push', () => rsync(`${tree}/`, `127.0.0.1:${remoteRoot}/rsync/`), 0);
@@ -133,6 +127,20 @@ async function benchSftp(): Promise<void> {
   }
 }
 
+/** A store's push and pull of the tree (then both again as no-ops), closing it after. */
+async function benchStore(store: ObjectStore, pulled: string): Promise<{ push: number; pull: number }> {
+  try {
+    const push = await timed('store push', () => storePush(store));
+    const pull = await timed('store pull', () => storePull(store, pulled));
+    checkPulled(pulled);
+    await timed('store no-op push (has of all keys)', () => storePush(store), 0);
+    await timed('store no-op pull (all present)', () => storePull(store, pulled), 0);
+    return { push, pull };
+  } finally {
+    await store.close();
+  }
+}
+
 // ---- S3 store vs raw SDK calls on s3rver ----
 async function benchS3(): Promise<void> {
   useS3rverCredentials();
@@ -140,14 +148,8 @@ async function benchS3(): Promise<void> {
   try {
     console.log(`\nS3 store vs raw SDK PutObject/GetObject, s3rver on 127.0.0.1`);
     const spec: RemoteSpec = { url: `s3://${s3.bucket}/cache`, endpoint: s3.endpoint, region: 'us-east-1', force_path_style: true, jobs };
-    const store = await openS3Store('bench', spec);
     const pulled = join(work, 's3-pulled');
-    const push = await timed('store push', () => storePush(store));
-    const pull = await timed('store pull', () => storePull(store, pulled));
-    checkPulled(pulled);
-    await timed('store no-op push (has of all keys)', () => storePush(store), 0);
-    await timed('store no-op pull (all present)', () => storePull(store, pulled), 0);
-    await store.close();
+    const { push, pull } = await benchStore(await openS3Store('bench', spec), pulled);
 
     const client = new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
     const rawPulled = join(work, 's3-raw-pulled');
