@@ -1,8 +1,7 @@
 // The deploy stage: ships artifacts/onnx to the device configured in config/deploy.yaml and
 // writes the on-device smoke test and latency figures to the metrics file. Exit 3 when the
 // candidate missed the latency gate (the device keeps its current model), 1 on any other failure.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { replaceFileSync } from '../src/engine/atomic-write.ts';
 import { readStageContext } from '../src/engine/stage-context.ts';
 import { parseDeploySettings } from '../src/ml/deploy/deploy-config.ts';
 import { deployModel } from '../src/ml/deploy/deployer.ts';
@@ -65,9 +64,7 @@ async function main(): Promise<number> {
 }
 
 function writeMetrics(file: string, value: object): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, JSON.stringify(value, null, 2) + '\n');
-  renameSync(`${file}.tmp`, file);
+  replaceFileSync(file, JSON.stringify(value, null, 2) + '\n');
 }
 
 process.exitCode = await main();

@@ -1,7 +1,6 @@
 // The run-cache commands: `push [STAGE…]`, `pull [STAGE…]` and `cache gc` (docs/remote-cache.md).
 import { relative } from 'node:path';
 import { consoleReporter, type Output } from '../engine/console-reporter.ts';
-import { EngineStateError } from '../engine/engine-error.ts';
 import { PathHasher } from '../engine/path-hasher.ts';
 import type { StageDecl } from '../engine/pipeline-config.ts';
 import type { Project } from '../engine/project.ts';

@@ -50,7 +50,12 @@ function pause(ms: number): void {
 
 /** Creates `file` with `text` if it does not exist; false if it does. */
 function createExclusive(file: string, text: string): boolean {
-  const tmp = writeTemp(file, text);
+  let tmp: string;
+  try {
+    tmp = writeTemp(file, text);
+  } catch (err) {
+    throw stateWriteError(file, err);
+  }
   try {
     linkSync(tmp, file);
     return true;

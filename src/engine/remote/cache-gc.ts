@@ -9,7 +9,7 @@ import { lockAtRevision } from '../git-revision.ts';
 import { readLock, type LockData } from '../lock-file.ts';
 import type { Project } from '../project.ts';
 import { decodeEntry, entryObjects, fingerprintOfKey, shaOfKey } from './cache-entry.ts';
-import { TEMP_SUFFIX } from './directory-store.ts';
+import { isTempName } from '../atomic-write.ts';
 import type { RunCache } from './run-cache.ts';
 
 export const DEFAULT_KEEP_COMMITS = 10;
@@ -60,7 +60,7 @@ export async function collectGarbage(project: Project, cache: RunCache, keepComm
   await local.delete(dropObjects);
   // Leftovers of a killed restore or put (older than an hour: not a run going on now).
   await removeStale(join(cache.dir, 'staging'), () => true, false);
-  await removeStale(join(cache.dir, 'objects'), (name) => name.endsWith(TEMP_SUFFIX), true);
+  await removeStale(join(cache.dir, 'objects'), isTempName, true);
   return { keptEntries: (await local.list('entries/')).length, removedEntries: dropEntries.length, removedObjects: dropObjects.length, removedBytes, commitsRead: commits.length };
 }
 

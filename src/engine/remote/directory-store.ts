@@ -2,16 +2,13 @@
 // local cache (.pipeline/cache). Keys are relative paths under the folder; a put writes a
 // temp file beside its key and renames it into place, so a reader (or a killed writer)
 // never sees part of an object under its real key.
-import { randomBytes } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boundedEach } from '../bounded-each.ts';
+import { isTempName, replaceFile } from '../atomic-write.ts';
 import type { ObjectStore, RemoteSpec } from './object-store.ts';
 import { RemoteUnavailableError } from './remote-unavailable.ts';
-
-/** Temp files of puts in progress (or left by a killed one) end so; never listed as keys. */
-export const TEMP_SUFFIX = '.tmp';
 
 /** Errors that mean "the share is not there or not ours", not "this key is missing". */
 const UNAVAILABLE = new Set(['EACCES', 'EPERM', 'EIO', 'ENOTCONN', 'ESTALE', 'ETIMEDOUT', 'EHOSTDOWN', 'EROFS', 'ENOTDIR']);
@@ -94,19 +91,11 @@ class DirectoryStore implements ObjectStore {
     await this.op(() => this.publish(key, (tmp) => fs.writeFile(tmp, data)));
   }
 
-  /** Writes a temp file beside `key` (same folder, so the rename is atomic), then renames it over. */
-  private async publish(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
-    const target = this.path(key);
-    const tmp = `${target}.${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
-    await fs.mkdir(dirname(target), { recursive: true });
-    try {
-      await write(tmp);
-      await fs.rename(tmp, target);
-    } catch (err) {
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
+  /** Through a temp file beside `key`: a reader (or a killed writer) never sees part of an object under its key. */
+  private publish(key: string, write: (tmp: string) => Promise<void>): Promise<void> {
+    return replaceFile(this.path(key), write);
   }
+
 
   async getFile(key: string, localPath: string): Promise<boolean> {
     return this.op(async () => {
@@ -137,7 +126,7 @@ class DirectoryStore implements ObjectStore {
       let entries: string[];
       try {
         entries = (await fs.readdir(base, { recursive: true, withFileTypes: true }))
-          .filter((e) => e.isFile() && !e.name.endsWith(TEMP_SUFFIX))
+          .filter((e) => e.isFile() && !isTempName(e.name))
           .map((e) => join(e.parentPath, e.name));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];

@@ -13,7 +13,8 @@ import type { Project } from '../project.ts';
 import type { Hash } from '../stat-cache.ts';
 import { decodeEntry, encodeEntry, entryKey, entryObjects, hashFile, objectKey, outHash, type CacheEntry, type EntryFile, type EntryOut } from './cache-entry.ts';
 import { boundedEach } from '../bounded-each.ts';
-import { openDirectoryStore, TEMP_SUFFIX } from './directory-store.ts';
+import { openDirectoryStore } from './directory-store.ts';
+import { replaceFile, tempPathBeside } from '../atomic-write.ts';
 import type { ObjectStore, RemoteSpec } from './object-store.ts';
 import { openStore } from './open-store.ts';
 import { isRemoteUnavailable } from './remote-unavailable.ts';
@@ -182,10 +183,7 @@ export class RunCache {
     if (!remote) throw new Error(`the local cache lacks ${missing.length} object(s) of stage ${entry.stage} and no remote is available`);
     const progress = this.progress('pulling', missing.length);
     await boundedEach(missing, this.jobs, async ([sha, size]) => {
-      const target = this.objectPath(sha);
-      const tmp = tempBeside(target);
-      mkdirSync(dirname(target), { recursive: true });
-      try {
+      await replaceFile(this.objectPath(sha), async (tmp) => {
         if (!(await remote.getFile(objectKey(sha), tmp))) throw new Error(`object ${sha.slice(0, 12)} of stage ${entry.stage} is missing from remote ${remote.name}`);
         const got = await hashFile(tmp);
         if (got !== sha) {
@@ -193,11 +191,8 @@ export class RunCache {
           throw new CorruptObjectError(`object ${objectKey(sha)} from remote ${remote.name} is corrupt (its content hashes to ${got.slice(0, 12)}…; removed from the remote)`);
         }
         await fs.chmod(tmp, 0o444); // objects are never edited in place
-        await fs.rename(tmp, target);
-        this.verified.add(sha);
-      } finally {
-        await fs.rm(tmp, { force: true });
-      }
+      });
+      this.verified.add(sha);
       progress(size);
     });
     await keep();
@@ -322,7 +317,8 @@ export class RunCache {
 
   /** Copies a file into the cache under its hash (computed from the copy); returns the hash. */
   private async adopt(abs: string): Promise<string> {
-    const tmp = tempBeside(join(this.dir, 'objects', 'incoming'));
+    // Named by its hash, known only once copied: a temp name, then a rename to the object's.
+    const tmp = tempPathBeside(join(this.dir, 'objects', 'incoming'));
     mkdirSync(dirname(tmp), { recursive: true });
     try {
       await fs.copyFile(abs, tmp, constants.COPYFILE_FICLONE);
@@ -364,8 +360,4 @@ export function openRunCache(project: Project, opts: { remote?: string; noRemote
   const choice = chooseRemote(config.value, opts);
   if (!choice.ok) return { ok: false, error: `error: ${choice.error}` };
   return { ok: true, value: new RunCache(project, choice.value, onEvent) };
-}
-
-function tempBeside(file: string): string {
-  return `${file}.${process.pid}-${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
 }

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TEMP_MARK, writeFileAtomic } from './atomic-file.ts';
+import { isTempName, replaceFileSync } from '../../engine/atomic-write.ts';
 import { augmentParamsHash, blobKey, CACHE_FORMAT, type BlobKind } from './cache-key.ts';
 import {
   BLOB_DIR, blobPath, CONTACT_SHEET_FILE, INDEX_FILE, LABELS_FILE, REPORT_FILE, type CacheIndex, type SplitIndex,
@@ -123,8 +123,8 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
   }
 
   const index: CacheIndex = { format: CACHE_FORMAT, input_size: size, variants: config.variants, augment_params: augmentParamsHash(config), splits };
-  writeFileAtomic(join(cacheDir, LABELS_FILE), JSON.stringify(labels, null, 1));
-  writeFileAtomic(join(cacheDir, INDEX_FILE), JSON.stringify(index));
+  replaceFileSync(join(cacheDir, LABELS_FILE), JSON.stringify(labels, null, 1));
+  replaceFileSync(join(cacheDir, INDEX_FILE), JSON.stringify(index));
   const removedBlobs = removeUnreferenced(cacheDir, keep);
 
   const packSeconds = (Date.now() - packStart) / 1000;
@@ -141,7 +141,7 @@ export async function buildAugmentCache(opts: BuildOptions): Promise<BuildSummar
   };
   // Only what the inputs decide goes in the cache folder (run counts and timings would make
   // every rerun look like new data to the stages downstream); those are the caller's to log.
-  writeFileAtomic(join(cacheDir, REPORT_FILE), JSON.stringify({ images: summary.images, samples: summary.samples, bad_files: bad }, null, 1));
+  replaceFileSync(join(cacheDir, REPORT_FILE), JSON.stringify({ images: summary.images, samples: summary.samples, bad_files: bad }, null, 1));
   for (const b of bad) log(`augment-cache: skipped ${b.path}: ${b.reason}`);
   log(`augment-cache: made ${summary.made}, reused ${summary.reused}, removed ${removedBlobs} stale blob(s), ${bad.length} bad; ` +
     `train ${splits.train.n} / val ${splits.val.n} / test ${splits.test.n} samples in ${summary.seconds.toFixed(1)} s`);
@@ -168,7 +168,7 @@ function spread<T>(list: readonly T[], n: number): T[] {
 function removeUnreferenced(cacheDir: string, keep: ReadonlySet<string>): number {
   let removed = 0;
   for (const name of readdirSync(cacheDir)) {
-    if (name.includes(TEMP_MARK) || (name.endsWith('.u8') && !keep.has(name))) rmSync(join(cacheDir, name), { force: true });
+    if (isTempName(name) || (name.endsWith('.u8') && !keep.has(name))) rmSync(join(cacheDir, name), { force: true });
   }
   const blobRoot = join(cacheDir, BLOB_DIR);
   if (!existsSync(blobRoot)) return 0;
@@ -177,9 +177,9 @@ function removeUnreferenced(cacheDir: string, keep: ReadonlySet<string>): number
     if (!statSync(dir).isDirectory()) continue;
     for (const name of readdirSync(dir)) {
       const key = name.replace(/\.u8$/, '');
-      if (name.includes(TEMP_MARK) || !keep.has(key)) {
+      if (isTempName(name) || !keep.has(key)) {
         rmSync(join(dir, name), { force: true });
-        if (!name.includes(TEMP_MARK)) removed++;
+        if (!isTempName(name)) removed++;
       }
     }
     if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });

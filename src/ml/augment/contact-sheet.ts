@@ -2,7 +2,7 @@
 // model will see, as one PNG a person can look at.
 import { readFileSync } from 'node:fs';
 import sharp, { type OverlayOptions } from 'sharp';
-import { writeFileAtomic } from './atomic-file.ts';
+import { replaceFileSync } from '../../engine/atomic-write.ts';
 
 export interface SheetRow {
   /** Absolute path of the original image. */
@@ -34,5 +34,5 @@ export async function writeContactSheet(out: string, rows: readonly SheetRow[], 
     }
   }
   const png = await sharp({ create: { width, height, channels: 3, background: BACKGROUND } }).composite(tiles).png().toBuffer();
-  writeFileAtomic(out, png);
+  replaceFileSync(out, png);
 }

@@ -1,6 +1,6 @@
 // The unit of work of the augment cache: one source image -> its blob (K augmented variants,
 // or the plain resize for val/test), written atomically. Runs in a worker or in-process.
-import { writeFileAtomic } from './atomic-file.ts';
+import { replaceFileSync } from '../../engine/atomic-write.ts';
 import type { BlobKind } from './cache-key.ts';
 import type { AugmentOps } from './config.ts';
 import { augmentVariants } from './plan.ts';
@@ -32,6 +32,6 @@ export async function makeBlob(task: BlobTask): Promise<BlobOutcome> {
   const pixels = task.kind === 'augmented'
     ? await augmentVariants(resized, task.size, task.ops, task.seed, task.sha256, task.variants)
     : resized;
-  writeFileAtomic(task.out, pixels);
+  replaceFileSync(task.out, pixels);
   return { ok: true };
 }

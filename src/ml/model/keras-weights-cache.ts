@@ -4,9 +4,10 @@
  * cache (~/.cache/brickflow/keras/) and checked against the hash Keras publishes.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { replaceFileSync } from '../../engine/atomic-write.ts';
+import { isAbsolute, join, resolve } from 'node:path';
 
 /** Where a pretrained file comes from and how to check it. */
 export interface WeightsSource {
@@ -96,14 +97,7 @@ export async function resolvePretrainedWeights(spec: string, options: ResolveOpt
   }
   const gotMd5 = md5.digest('hex');
   if (gotMd5 !== source.md5) return { ok: false, message: `${source.url} gave a file with md5 ${gotMd5}, not the published ${source.md5}: not cached; ${where}` };
-  mkdirSync(dirname(cached), { recursive: true });
-  const partial = `${cached}.${process.pid}.partial`;
-  try {
-    writeFileSync(partial, Buffer.concat(chunks));
-    renameSync(partial, cached); // atomic: a cache file is always complete
-  } finally {
-    rmSync(partial, { force: true });
-  }
+  replaceFileSync(cached, Buffer.concat(chunks)); // a cache file is always complete
   return { ok: true, value: { path: cached, sha256: sha256.digest('hex'), via: 'download' } };
 }
 

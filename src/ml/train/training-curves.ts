@@ -5,7 +5,8 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import sharp from 'sharp';
-import { rename, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { replaceFile } from '../../engine/atomic-write.ts';
 import type { EpochRecord } from './history.ts';
 
 /** Render `history` to a PNG at `pngPath` (written atomically); returns the SVG text. */
@@ -34,8 +35,7 @@ export async function renderTrainingCurves(history: EpochRecord[], pngPath: stri
   const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
-  const tmp = `${pngPath}.tmp-${process.pid}`;
-  await writeFile(tmp, await sharp(Buffer.from(svg)).png().toBuffer());
-  await rename(tmp, pngPath);
+  const png = await sharp(Buffer.from(svg)).png().toBuffer();
+  await replaceFile(pngPath, (tmp) => writeFile(tmp, png));
   return svg;
 }
