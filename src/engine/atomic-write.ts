@@ -6,8 +6,11 @@ import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writ
 import { dirname } from 'node:path';
 import { stateWriteError } from './engine-error.ts';
 
-/** What a state file is written from: text, bytes, or parts written one after another (no joined copy). */
-export type FileData = string | Uint8Array | readonly Uint8Array[];
+/**
+ * What a state file is written from: text, bytes, or parts written one after another (no
+ * joined copy; a generator may make them as they are written, and throw to abandon the file).
+ */
+export type FileData = string | Uint8Array | Iterable<Uint8Array>;
 
 /** Writes `data` to a new temp file beside `file` and returns its path; nothing is left on failure. */
 export function writeTemp(file: string, data: FileData): string {
@@ -35,7 +38,7 @@ export function atomicWrite(file: string, data: FileData): void {
   }
 }
 
-function writeParts(file: string, parts: readonly Uint8Array[]): void {
+function writeParts(file: string, parts: Iterable<Uint8Array>): void {
   const fd = openSync(file, 'w');
   try {
     for (const part of parts) {

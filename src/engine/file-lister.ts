@@ -46,8 +46,11 @@ const TYPE_NAMES: Record<string, string> = {
   L: 'a symlink loop',
 };
 
-/** What is at `rel` (symlinks followed), with its stat key if a regular file. */
-export async function listPath(root: string, rel: string): Promise<Listing> {
+/**
+ * What is at `rel` (symlinks followed), with its stat key if a regular file. `expectedBytes`,
+ * the length of the last listing if known, sizes the buffer the records are read into.
+ */
+export async function listPath(root: string, rel: string, expectedBytes?: number): Promise<Listing> {
   const abs = join(root, rel);
   let st: BigIntStats | undefined;
   try {
@@ -62,7 +65,7 @@ export async function listPath(root: string, rel: string): Promise<Listing> {
     return listing(rel, 'file', record, []);
   }
   if (!st.isDirectory()) return missing(rel, [`skipped ${rel}: ${TYPE_NAMES[typeLetter(st)] ?? 'not a regular file'}`]);
-  const { records, warnings } = hasGnuFind() ? await findRecords(root, rel) : walkRecords(root, rel);
+  const { records, warnings } = hasGnuFind() ? await findRecords(root, rel, expectedBytes) : walkRecords(root, rel);
   return listing(rel, 'dir', records, warnings);
 }
 
@@ -120,7 +123,7 @@ function hasGnuFind(): boolean {
 }
 
 /** Streams find's records into one buffer; its complaints (loops, vanished files) become warnings. */
-function findRecords(root: string, rel: string): Promise<{ records: Buffer; warnings: string[] }> {
+function findRecords(root: string, rel: string, expectedBytes = 0): Promise<{ records: Buffer; warnings: string[] }> {
   return new Promise((resolve, reject) => {
     // LC_ALL=C: plain quotes in messages. `--` never needed: rel is a relative path that
     // the config checked, and `./` keeps a name starting with '-' from reading as an option.
@@ -129,9 +132,11 @@ function findRecords(root: string, rel: string): Promise<{ records: Buffer; warn
       env: { ...process.env, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    // One buffer grown by doubling, not a list of 64 KB chunks: the records are compared
-    // and parsed in place, and a concatenated copy would double their memory.
-    let buf = Buffer.allocUnsafe(1 << 20);
+    // One buffer, not a list of 64 KB chunks: the records are compared and parsed in place,
+    // and a concatenated copy would double their memory. Sized as last time's listing and a
+    // bit (pages never written take no memory); a larger one grows by doubling, each buffer
+    // outgrown staying until garbage collection.
+    let buf = Buffer.allocUnsafe(Math.max(1 << 20, Math.ceil(expectedBytes * 1.05) + (1 << 16)));
     let used = 0;
     let err = '';
     child.stdout.on('data', (c: Buffer) => {

@@ -1,86 +1,162 @@
 // A folder dep's or out's last listing beside its sorted manifest (the text its hash is the
 // sha256 of), so that after a few files change the new manifest is the old one with those
-// lines merged in: no per-file objects, no sort, no per-file table lookups for the rest.
+// lines merged in: no per-file objects, no sort, no per-file table lookups for the rest. The
+// manifest is streamed a block at a time, never held whole.
 import { crc32 } from 'node:zlib';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { atomicWrite } from './atomic-write.ts';
 
+/**
+ * `MAGIC, u16 folder length, folder, listing, manifest, u48 listing length, u48 manifest
+ * length, u32 crc32 of all before it`. Written whole (temp file + rename); a torn or damaged
+ * file fails its lengths or checksum and is no snapshot, so the caller re-derives the folder.
+ */
+const MAGIC = Buffer.from('brickflow folder snapshot 2\n');
+const TRAILER = 6 + 6 + 4;
+const HEX_LINE = 1 + 64 + 1; // NUL, hash, LF after a path
+const BLOCK = 1 << 20;
+
+/** A snapshot checked whole and open for reading: the listing in memory, the manifest on disk. */
 export interface FolderSnapshot {
   /** The listing's records as the lister wrote them (file-lister.ts). */
   listing: Buffer;
-  /** Sorted `path NUL sha256-hex LF` lines, paths below the folder (path-hasher.ts manifestHash). */
-  manifest: Buffer;
+  fd: number;
+  /** Where the manifest (sorted `path NUL sha256-hex LF` lines, paths below the folder) lies in the file. */
+  manifestStart: number;
+  manifestLength: number;
 }
 
-/**
- * `MAGIC, u32 crc32 of the rest, u48 listing length, u48 manifest length, u16 folder length,
- * folder, listing, manifest`. Written whole (temp file + rename); a torn or damaged file
- * fails its lengths or checksum and is no snapshot, so the caller re-derives the folder.
- */
-const MAGIC = Buffer.from('brickflow folder snapshot 1\n');
-const HEAD = MAGIC.length + 4 + 6 + 6 + 2;
-const HEX_LINE = 1 + 64 + 1; // NUL, hash, LF after a path
-
-export function readFolderSnapshot(file: string, rel: string): FolderSnapshot | undefined {
-  let buf: Buffer;
+/** The snapshot of folder `rel` in `file` if it is whole (close its `fd` when done); read in blocks. */
+export function openFolderSnapshot(file: string, rel: string): FolderSnapshot | undefined {
+  let fd: number;
   try {
-    buf = readFileSync(file);
+    fd = openSync(file, 'r');
   } catch {
     return undefined;
   }
-  if (buf.length < HEAD || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-  const listingLen = buf.readUIntLE(MAGIC.length + 4, 6);
-  const manifestLen = buf.readUIntLE(MAGIC.length + 10, 6);
-  const relLen = buf.readUInt16LE(MAGIC.length + 16);
-  if (HEAD + relLen + listingLen + manifestLen !== buf.length) return undefined;
-  if (crc32(buf.subarray(MAGIC.length + 4)) !== buf.readUInt32LE(MAGIC.length)) return undefined;
-  if (buf.toString('utf8', HEAD, HEAD + relLen) !== rel) return undefined;
-  const at = HEAD + relLen;
-  return { listing: buf.subarray(at, at + listingLen), manifest: buf.subarray(at + listingLen) };
+  try {
+    const size = fstatSync(fd).size;
+    const relBuf = Buffer.from(rel);
+    const head = MAGIC.length + 2 + relBuf.length;
+    if (size < head + TRAILER) throw new Error('short');
+    const start = readAt(fd, 0, head);
+    const tail = readAt(fd, size - TRAILER, TRAILER);
+    const listingLength = tail.readUIntLE(0, 6);
+    const manifestLength = tail.readUIntLE(6, 6);
+    if (!start.subarray(0, MAGIC.length).equals(MAGIC) || start.readUInt16LE(MAGIC.length) !== relBuf.length) throw new Error('not ours');
+    if (!start.subarray(MAGIC.length + 2).equals(relBuf) || head + listingLength + manifestLength + TRAILER !== size) throw new Error('torn');
+    let crc = 0;
+    for (let pos = 0; pos < size - 4; pos += BLOCK) crc = crc32(readAt(fd, pos, Math.min(BLOCK, size - 4 - pos)), crc);
+    if (crc !== tail.readUInt32LE(12)) throw new Error('damaged');
+    return { listing: readAt(fd, head, listingLength), fd, manifestStart: head + listingLength, manifestLength };
+  } catch {
+    closeSync(fd);
+    return undefined;
+  }
 }
 
-/** Writes the snapshot of folder `rel`; returns the bytes written. */
-export function writeFolderSnapshot(file: string, rel: string, listing: Buffer, manifest: readonly Buffer[]): number {
-  const relBuf = Buffer.from(rel);
-  const head = Buffer.alloc(HEAD);
-  MAGIC.copy(head);
-  head.writeUIntLE(listing.length, MAGIC.length + 4, 6);
-  head.writeUIntLE(
-    manifest.reduce((n, p) => n + p.length, 0),
-    MAGIC.length + 10,
-    6,
-  );
-  head.writeUInt16LE(relBuf.length, MAGIC.length + 16);
-  const parts = [head, relBuf, listing, ...manifest];
-  let crc = crc32(head.subarray(MAGIC.length + 4));
-  for (const p of parts.slice(1)) crc = crc32(p, crc);
-  head.writeUInt32LE(crc, MAGIC.length);
-  atomicWrite(file, parts);
-  return parts.reduce((n, p) => n + p.length, 0);
+/** The length of the listing a snapshot holds, from its trailer alone (a size hint: not checked). */
+export function snapshotListingLength(file: string): number | undefined {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const length = size > TRAILER ? readAt(fd, size - TRAILER, TRAILER).readUIntLE(0, 6) : undefined;
+      return length !== undefined && length < size ? length : undefined; // a torn file's tail is no length
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes the snapshot of folder `rel`, the manifest's parts made as they are written; returns the bytes written. */
+export function writeFolderSnapshot(file: string, rel: string, listing: Buffer, manifest: Iterable<Buffer>): number {
+  let written = 0;
+  function* parts(): Generator<Buffer> {
+    const relBuf = Buffer.from(rel);
+    const head = Buffer.alloc(MAGIC.length + 2);
+    MAGIC.copy(head);
+    head.writeUInt16LE(relBuf.length, MAGIC.length);
+    let crc = 0;
+    let manifestLength = 0;
+    for (const p of [head, relBuf, listing]) {
+      crc = crc32(p, crc);
+      written += p.length;
+      yield p;
+    }
+    for (const p of manifest) {
+      crc = crc32(p, crc);
+      manifestLength += p.length;
+      written += p.length;
+      yield p;
+    }
+    const tail = Buffer.alloc(TRAILER);
+    tail.writeUIntLE(listing.length, 0, 6);
+    tail.writeUIntLE(manifestLength, 6, 6);
+    tail.writeUInt32LE(crc32(tail.subarray(0, 12), crc), 12);
+    written += tail.length;
+    yield tail;
+  }
+  atomicWrite(file, parts());
+  return written;
 }
 
 /**
- * The manifest with `changes` merged in, as parts of the old buffer and new lines (nothing
- * copied): each change a path below the folder with its new hash, or `null` for a file gone.
- * `changes` must be sorted as manifestHash sorts (by UTF-16 code units, JS's default).
- * `undefined` when the manifest does not hold a file said to be gone: it was not the
- * snapshot of the listing it came with, and the folder must be re-derived.
+ * The snapshot's manifest with `changes` merged in, block by block, as parts of the blocks
+ * read and new lines: each change a path below the folder with its new hash, or `null` for a
+ * file gone. `changes` must be sorted as manifestHash sorts (UTF-16 code units, JS's default).
+ * Throws if the manifest lacks a file said to be gone, or is not made of manifest lines: it
+ * was not the snapshot of the listing it came with, and the folder must be re-derived.
  */
-export function mergeManifest(manifest: Buffer, changes: readonly (readonly [string, string | null])[]): Buffer[] | undefined {
-  const parts: Buffer[] = [];
+export function* mergedManifest(snap: FolderSnapshot, changes: readonly (readonly [string, string | null])[], blockSize = BLOCK): Generator<Buffer> {
+  const end = snap.manifestStart + snap.manifestLength;
+  let carry: Buffer = Buffer.alloc(0);
+  let next = 0;
+  for (let pos = snap.manifestStart; ; ) {
+    const block = readAt(snap.fd, pos, Math.min(blockSize, end - pos));
+    pos += block.length;
+    const buf = carry.length > 0 ? Buffer.concat([carry, block]) : block;
+    const last = pos >= end;
+    const cut = last ? buf.length : wholeLinesEnd(buf);
+    const region = buf.subarray(0, cut);
+    carry = buf.subarray(cut);
+    // The changes up to this region's last path belong in it; a later one goes after it.
+    let upto = next;
+    if (last) upto = changes.length;
+    else if (cut > 0) {
+      const lastPath = pathAt(region, lineStartOf(region, region.lastIndexOf(0)));
+      while (upto < changes.length && changes[upto]![0] <= lastPath) upto++;
+    }
+    yield* mergeInto(region, changes.slice(next, upto));
+    next = upto;
+    if (last) return;
+  }
+}
+
+/** Lines of `region` (whole lines) with `changes` merged in. */
+function* mergeInto(region: Buffer, changes: readonly (readonly [string, string | null])[]): Generator<Buffer> {
   let pos = 0;
   for (const [path, hash] of changes) {
-    const at = firstLineNotBefore(manifest, pos, path);
-    if (at === undefined) return undefined;
-    if (at > pos) parts.push(manifest.subarray(pos, at));
+    const at = firstLineNotBefore(region, pos, path);
+    if (at > pos) yield region.subarray(pos, at);
     pos = at;
-    const present = at < manifest.length && pathAt(manifest, at) === path;
-    if (present) pos = manifest.indexOf(0, at) + HEX_LINE;
-    else if (hash === null) return undefined;
-    if (hash !== null) parts.push(Buffer.from(`${path}\0${hash}\n`));
+    if (at < region.length && pathAt(region, at) === path) pos = lineEnd(region, at);
+    else if (hash === null) throw new Error(`the snapshot's manifest lacks ${path}`);
+    if (hash !== null) yield Buffer.from(`${path}\0${hash}\n`);
   }
-  if (pos < manifest.length) parts.push(manifest.subarray(pos));
-  return parts;
+  if (pos < region.length) yield region.subarray(pos);
+}
+
+function readAt(fd: number, pos: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  for (let done = 0; done < length; ) {
+    const n = readSync(fd, buf, done, length - done, pos + done);
+    if (n === 0) throw new Error('the file ended early');
+    done += n;
+  }
+  return buf;
 }
 
 /** The path of the line starting at `s`. */
@@ -88,34 +164,46 @@ function pathAt(buf: Buffer, s: number): string {
   return buf.toString('utf8', s, buf.indexOf(0, s));
 }
 
+/** The end of the line starting at `s` (checked: NUL, 64 hex digits, LF). */
+function lineEnd(buf: Buffer, s: number): number {
+  const e = buf.indexOf(0, s) + HEX_LINE;
+  if (e <= s || e > buf.length || buf[e - 1] !== 10) throw new Error('not a manifest line');
+  return e;
+}
+
+/** The start of the line whose NUL is at `z`: a path may hold any byte but NUL, and each NUL is followed by exactly a hash and LF. */
+function lineStartOf(buf: Buffer, z: number): number {
+  const before = z > 0 ? buf.lastIndexOf(0, z - 1) : -1;
+  return before < 0 ? 0 : before + HEX_LINE;
+}
+
+/** The end of the last whole line in `buf` (which starts with a line). */
+function wholeLinesEnd(buf: Buffer): number {
+  const z = buf.lastIndexOf(0);
+  if (z < 0) return 0;
+  return z + HEX_LINE <= buf.length ? z + HEX_LINE : lineStartOf(buf, z);
+}
+
 /**
  * The start of the first line at or after line start `lo` whose path is not before `path`
- * (the buffer's length if none), by binary search over byte offsets: a path may hold any
- * byte but NUL, and each NUL is followed by exactly a hash and LF, so the NULs mark lines.
- * `undefined` if the lines are not so formed.
+ * (the buffer's length if none), by binary search over byte offsets, the NULs marking lines.
  */
-function firstLineNotBefore(buf: Buffer, lo: number, path: string): number | undefined {
+function firstLineNotBefore(buf: Buffer, lo: number, path: string): number {
   let hi = buf.length;
   while (lo < hi) {
     let mid = lineStartFrom(buf, lo + Math.floor((hi - lo) / 2), lo);
-    if (mid === undefined) return undefined;
     if (mid >= hi) mid = lo;
-    if (pathAt(buf, mid) < path) {
-      const next = buf.indexOf(0, mid) + HEX_LINE;
-      if (next <= mid || next > buf.length || buf[next - 1] !== 10) return undefined;
-      lo = next;
-    } else hi = mid;
+    if (pathAt(buf, mid) < path) lo = lineEnd(buf, mid);
+    else hi = mid;
   }
   return lo;
 }
 
 /** The first line start at or after `m`, given that `floor` <= `m` is one. */
-function lineStartFrom(buf: Buffer, m: number, floor: number): number | undefined {
+function lineStartFrom(buf: Buffer, m: number, floor: number): number {
   if (m === floor) return m;
   const z = buf.indexOf(0, m);
   if (z < 0) return buf.length;
-  const before = buf.lastIndexOf(0, z - 1);
-  const start = before < floor ? floor : before + HEX_LINE;
-  if (start > z) return undefined;
+  const start = Math.max(floor, lineStartOf(buf, z));
   return start >= m ? start : z + HEX_LINE;
 }

@@ -3,7 +3,8 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { listPath, type ListedFile, type Listing } from './file-lister.ts';
-import { mergeManifest, type FolderSnapshot } from './folder-snapshot.ts';
+import { closeSync } from 'node:fs';
+import { mergedManifest, type FolderSnapshot } from './folder-snapshot.ts';
 import { HashPool } from './hash-pool.ts';
 import { diffListings } from './listing-diff.ts';
 import type { Hash, StatCache } from './stat-cache.ts';
@@ -55,7 +56,7 @@ export class PathHasher {
   /** Hash of each path, `null` when it does not exist. */
   async hashMany(rels: readonly string[]): Promise<Map<string, Hash | null>> {
     // All paths listed at once: several finds use both cores.
-    const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel)));
+    const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel, this.cache.lastListingLength(rel))));
     const result = new Map<string, Hash | null>();
     const whole: { t: Listing; files: ListedFile[] }[] = [];
     const merged: { t: Listing; plan: SnapshotPlan }[] = [];
@@ -81,7 +82,12 @@ export class PathHasher {
     await this.read(misses);
     misses = [];
     for (const { t, plan } of merged) {
-      const hash = this.finishFromSnapshot(t, plan);
+      let hash: Hash | undefined;
+      try {
+        hash = this.finishFromSnapshot(t, plan);
+      } finally {
+        closeSync(plan.snapshot.fd);
+      }
       if (hash) result.set(t.rel, hash);
       else whole.push({ t, files: this.lookUp(t, misses) }); // the snapshot did not fit its listing
     }
@@ -158,22 +164,37 @@ export class PathHasher {
     return { snapshot, changed, removed: diff.removed };
   }
 
-  /** The hash of folder `t`: its snapshot's manifest with the changed files merged in; `undefined` if they do not fit. */
+  /**
+   * The hash of folder `t`: its snapshot's manifest with the changed files merged in, streamed
+   * through sha256 and into the next snapshot at once; `undefined` if they do not fit.
+   */
   private finishFromSnapshot(t: Listing, plan: SnapshotPlan): Hash | undefined {
     const prefix = t.rel.length + 1;
     const changes: [string, string | null][] = plan.changed.map((f) => [f.rel.slice(prefix), f.hash!]);
     for (const path of plan.removed) changes.push([path, null]);
     changes.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // as manifestText sorts its lines
-    const parts = mergeManifest(plan.snapshot.manifest, changes);
-    if (!parts) return undefined;
     const h = createHash('sha256');
-    for (const p of parts) h.update(p);
+    let whole = false;
+    function* hashed(parts: Iterable<Buffer>): Generator<Buffer> {
+      for (const p of parts) {
+        h.update(p);
+        yield p;
+      }
+      whole = true;
+    }
+    const merged = hashed(mergedManifest(plan.snapshot, changes));
+    const readable = !plan.changed.some((f) => f.hash!.startsWith('error:'));
+    try {
+      // An unreadable file's line holds its error: hashed (the folder is not cached), not kept.
+      if (readable) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, merged);
+      else for (const _ of merged);
+    } catch {
+      return undefined; // not a manifest line where one should be
+    }
+    if (!whole) return undefined; // the write stopped part way (the disk, or the manifest did not fit)
     const hash = h.digest('hex') as Hash;
     this.cache.forget(plan.removed.map((path) => `${t.rel}/${path}`));
-    if (!plan.changed.some((f) => f.hash!.startsWith('error:'))) {
-      this.cache.setTarget(t.rel, t.statDigest, hash);
-      this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, parts);
-    }
+    if (readable) this.cache.setTarget(t.rel, t.statDigest, hash);
     return hash;
   }
 }

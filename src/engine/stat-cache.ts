@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-write.ts';
-import { readFolderSnapshot, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
+import { openFolderSnapshot, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
 import { stateWriteError } from './engine-error.ts';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
@@ -81,9 +81,14 @@ export class StatCache {
     for (const path of paths) this.pending.set(path, null);
   }
 
-  /** The snapshot of folder `rel` as last saved, if whole. */
+  /** The snapshot of folder `rel` as last saved, if whole (its `fd` to be closed by the caller). */
   folderSnapshot(rel: string): FolderSnapshot | undefined {
-    return readFolderSnapshot(this.snapshotFile(rel), rel);
+    return openFolderSnapshot(this.snapshotFile(rel), rel);
+  }
+
+  /** How long folder `rel`'s listing was last time, if it has a snapshot: the next listing is about as long. */
+  lastListingLength(rel: string): number | undefined {
+    return snapshotListingLength(this.snapshotFile(rel));
   }
 
   /**
@@ -91,7 +96,7 @@ export class StatCache {
    * written. A failed write (a full disk) only costs the next re-check its speed: the command
    * goes on, and the state it must write reports the disk.
    */
-  saveFolderSnapshot(rel: string, listing: Buffer, manifest: readonly Buffer[]): number {
+  saveFolderSnapshot(rel: string, listing: Buffer, manifest: Iterable<Buffer>): number {
     try {
       return writeFolderSnapshot(this.snapshotFile(rel), rel, listing, manifest);
     } catch {
