@@ -46,7 +46,12 @@ export function openFolderSnapshot(file: string, rel: string): FolderSnapshot | 
     if (!start.subarray(0, MAGIC.length).equals(MAGIC) || start.readUInt16LE(MAGIC.length) !== relBuf.length) throw new Error('not ours');
     if (!start.subarray(MAGIC.length + 2).equals(relBuf) || head + listingLength + manifestLength + TRAILER !== size) throw new Error('torn');
     let crc = 0;
-    for (let pos = 0; pos < size - 4; pos += BLOCK) crc = crc32(readAt(fd, pos, Math.min(BLOCK, size - 4 - pos)), crc);
+    const block = Buffer.allocUnsafe(BLOCK); // one buffer for the whole pass: no garbage a block
+    for (let pos = 0; pos < size - 4; pos += BLOCK) {
+      const n = Math.min(BLOCK, size - 4 - pos);
+      readInto(fd, block, 0, n, pos);
+      crc = crc32(block.subarray(0, n), crc);
+    }
     if (crc !== tail.readUInt32LE(12)) throw new Error('damaged');
     return { listing: readAt(fd, head, listingLength), fd, manifestStart: head + listingLength, manifestLength };
   } catch {
@@ -107,21 +112,28 @@ export function writeFolderSnapshot(file: string, rel: string, listing: Buffer, 
  * The snapshot's manifest with `changes` merged in, block by block, as parts of the blocks
  * read and new lines: each change a path below the folder with its new hash, or `null` for a
  * file gone. `changes` must be sorted as manifestHash sorts (UTF-16 code units, JS's default).
+ * A part is valid until the next is asked for (one buffer is read into over and over).
  * Throws if the manifest lacks a file said to be gone, or is not made of manifest lines: it
  * was not the snapshot of the listing it came with, and the folder must be re-derived.
  */
 export function* mergedManifest(snap: FolderSnapshot, changes: readonly (readonly [string, string | null])[], blockSize = BLOCK): Generator<Buffer> {
   const end = snap.manifestStart + snap.manifestLength;
-  let carry: Buffer = Buffer.alloc(0);
+  let work = Buffer.allocUnsafe(2 * blockSize);
+  let carry = 0; // bytes of a line cut by the last block, moved to the start of `work`
   let next = 0;
   for (let pos = snap.manifestStart; ; ) {
-    const block = readAt(snap.fd, pos, Math.min(blockSize, end - pos));
-    pos += block.length;
-    const buf = carry.length > 0 ? Buffer.concat([carry, block]) : block;
+    const n = Math.min(blockSize, end - pos);
+    if (carry + n > work.length) {
+      const grown = Buffer.allocUnsafe(carry + n + blockSize); // a line longer than a block
+      work.copy(grown, 0, 0, carry);
+      work = grown;
+    }
+    readInto(snap.fd, work, carry, n, pos);
+    pos += n;
+    const buf = work.subarray(0, carry + n);
     const last = pos >= end;
     const cut = last ? buf.length : wholeLinesEnd(buf);
     const region = buf.subarray(0, cut);
-    carry = buf.subarray(cut);
     // The changes up to this region's last path belong in it; a later one goes after it.
     let upto = next;
     if (last) upto = changes.length;
@@ -132,6 +144,8 @@ export function* mergedManifest(snap: FolderSnapshot, changes: readonly (readonl
     yield* mergeInto(region, changes.slice(next, upto));
     next = upto;
     if (last) return;
+    carry = buf.length - cut;
+    work.copyWithin(0, cut, buf.length);
   }
 }
 
@@ -151,12 +165,16 @@ function* mergeInto(region: Buffer, changes: readonly (readonly [string, string 
 
 function readAt(fd: number, pos: number, length: number): Buffer {
   const buf = Buffer.allocUnsafe(length);
+  readInto(fd, buf, 0, length, pos);
+  return buf;
+}
+
+function readInto(fd: number, buf: Buffer, offset: number, length: number, pos: number): void {
   for (let done = 0; done < length; ) {
-    const n = readSync(fd, buf, done, length - done, pos + done);
+    const n = readSync(fd, buf, offset + done, length - done, pos + done);
     if (n === 0) throw new Error('the file ended early');
     done += n;
   }
-  return buf;
 }
 
 /** The path of the line starting at `s`. */
