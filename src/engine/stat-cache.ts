@@ -68,6 +68,12 @@ export class StatCache {
     const index = this.fileLog().index;
     if (index.size === 0) return;
     const prefix = `${rel}/`;
+    // Usually every entry under the folder is a present file: counted, no set of a million paths.
+    let under = 0;
+    for (const path of index.keys()) if (path.startsWith(prefix)) under++;
+    let presentIndexed = 0;
+    for (const f of present) if (index.has(f.rel)) presentIndexed++;
+    if (under === presentIndexed) return;
     let keep: Set<string> | undefined;
     for (const path of index.keys()) {
       if (!path.startsWith(prefix)) continue;

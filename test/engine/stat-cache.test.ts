@@ -219,6 +219,16 @@ describe('one changed file under a big folder costs about that file, not the fol
     expect(await (await hashOnce(root)).hasher.hashOne('data')).toBe(pinned);
   });
 
+  it('hashed file by file (no snapshot), a folder still drops the entries of its files gone', async () => {
+    const root = tree(100);
+    await hashOnce(root);
+    for (const i of [1, 2, 3]) rmSync(join(root, `data/d${i}/f${i}.txt`));
+    rmSync(join(root, '.pipeline/stat-cache-folders'), { recursive: true });
+    const { hasher } = await hashOnce(root);
+    expect(hasher.stats.recordsParsed).toBe(97);
+    expect(new StatCache(join(root, '.pipeline')).size()).toBe(97);
+  });
+
   it('a torn or damaged folder snapshot only costs a full re-derivation, never a wrong hash', async () => {
     const root = tree(500);
     await hashOnce(root);
