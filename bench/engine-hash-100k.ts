@@ -5,12 +5,13 @@
 //  (b) a no-op `pipeline run` beside a no-op `make -r` whose one target depends on every
 //      file (make compares mtimes only), run in turn A B A B so drift hits both; the ratio
 //      pair by pair (goal <= 1.5x), and the run's peak memory per file (goal <= 0.3 KB);
-//  (c) a run after one touched file, and the bytes it wrote to the stat cache.
+//  (c) `status` after one file modified, one added, one removed: wall, CPU (against a no-op
+//      status), peak memory, and the bytes each wrote under .pipeline/.
 // The load average is printed with the figures: the machine may be shared.
 // Usage: node --import tsx bench/engine-hash-100k.ts [FILES=100000] [PAIRS=3]
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,37 @@ const pipeline = (cwd: string, ...args: string[]): Timing => timed(cwd, process.
 const fmt = (t: Timing): string => `${t.wall.toFixed(2)} s wall, ${t.cpu.toFixed(2)} s CPU`;
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Every file under .pipeline/ (recursively) with its inode, size and mtime. */
+function stateFiles(root: string): Map<string, { ino: number; size: number; mtimeMs: number }> {
+  const out = new Map<string, { ino: number; size: number; mtimeMs: number }>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) {
+        const st = statSync(p);
+        out.set(p, { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+      }
+    }
+  };
+  walk(join(root, '.pipeline'));
+  return out;
+}
+
+/** Bytes written between two `stateFiles`: growth of a file appended in place, the whole of one replaced. */
+function writtenSince(before: ReturnType<typeof stateFiles>, after: ReturnType<typeof stateFiles>): string {
+  const parts: string[] = [];
+  let total = 0;
+  for (const [p, a] of after) {
+    const b = before.get(p);
+    if (b && b.ino === a.ino && b.mtimeMs === a.mtimeMs && b.size === a.size) continue;
+    const n = b && b.ino === a.ino && a.size >= b.size ? a.size - b.size : a.size;
+    total += n;
+    parts.push(`${p.slice(p.lastIndexOf('.pipeline/') + '.pipeline/'.length)} ${b && b.ino === a.ino ? '+' : ''}${n.toLocaleString('en')}`);
+  }
+  return `${total.toLocaleString('en')} bytes (${parts.join(', ') || 'nothing'})`;
+}
 
 const root = mkdtempSync(join(tmpdir(), 'bench-hash-'));
 try {
@@ -93,11 +125,27 @@ try {
   console.log(`no-op pipeline run / make -r: median ${wallRatio.toFixed(2)}x wall, ${cpuRatio.toFixed(2)}x CPU (goal <= 1.5x); pipeline run ${median(pairs.map((p) => p.a.wall)).toFixed(2)} s, make -r ${median(pairs.map((p) => p.b.wall)).toFixed(2)} s`);
   console.log(`peak memory of the no-op run: ${(kbPerFile * 1.024).toFixed(3)} KB per file (goal <= 0.3), ${(median(pairs.map((p) => p.a.maxKb)) / 1024).toFixed(0)} MB; load average now ${load()}`);
 
-  const log = join(root, '.pipeline/stat-cache.bin');
-  const before = statSync(log).size;
-  writeFileSync(join(root, 'data/d0/f0.bin'), randomBytes(700));
-  const touched = pipeline(root, 'status');
-  console.log(`\n(c) status after one touched file: ${fmt(touched)}, ${(touched.maxKb / 1024).toFixed(0)} MB peak; stat cache ${(before / 1e6).toFixed(1)} MB, grew by ${statSync(log).size - before} bytes`);
+  // (c) one changed file under the folder dep, then `status` (hashes every dep and out, saves
+  // the caches): the re-check should cost about a no-op plus reading that file.
+  const noopStatus = pipeline(root, 'status');
+  console.log(`\n(c) one changed file, then \`pipeline status\`; load average ${load()}`);
+  console.log(`  no-op status (reference):     ${fmt(noopStatus)}, ${(noopStatus.maxKb / 1024).toFixed(0)} MB peak (${((noopStatus.maxKb * 1.024) / FILES).toFixed(3)} KB per file)`);
+  const changes: [string, () => void][] = [
+    ['one file modified', () => writeFileSync(join(root, 'data/d0/f0.bin'), randomBytes(700))],
+    ['one file added', () => writeFileSync(join(root, 'data/d0/new.bin'), randomBytes(900))],
+    ['one file removed', () => rmSync(join(root, `data/d0/f${PER_DIR / 2}.bin`))],
+  ];
+  for (const [what, change] of changes) {
+    const before = stateFiles(root);
+    change();
+    const t = pipeline(root, 'status');
+    console.log(
+      `  ${`${what}:`.padEnd(29)} ${fmt(t)} (${(t.cpu / noopStatus.cpu).toFixed(2)}x the no-op's CPU), ${(t.maxKb / 1024).toFixed(0)} MB peak (${((t.maxKb * 1.024) / FILES).toFixed(3)} KB per file); wrote ${writtenSince(before, stateFiles(root))}`,
+    );
+  }
+  writeFileSync(join(root, 'data/d0/f1.bin'), randomBytes(800));
+  const rerun = pipeline(root, 'run');
+  console.log(`  \`pipeline run\` after one modified file (the stage's command reruns too): ${fmt(rerun)}, ${(rerun.maxKb / 1024).toFixed(0)} MB peak`);
   console.log(`for scale, startup alone (\`pipeline dag\`, bundled): ${fmt(pipeline(root, 'dag'))}`);
   console.log(`load average at the end: ${load()} on ${availableParallelism()} cores`);
 } finally {

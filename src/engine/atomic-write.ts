@@ -4,7 +4,7 @@
 // own state files use `atomicWrite`, whose errors say what to do; caches, stage outs and
 // remote stores use `replaceFileSync` / `replaceFile`, whose errors are the system's.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stateWriteError } from './engine-error.ts';
@@ -22,8 +22,12 @@ export function isTempName(name: string): boolean {
   return /\.\d+-[0-9a-f]{8}\.tmp$/.test(name);
 }
 
-/** What goes in a file: its bytes, or a function that writes them to the path it is given. */
-export type FileContent = string | Uint8Array | ((tmp: string) => void);
+/**
+ * What goes in a file: text, bytes, parts written one after another (no joined copy; a
+ * generator may make them as they are written, and throw to abandon the file), or a function
+ * that writes the temp file at the path it is given.
+ */
+export type FileContent = string | Uint8Array | Iterable<Uint8Array> | ((tmp: string) => void);
 
 /** Writes `content` to a new temp file beside `file` and returns its path; nothing is left on failure. */
 export function writeTemp(file: string, content: FileContent): string {
@@ -31,7 +35,8 @@ export function writeTemp(file: string, content: FileContent): string {
   try {
     mkdirSync(dirname(file), { recursive: true });
     if (typeof content === 'function') content(tmp);
-    else writeFileSync(tmp, content);
+    else if (typeof content === 'string' || content instanceof Uint8Array) writeFileSync(tmp, content);
+    else writeParts(tmp, content);
     return tmp;
   } catch (err) {
     rmSync(tmp, { force: true });
@@ -66,10 +71,21 @@ export async function replaceFile(file: string, fill: (tmp: string) => Promise<v
 }
 
 /** `replaceFileSync` for the engine's state files: a failure names the file and what to do. */
-export function atomicWrite(file: string, data: string | Uint8Array): void {
+export function atomicWrite(file: string, data: FileContent): void {
   try {
     replaceFileSync(file, data);
   } catch (err) {
     throw stateWriteError(file, err);
+  }
+}
+
+function writeParts(file: string, parts: Iterable<Uint8Array>): void {
+  const fd = openSync(file, 'w');
+  try {
+    for (const part of parts) {
+      for (let done = 0; done < part.length; ) done += writeSync(fd, part, done);
+    }
+  } finally {
+    closeSync(fd);
   }
 }

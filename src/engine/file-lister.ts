@@ -21,6 +21,8 @@ export interface Listing {
   kind: 'file' | 'dir' | 'missing';
   /** Digest of every entry's path and stat key: equal to last time means nothing changed. */
   statDigest: string;
+  /** The records themselves, in the lister's order (see FIND_ARGS): compared with last time's to find what changed. */
+  records: Buffer;
   /** The regular files (symlinks followed), parsed from the records on first call. */
   files(): ListedFile[];
   /** Entries skipped, each naming the path and why (a FIFO, a symlink loop, ...). */
@@ -44,8 +46,11 @@ const TYPE_NAMES: Record<string, string> = {
   L: 'a symlink loop',
 };
 
-/** What is at `rel` (symlinks followed), with its stat key if a regular file. */
-export async function listPath(root: string, rel: string): Promise<Listing> {
+/**
+ * What is at `rel` (symlinks followed), with its stat key if a regular file. `expectedBytes`,
+ * the length of the last listing if known, sizes the buffer the records are read into.
+ */
+export async function listPath(root: string, rel: string, expectedBytes?: number): Promise<Listing> {
   const abs = join(root, rel);
   let st: BigIntStats | undefined;
   try {
@@ -57,26 +62,23 @@ export async function listPath(root: string, rel: string): Promise<Listing> {
   if (!st) return missing(rel, []);
   if (st.isFile()) {
     const record = Buffer.from(recordOf('f', st, ''));
-    return listing(rel, 'file', [record], []);
+    return listing(rel, 'file', record, []);
   }
   if (!st.isDirectory()) return missing(rel, [`skipped ${rel}: ${TYPE_NAMES[typeLetter(st)] ?? 'not a regular file'}`]);
-  const { chunks, warnings } = hasGnuFind() ? await findRecords(root, rel) : walkRecords(root, rel);
-  return listing(rel, 'dir', chunks, warnings);
+  const { records, warnings } = hasGnuFind() ? await findRecords(root, rel, expectedBytes) : walkRecords(root, rel);
+  return listing(rel, 'dir', records, warnings);
 }
 
 function missing(rel: string, warnings: string[]): Listing {
-  return { rel, kind: 'missing', statDigest: '', files: () => [], warnings };
+  return { rel, kind: 'missing', statDigest: '', records: Buffer.alloc(0), files: () => [], warnings };
 }
 
-function listing(rel: string, kind: 'file' | 'dir', chunks: Buffer[], warnings: string[]): Listing {
-  const h = createHash('sha256');
-  for (const c of chunks) h.update(c);
+function listing(rel: string, kind: 'file' | 'dir', records: Buffer, warnings: string[]): Listing {
   let files: ListedFile[] | undefined;
   const parse = (): ListedFile[] => {
     const out: ListedFile[] = [];
     const prefix = kind === 'file' ? rel : `${rel}/`;
-    // Records may straddle chunk boundaries: parse the whole text once (only on a miss).
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = records.toString('utf8'); // one string for all records: only on a miss
     let start = 0;
     for (let end = text.indexOf('\0'); end >= 0; start = end + 1, end = text.indexOf('\0', start)) {
       if (text.charCodeAt(start) !== 102 /* f */) continue;
@@ -88,14 +90,15 @@ function listing(rel: string, kind: 'file' | 'dir', chunks: Buffer[], warnings: 
   return {
     rel,
     kind,
-    statDigest: h.digest('hex'),
+    statDigest: createHash('sha256').update(records).digest('hex'),
+    records,
     files: () => (files ??= parse()),
     warnings,
   };
 }
 
 /** `f dev ino size sec.frac path`: the stat key in the engine's `dev:ino:size:mtimeNs` form. */
-function parseRecord(text: string, start: number, end: number): { key: string; path: string } {
+export function parseRecord(text: string, start: number, end: number): { key: string; path: string } {
   const s1 = text.indexOf(' ', start + 2);
   const s2 = text.indexOf(' ', s1 + 1);
   const s3 = text.indexOf(' ', s2 + 1);
@@ -119,8 +122,8 @@ function hasGnuFind(): boolean {
   return gnuFind;
 }
 
-/** Streams find's records; its complaints (loops, vanished files) become warnings. */
-function findRecords(root: string, rel: string): Promise<{ chunks: Buffer[]; warnings: string[] }> {
+/** Streams find's records into one buffer; its complaints (loops, vanished files) become warnings. */
+function findRecords(root: string, rel: string, expectedBytes = 0): Promise<{ records: Buffer; warnings: string[] }> {
   return new Promise((resolve, reject) => {
     // LC_ALL=C: plain quotes in messages. `--` never needed: rel is a relative path that
     // the config checked, and `./` keeps a name starting with '-' from reading as an option.
@@ -129,9 +132,21 @@ function findRecords(root: string, rel: string): Promise<{ chunks: Buffer[]; war
       env: { ...process.env, LC_ALL: 'C' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    const chunks: Buffer[] = [];
+    // One buffer, not a list of 64 KB chunks: the records are compared and parsed in place,
+    // and a concatenated copy would double their memory. Sized as last time's listing and a
+    // bit (pages never written take no memory); a larger one grows by doubling, each buffer
+    // outgrown staying until garbage collection.
+    let buf = Buffer.allocUnsafe(Math.max(1 << 20, Math.ceil(expectedBytes * 1.05) + (1 << 16)));
+    let used = 0;
     let err = '';
-    child.stdout.on('data', (c: Buffer) => chunks.push(c));
+    child.stdout.on('data', (c: Buffer) => {
+      if (used + c.length > buf.length) {
+        const grown = Buffer.allocUnsafe(Math.max(buf.length * 2, used + c.length));
+        buf.copy(grown, 0, 0, used);
+        buf = grown;
+      }
+      used += c.copy(buf, used);
+    });
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
@@ -144,7 +159,7 @@ function findRecords(root: string, rel: string): Promise<{ chunks: Buffer[]; war
           return `skipped ${l.replace(/^find: /, '').replaceAll("'./", "'")}`;
         });
       if (code !== 0 && code !== 1) reject(new Error(`find ${rel} exited ${code}: ${err}`));
-      else resolve({ chunks, warnings });
+      else resolve({ records: buf.subarray(0, used), warnings });
     });
   });
 }
@@ -175,7 +190,7 @@ function recordOf(type: string, st: BigIntStats, path: string): string {
  * The same records and warnings from Node (no GNU find): stat follows symlinks; a folder
  * already on the way down (a loop through a symlink) or a symlink that loops is skipped.
  */
-function walkRecords(root: string, rel: string): { chunks: Buffer[]; warnings: string[] } {
+function walkRecords(root: string, rel: string): { records: Buffer; warnings: string[] } {
   const parts: string[] = [];
   const warnings: string[] = [];
   const shown = (path: string): string => (path === '' ? rel : `${rel}/${path}`);
@@ -210,5 +225,5 @@ function walkRecords(root: string, rel: string): { chunks: Buffer[]; warnings: s
     }
   };
   visit('', statSync(join(root, rel), { bigint: true }), new Map());
-  return { chunks: [Buffer.from(parts.join(''))], warnings };
+  return { records: Buffer.from(parts.join('')), warnings };
 }

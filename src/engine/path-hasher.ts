@@ -1,8 +1,12 @@
 // Content hashes of deps and outs: a file's sha256, or for a folder the sha256 of its sorted
 // manifest (relative path + content hash per file). Unchanged files come from the stat cache.
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { listPath, type ListedFile, type Listing } from './file-lister.ts';
+import { closeSync } from 'node:fs';
+import { mergedManifest, type FolderSnapshot } from './folder-snapshot.ts';
 import { HashPool } from './hash-pool.ts';
+import { diffListings } from './listing-diff.ts';
 import type { Hash, StatCache } from './stat-cache.ts';
 
 export interface HashStats {
@@ -13,19 +17,35 @@ export interface HashStats {
   cacheHits: number;
   /** Paths whose hash came whole from the cache: no file of theirs changed. */
   pathsUnchanged: number;
+  /**
+   * File records of listings decoded into per-file entries: all of a folder's when it is
+   * re-derived file by file, only those that differ from last time's when its snapshot applies.
+   */
+  recordsParsed: number;
+  /** Bytes of folder snapshots written. */
+  snapshotBytesWritten: number;
 }
 
 /** What hashing tells the user: progress of a long read, and entries it had to skip. */
 export type HashEvent = { type: 'hashing'; done: number; total: number } | { type: 'warning'; message: string };
 
+/** A folder re-checked from its snapshot: the files to read, and those gone. */
+interface SnapshotPlan {
+  snapshot: FolderSnapshot;
+  changed: ListedFile[];
+  removed: string[];
+}
+
 /**
- * Hashes project paths; one instance may serve a whole command. Three steps, each cheap
- * when nothing changed: list each path with every file's stat key (file-lister.ts); if the
- * digest of that listing matches the cache, its hash is known; otherwise look each file up
- * in the per-file cache and read only the misses, on worker threads.
+ * Hashes project paths; one instance may serve a whole command. Each step is cheap when
+ * little changed: list each path with every file's stat key (file-lister.ts); if the digest
+ * of that listing matches the cache, its hash is known; otherwise, for a folder with a
+ * snapshot of its last listing and manifest, read only the files whose records differ and
+ * merge them into that manifest; failing that, look each file up in the per-file cache. The
+ * files to read are read on worker threads.
  */
 export class PathHasher {
-  readonly stats: HashStats = { filesRead: 0, bytesRead: 0, cacheHits: 0, pathsUnchanged: 0 };
+  readonly stats: HashStats = { filesRead: 0, bytesRead: 0, cacheHits: 0, pathsUnchanged: 0, recordsParsed: 0, snapshotBytesWritten: 0 };
 
   constructor(
     private readonly root: string,
@@ -36,10 +56,11 @@ export class PathHasher {
   /** Hash of each path, `null` when it does not exist. */
   async hashMany(rels: readonly string[]): Promise<Map<string, Hash | null>> {
     // All paths listed at once: several finds use both cores.
-    const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel)));
+    const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel, this.cache.lastListingLength(rel))));
     const result = new Map<string, Hash | null>();
-    const pending: { t: Listing; files: ListedFile[] }[] = [];
-    const misses: ListedFile[] = [];
+    const whole: { t: Listing; files: ListedFile[] }[] = [];
+    const merged: { t: Listing; plan: SnapshotPlan }[] = [];
+    let misses: ListedFile[] = [];
     for (const t of listings) {
       for (const message of t.warnings) this.onEvent?.({ type: 'warning', message });
       if (t.kind === 'missing') {
@@ -52,52 +73,141 @@ export class PathHasher {
         this.stats.pathsUnchanged++;
         continue;
       }
-      const files = t.files();
-      for (const f of files) {
-        f.hash = this.cache.get(f.rel, f.key);
-        if (f.hash) this.stats.cacheHits++;
-        else misses.push(f);
-      }
-      pending.push({ t, files });
+      const plan = t.kind === 'dir' ? this.planFromSnapshot(t) : undefined;
+      if (plan) {
+        misses.push(...plan.changed);
+        merged.push({ t, plan });
+      } else whole.push({ t, files: this.lookUp(t, misses) });
     }
-    if (misses.length > 0) {
-      const pool = new HashPool();
+    await this.read(misses);
+    misses = [];
+    for (const { t, plan } of merged) {
+      let hash: Hash | undefined;
       try {
-        const hashes = await pool.hash(
-          misses.map((f) => f.rel),
-          this.onEvent ? (done) => this.onEvent!({ type: 'hashing', done, total: misses.length }) : undefined,
-          this.root,
-        );
-        misses.forEach((f, i) => {
-          f.hash = hashes[i]!;
-          // An unreadable file gets a hash that never matches, and is not cached.
-          if (f.hash.startsWith('error:')) this.onEvent?.({ type: 'warning', message: `could not read ${f.rel}: ${f.hash.slice(6)}` });
-          else this.cache.set(f.rel, f.key, f.hash as Hash);
-          this.stats.filesRead++;
-          this.stats.bytesRead += Number(f.key.split(':')[2] ?? 0);
-        });
+        hash = this.finishFromSnapshot(t, plan);
       } finally {
-        await pool.close();
+        closeSync(plan.snapshot.fd);
       }
+      if (hash) result.set(t.rel, hash);
+      else whole.push({ t, files: this.lookUp(t, misses) }); // the snapshot did not fit its listing
     }
-    for (const { t, files } of pending) {
-      const hash = t.kind === 'file' ? (files[0]!.hash as Hash) : manifestHash(t.rel, files);
-      if (t.kind === 'dir') this.cache.forgetOthersUnder(t.rel, files);
-      if (!files.some((f) => f.hash!.startsWith('error:'))) this.cache.setTarget(t.rel, t.statDigest, hash);
-      result.set(t.rel, hash);
-    }
+    await this.read(misses);
+    for (const { t, files } of whole) result.set(t.rel, this.finishWhole(t, files));
     return result;
   }
 
   async hashOne(rel: string): Promise<Hash | null> {
     return (await this.hashMany([rel])).get(rel)!;
   }
+
+  /** Every file of `t` with its hash from the per-file cache; the misses are added to `misses`. */
+  private lookUp(t: Listing, misses: ListedFile[]): ListedFile[] {
+    const files = t.files();
+    this.stats.recordsParsed += files.length;
+    for (const f of files) {
+      f.hash = this.cache.get(f.rel, f.key);
+      if (f.hash) this.stats.cacheHits++;
+      else misses.push(f);
+    }
+    return files;
+  }
+
+  /** Reads the content of `files` on worker threads, and caches their hashes. */
+  private async read(files: ListedFile[]): Promise<void> {
+    if (files.length === 0) return;
+    const pool = new HashPool();
+    try {
+      const hashes = await pool.hash(
+        files.map((f) => f.rel),
+        this.onEvent ? (done) => this.onEvent!({ type: 'hashing', done, total: files.length }) : undefined,
+        this.root,
+      );
+      files.forEach((f, i) => {
+        f.hash = hashes[i]!;
+        // An unreadable file gets a hash that never matches, and is not cached.
+        if (f.hash.startsWith('error:')) this.onEvent?.({ type: 'warning', message: `could not read ${f.rel}: ${f.hash.slice(6)}` });
+        else this.cache.set(f.rel, f.key, f.hash as Hash);
+        this.stats.filesRead++;
+        this.stats.bytesRead += Number(f.key.split(':')[2] ?? 0);
+      });
+    } finally {
+      await pool.close();
+    }
+  }
+
+  /** The hash of `t` from all its files; a folder's manifest is kept as its snapshot. */
+  private finishWhole(t: Listing, files: ListedFile[]): Hash {
+    if (t.kind === 'file') {
+      const hash = files[0]!.hash as Hash;
+      if (!hash.startsWith('error:')) this.cache.setTarget(t.rel, t.statDigest, hash);
+      return hash;
+    }
+    const text = manifestText(t.rel, files);
+    const hash = createHash('sha256').update(text).digest('hex') as Hash;
+    this.cache.forgetOthersUnder(t.rel, files);
+    if (!files.some((f) => f.hash!.startsWith('error:'))) {
+      this.cache.setTarget(t.rel, t.statDigest, hash);
+      // Paths that are not UTF-8 decode lossily, so two could read the same: no snapshot then.
+      if (isUtf8(t.records)) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, [Buffer.from(text)]);
+    }
+    return hash;
+  }
+
+  /** What changed in folder `t` since its snapshot, if it has a whole one. */
+  private planFromSnapshot(t: Listing): SnapshotPlan | undefined {
+    if (!isUtf8(t.records)) return undefined;
+    const snapshot = this.cache.folderSnapshot(t.rel);
+    if (!snapshot) return undefined;
+    const diff = diffListings(snapshot.listing, t.records);
+    this.stats.recordsParsed += diff.parsed;
+    const changed = [...diff.changed].map(([path, key]): ListedFile => ({ rel: `${t.rel}/${path}`, key }));
+    return { snapshot, changed, removed: diff.removed };
+  }
+
+  /**
+   * The hash of folder `t`: its snapshot's manifest with the changed files merged in, streamed
+   * through sha256 and into the next snapshot at once; `undefined` if they do not fit.
+   */
+  private finishFromSnapshot(t: Listing, plan: SnapshotPlan): Hash | undefined {
+    const prefix = t.rel.length + 1;
+    const changes: [string, string | null][] = plan.changed.map((f) => [f.rel.slice(prefix), f.hash!]);
+    for (const path of plan.removed) changes.push([path, null]);
+    changes.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // as manifestText sorts its lines
+    const h = createHash('sha256');
+    let whole = false;
+    function* hashed(parts: Iterable<Buffer>): Generator<Buffer> {
+      for (const p of parts) {
+        h.update(p);
+        yield p;
+      }
+      whole = true;
+    }
+    const merged = hashed(mergedManifest(plan.snapshot, changes));
+    const readable = !plan.changed.some((f) => f.hash!.startsWith('error:'));
+    try {
+      // An unreadable file's line holds its error: hashed (the folder is not cached), not kept.
+      if (readable) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, merged);
+      else for (const _ of merged);
+    } catch {
+      return undefined; // not a manifest line where one should be
+    }
+    if (!whole) return undefined; // the write stopped part way (the disk, or the manifest did not fit)
+    const hash = h.digest('hex') as Hash;
+    this.cache.forget(plan.removed.map((path) => `${t.rel}/${path}`));
+    if (readable) this.cache.setTarget(t.rel, t.statDigest, hash);
+    return hash;
+  }
 }
 
-/** sha256 over `relative-path NUL hash LF` lines sorted by path: renames change it too. */
-export function manifestHash(rel: string, files: { rel: string; hash?: string }[]): Hash {
+/** `relative-path NUL hash LF` lines sorted by path (JS's order: UTF-16 code units): renames change it too. */
+function manifestText(rel: string, files: { rel: string; hash?: string }[]): string {
   const prefix = rel.length + 1;
   const lines = files.map((f) => `${f.rel.slice(prefix)}\0${f.hash}\n`);
   lines.sort();
-  return createHash('sha256').update(lines.join('')).digest('hex') as Hash;
+  return lines.join('');
+}
+
+/** sha256 of a folder's manifest (manifestText): what pipeline.lock and run-cache entries hold. */
+export function manifestHash(rel: string, files: { rel: string; hash?: string }[]): Hash {
+  return createHash('sha256').update(manifestText(rel, files)).digest('hex') as Hash;
 }

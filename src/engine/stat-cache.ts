@@ -1,9 +1,11 @@
 // Remembers each file's content hash against its (device, inode, size, mtime ns), as DVC's
 // state database does, so an unchanged file is never read again.
+import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-write.ts';
+import { openFolderSnapshot, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
 import { stateWriteError } from './engine-error.ts';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
@@ -14,6 +16,8 @@ const OP_SET = 1;
 const OP_DROP = 2;
 /** Rewrite the log when it holds this many records more than live entries (and more than twice as many). */
 const COMPACT_SLACK = 1000;
+/** At most this many changes are appended to a log not read in this process (more: read, maybe compact, then write). */
+const UNREAD_APPEND = 64;
 
 /** An entry made or dropped in this process, not yet on disk; `null` is a drop. */
 type PendingEntry = { key: string; hash: Hash } | null;
@@ -27,6 +31,9 @@ type PendingEntry = { key: string; hash: Hash } | null;
  *   short by a crash fails its checksum and ends the log there.
  * - `stat-cache-dirs.json`: per dep or out path, the digest of its listing (every file's path
  *   and stat key) -> its hash. A match lets a no-op run skip the per-file table altogether.
+ * - `stat-cache-folders/`: per folder, its last listing and manifest (folder-snapshot.ts), so a
+ *   few changed files are merged in without the per-file table being read at all; changes
+ *   made then are appended to the log unread.
  */
 export class StatCache {
   /** The log as read, its records indexed by path (offset of the record). */
@@ -36,6 +43,8 @@ export class StatCache {
   private dirsDirty = false;
   /** Bytes this instance wrote to the per-file log (for tests and benchmarks). */
   bytesWritten = 0;
+  /** Paths this instance indexed reading the per-file log: 0 while it was never read (for tests). */
+  pathsIndexed = 0;
 
   constructor(private readonly dir: string) {}
 
@@ -59,12 +68,50 @@ export class StatCache {
     const index = this.fileLog().index;
     if (index.size === 0) return;
     const prefix = `${rel}/`;
+    // Usually every entry under the folder is a present file: counted, no set of a million paths.
+    let under = 0;
+    for (const path of index.keys()) if (path.startsWith(prefix)) under++;
+    let presentIndexed = 0;
+    for (const f of present) if (index.has(f.rel)) presentIndexed++;
+    if (under === presentIndexed) return;
     let keep: Set<string> | undefined;
     for (const path of index.keys()) {
       if (!path.startsWith(prefix)) continue;
       keep ??= new Set(present.map((f) => f.rel));
       if (!keep.has(path) && this.pending.get(path) === undefined) this.pending.set(path, null);
     }
+  }
+
+  /** Drops the entries of files that are gone, the table unread (a drop of a path it lacks is harmless). */
+  forget(paths: readonly string[]): void {
+    for (const path of paths) this.pending.set(path, null);
+  }
+
+  /** The snapshot of folder `rel` as last saved, if whole (its `fd` to be closed by the caller). */
+  folderSnapshot(rel: string): FolderSnapshot | undefined {
+    return openFolderSnapshot(this.snapshotFile(rel), rel);
+  }
+
+  /** How long folder `rel`'s listing was last time, if it has a snapshot: the next listing is about as long. */
+  lastListingLength(rel: string): number | undefined {
+    return snapshotListingLength(this.snapshotFile(rel));
+  }
+
+  /**
+   * Saves the snapshot of folder `rel` now (a cache, consistent on its own); returns the bytes
+   * written. A failed write (a full disk) only costs the next re-check its speed: the command
+   * goes on, and the state it must write reports the disk.
+   */
+  saveFolderSnapshot(rel: string, listing: Buffer, manifest: Iterable<Buffer>): number {
+    try {
+      return writeFolderSnapshot(this.snapshotFile(rel), rel, listing, manifest);
+    } catch {
+      return 0; // the previous snapshot, if any, stays: older, but true of the listing it holds
+    }
+  }
+
+  private snapshotFile(rel: string): string {
+    return join(this.dir, 'stat-cache-folders', `${createHash('sha256').update(rel).digest('hex').slice(0, 32)}.bin`);
   }
 
   /** How many files the per-file table holds (as saved, plus this process's changes). */
@@ -106,6 +153,11 @@ export class StatCache {
 
   /** Appends this process's changes, or rewrites the log when most of it would be dead records. */
   private saveFiles(): void {
+    if (!this.log && this.pending.size <= UNREAD_APPEND && this.logIsOurs()) {
+      this.append(encodeRecords([...this.pending]));
+      this.pending.clear();
+      return;
+    }
     const log = this.fileLog();
     const changes = [...this.pending].filter(([path, e]) => e !== null || log.index.has(path));
     const live = this.size();
@@ -120,24 +172,44 @@ export class StatCache {
       const data = Buffer.concat(parts);
       atomicWrite(this.logFile, data);
       this.bytesWritten += data.length;
-    } else if (changes.length > 0) {
-      // One write() with O_APPEND: a crash leaves at most one torn record at the end.
-      const data = encodeRecords(changes);
-      try {
-        const fd = openSync(this.logFile, 'a');
-        try {
-          writeSync(fd, data);
-        } finally {
-          closeSync(fd);
-        }
-      } catch (err) {
-        throw stateWriteError(this.logFile, err); // a part written is a torn record: ignored when read
-      }
-      this.bytesWritten += data.length;
-    }
+    } else if (changes.length > 0) this.append(encodeRecords(changes));
     this.log = undefined; // re-read if used again
     this.pending.clear();
     rmSync(join(this.dir, 'stat-cache.tsv'), { force: true }); // the text table of earlier versions
+  }
+
+  /** One write() with O_APPEND: a crash leaves at most one torn record at the end. */
+  private append(data: Buffer): void {
+    try {
+      const fd = openSync(this.logFile, 'a');
+      try {
+        writeSync(fd, data);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (err) {
+      throw stateWriteError(this.logFile, err); // a part written is a torn record: ignored when read
+    }
+    this.bytesWritten += data.length;
+  }
+
+  /**
+   * The log exists in this version's format, so records can be appended to it unread (and
+   * compacted by the next process that reads it). Otherwise it must be read (and an
+   * earlier version's text table taken over) before it is written.
+   */
+  private logIsOurs(): boolean {
+    try {
+      const fd = openSync(this.logFile, 'r');
+      try {
+        const head = Buffer.alloc(MAGIC.length);
+        return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
+      } finally {
+        closeSync(fd);
+      }
+    } catch {
+      return false;
+    }
   }
 
   /** A missing or damaged log is an empty table (it is only a cache); a torn end is ignored. */
@@ -169,6 +241,7 @@ export class StatCache {
       pos = end;
     }
     this.log = { buf, index, records, validEnd: pos };
+    this.pathsIndexed += index.size;
     return this.log;
   }
 

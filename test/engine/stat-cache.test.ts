@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,7 +68,9 @@ describe('the stat cache stays the size of the tree', () => {
     writeFileSync(join(root, 'data/d0/f0.txt'), 'changed'); // one more record appended...
     await hashOnce(root);
     const size = statSync(logFile(root)).size;
-    rmSync(join(root, '.pipeline/stat-cache-dirs.json')); // force the per-file table to be consulted
+    // force the per-file table to be consulted (not the folder's listing digest or snapshot)
+    rmSync(join(root, '.pipeline/stat-cache-dirs.json'));
+    rmSync(join(root, '.pipeline/stat-cache-folders'), { recursive: true });
     appendFileSync(logFile(root), Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 1, 5])); // ...and a torn one after it
     writeFileSync(join(root, 'data/d0/f0.txt'), 'file 0');
     const { hasher } = await hashOnce(root);
@@ -100,6 +102,7 @@ describe('the stat cache stays the size of the tree', () => {
     const viaFind = await hashOnce(root);
     process.env['BRICKFLOW_NO_FIND'] = '1';
     try {
+      rmSync(join(root, '.pipeline/stat-cache-folders'), { recursive: true }); // the per-file table, not the snapshot
       const { hasher } = await hashOnce(root);
       expect(hasher.stats.filesRead).toBe(0);
       expect(hasher.stats.cacheHits).toBe(40); // (the listing's order differs: Node sorts names, find does not)
@@ -107,6 +110,10 @@ describe('the stat cache stays the size of the tree', () => {
     } finally {
       delete process.env['BRICKFLOW_NO_FIND'];
     }
+    // Back to find, through the folder's snapshot: every record moved, none changed.
+    const back = await hashOnce(root);
+    expect(back.hasher.stats.filesRead).toBe(0);
+    expect(await back.hasher.hashOne('data')).toBe(await viaFind.hasher.hashOne('data'));
   });
 });
 
@@ -128,5 +135,116 @@ describe('a no-op run reads no file contents (README)', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/copy: fresh, skipped/);
     expect(p.read('out.txt')).toBe('aaaa\nbbbb\n');
+  });
+});
+
+/** sha256 over the sorted `relative-path NUL sha256 LF` lines of every file under `root/rel`, computed here from scratch. */
+function manifestOf(root: string, rel = 'data'): string {
+  const lines: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(join(root, rel, dir), { withFileTypes: true })) {
+      const path = dir === '' ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory()) walk(path);
+      else lines.push(`${path}\0${createHash('sha256').update(readFileSync(join(root, rel, path))).digest('hex')}\n`);
+    }
+  };
+  walk('');
+  return createHash('sha256').update(lines.sort().join('')).digest('hex');
+}
+
+/** The folder hash a fresh cache (nothing known) gives. */
+async function fromScratch(root: string, rel = 'data'): Promise<string | null> {
+  const fresh = mkdtempSync(join(tmpdir(), 'stat-cache-fresh-'));
+  made.push(fresh);
+  return new PathHasher(root, new StatCache(fresh)).hashOne(rel);
+}
+
+describe('one changed file under a big folder costs about that file, not the folder (issue 18)', () => {
+  const changes: [string, (root: string) => void][] = [
+    ['modified', (root) => writeFileSync(join(root, 'data/d3/f3.txt'), 'changed')],
+    ['added', (root) => writeFileSync(join(root, 'data/d4/new.txt'), 'new')],
+    ['removed', (root) => rmSync(join(root, 'data/d5/f5.txt'))],
+    ['renamed', (root) => renameSync(join(root, 'data/d6/f6.txt'), join(root, 'data/d7/f6-moved.txt'))],
+  ];
+  for (const lister of ['find', 'the Node walk']) {
+    for (const [what, change] of changes) {
+      it(`one file ${what} (${lister}): the folder hash is the from-scratch one, and only the records that differ are parsed`, async () => {
+        if (lister !== 'find') process.env['BRICKFLOW_NO_FIND'] = '1';
+        try {
+          const root = tree(3000);
+          await hashOnce(root);
+          change(root);
+          const { hasher, cache } = await hashOnce(root);
+          const hash = await hasher.hashOne('data'); // (the same instance: now a whole-path cache hit)
+          expect(hash).toBe(manifestOf(root));
+          expect(hash).toBe(await fromScratch(root));
+          // A full re-derivation parses all 3,000 records and loads the per-file table.
+          expect(hasher.stats.recordsParsed).toBeLessThanOrEqual(4); // the file's record(s) and its folders'
+          expect(hasher.stats.filesRead).toBe(what === 'removed' ? 0 : 1);
+          expect(cache.pathsIndexed).toBe(0);
+          // The per-file table still learned the change: a later run without the snapshot reads nothing.
+          rmSync(join(root, '.pipeline/stat-cache-dirs.json'));
+          rmSync(join(root, '.pipeline/stat-cache-folders'), { recursive: true });
+          const again = await hashOnce(root);
+          expect(await again.hasher.hashOne('data')).toBe(hash);
+          expect(again.hasher.stats.filesRead).toBe(0);
+          expect(new StatCache(join(root, '.pipeline')).size()).toBe(what === 'added' ? 3001 : what === 'removed' ? 2999 : 3000);
+        } finally {
+          delete process.env['BRICKFLOW_NO_FIND'];
+        }
+      });
+    }
+  }
+
+  it('a folder hash is byte-identical to earlier versions (pipeline.lock and run-cache entries stay valid), odd names included', async () => {
+    // Pinned from the engine before folder snapshots: sorted by UTF-16 code units, as JS sorts.
+    const root = tree(30, (i) => `data/d${i % 3}/f${i}.txt`);
+    for (const n of ['data/é.txt', 'data/\u{1F600}.txt', 'data/\uFF21.txt', 'data/a\nb.txt', 'data/a.txt', 'data/a/b.txt', 'data/a-b.txt']) {
+      mkdirSync(join(root, n, '..'), { recursive: true });
+      writeFileSync(join(root, n), n);
+    }
+    const pinned = 'de7740d6972db305bb64bef699623855379d6df2a94e53f2366386aaaf9220e4';
+    expect((await hashOnce(root)).hasher.stats.filesRead).toBe(37);
+    expect(await fromScratch(root)).toBe(pinned);
+    // Changes beside and between the odd names go through the snapshot and land in the same order.
+    writeFileSync(join(root, 'data/\uFF21.txt'), 'other');
+    writeFileSync(join(root, 'data/\u{1F601}.txt'), 'new');
+    rmSync(join(root, 'data/a-b.txt'));
+    const { hasher } = await hashOnce(root);
+    expect(hasher.stats.recordsParsed).toBeLessThan(10);
+    expect(await hasher.hashOne('data')).toBe(manifestOf(root));
+    writeFileSync(join(root, 'data/\uFF21.txt'), 'data/\uFF21.txt');
+    rmSync(join(root, 'data/\u{1F601}.txt'));
+    writeFileSync(join(root, 'data/a-b.txt'), 'data/a-b.txt');
+    expect(await (await hashOnce(root)).hasher.hashOne('data')).toBe(pinned);
+  });
+
+  it('hashed file by file (no snapshot), a folder still drops the entries of its files gone', async () => {
+    const root = tree(100);
+    await hashOnce(root);
+    for (const i of [1, 2, 3]) rmSync(join(root, `data/d${i}/f${i}.txt`));
+    rmSync(join(root, '.pipeline/stat-cache-folders'), { recursive: true });
+    const { hasher } = await hashOnce(root);
+    expect(hasher.stats.recordsParsed).toBe(97);
+    expect(new StatCache(join(root, '.pipeline')).size()).toBe(97);
+  });
+
+  it('a torn or damaged folder snapshot only costs a full re-derivation, never a wrong hash', async () => {
+    const root = tree(500);
+    await hashOnce(root);
+    const snapshots = readdirSync(join(root, '.pipeline/stat-cache-folders')).map((f) => join(root, '.pipeline/stat-cache-folders', f));
+    expect(snapshots).toHaveLength(1);
+    const whole = readFileSync(snapshots[0]!);
+    for (const damage of [
+      (b: Buffer) => b.subarray(0, Math.floor(b.length / 2)), // torn
+      (b: Buffer) => Buffer.concat([b.subarray(0, b.length - 40), Buffer.from('0'.repeat(40))]), // a hash overwritten
+      () => Buffer.alloc(0),
+    ]) {
+      writeFileSync(snapshots[0]!, damage(whole));
+      writeFileSync(join(root, 'data/d1/f1.txt'), `changed ${Math.random()}`);
+      const { hasher } = await hashOnce(root);
+      expect(hasher.stats.recordsParsed).toBe(500);
+      expect(await hasher.hashOne('data')).toBe(manifestOf(root));
+    }
   });
 });
