@@ -4,7 +4,7 @@
  * same machine at the same thread count, printed as a table with ratios.
  *
  *   node --import tsx bench/train-throughput.ts [--sizes 64,96,224] [--batch 16] [--steps 3]
- *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|standin] [--no-torch] [--rounds 2]
+ *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|demo|standin] [--no-torch] [--rounds 2]
  *        [--optimizer adamw|adamw-fused|adam]   (adamw, as training runs it, is torch_bench.py's peer)
  *        [--workers 1,2]   data-parallel replicas (training.workers) beside torch at as many threads
  *
@@ -49,7 +49,7 @@ async function worker(backend: string, size: number, batch: number, steps: numbe
   const { selectBackend } = await import('../src/ml/backend/select-backend.ts');
   const { loadBenchModel, makeReplicaStep, makeTrainStep } = await import('./train-throughput-step.ts');
   const choice = await selectBackend(backend as 'wasm' | 'cpu' | 'tensorflow', { log: null, env: {} });
-  const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'standin');
+  const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'demo' | 'standin');
   const replicated = optimizer === 'adamw' ? await makeReplicaStep(bm.model, batch, size, workers) : undefined;
   const step = replicated?.step ?? makeTrainStep(bm.model, batch, size, optimizer as 'adamw-fused' | 'adam').step;
   // Two warm-up steps: each replica's first steps grow its wasm heap and set up XNNPACK's operators.
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
         const prev = best.get(key);
         if (!prev || !('trainImgS' in prev) || ('trainImgS' in r && r.trainImgS > prev.trainImgS)) best.set(key, 'error' in r ? { ...r, backend: b } : r);
       }
-      if (values['no-torch']) continue;
+      if (values['no-torch'] || values.model === 'demo') continue; // torch_bench.py has B0 only
       // Same thread count as the tfjs backends measured (wasm: one per replica).
       const threadCounts = [...new Set([...best.values()].flatMap((r) => ('threads' in r ? [r.threads] : [])))].sort();
       for (const t of threadCounts.length ? threadCounts : [1]) {
