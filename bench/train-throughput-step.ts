@@ -42,7 +42,8 @@ function fusedAdamW(): { apply: (vars: tf.Variable[], grads: tf.NamedTensorMap) 
   };
 }
 
-export type ModelSource = 'real' | 'standin';
+/** real: B0 (the plan's model); demo: config/training.yaml's cpu profile (width/depth 0.25, head 128); standin: bench/train-throughput-model.ts. */
+export type ModelSource = 'real' | 'demo' | 'standin';
 
 export interface BenchModel {
   model: tf.LayersModel;
@@ -60,6 +61,14 @@ interface ClassifierModule {
 
 /** The real B0 classifier at this size when src/ml/model/classifier.ts loads, else the stand-in. */
 export async function loadBenchModel(size: number, want: ModelSource | 'auto' = 'auto'): Promise<BenchModel> {
+  if (want === 'demo') {
+    const { buildClassifier } = await import('../src/ml/model/classifier.ts');
+    const { model } = buildClassifier({
+      inputSize: size, widthCoefficient: 0.25, depthCoefficient: 0.25, dropConnectRate: 0, bnMomentum: 0.9,
+      headUnits: 128, headDropout: 0.3, nParts: N_PARTS, nColors: N_COLORS, architecture: 'multitask',
+    });
+    return { model, source: 'demo', note: 'src/ml/model/classifier.ts, the cpu profile (width/depth 0.25, head 128)' };
+  }
   if (want !== 'standin') {
     try {
       const path = '../src/ml/model/classifier.ts';

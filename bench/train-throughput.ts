@@ -4,7 +4,7 @@
  * same machine at the same thread count, printed as a table with ratios.
  *
  *   node --import tsx bench/train-throughput.ts [--sizes 64,96,224] [--batch 16] [--steps 3]
- *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|standin] [--no-torch] [--rounds 2]
+ *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|demo|standin] [--no-torch] [--rounds 2]
  *        [--optimizer adamw|adamw-fused|adam]   (adamw, as training runs it, is torch_bench.py's peer)
  *        [--workers 1,2]   data-parallel replicas (training.workers) beside torch at as many threads
  *
@@ -16,7 +16,9 @@
  *
  * On a shared machine other work slows each run by a different amount, so tfjs and torch
  * are measured alternately `rounds` times and each reports its best round (the run least
- * disturbed); the ratio compares those bests.
+ * disturbed); the ratio compares those bests. A second table pairs N workers with 1 worker
+ * round by round (they run back to back) and gives the median of those ratios, for img/s and
+ * for CPU time per image (which load inflates less than wall time).
  *
  * Each (backend, size) runs in its own child process so one backend's memory does not
  * weigh on the next. 'auto' measures tfjs-node (when installed) and wasm; the pure-JS cpu
@@ -49,7 +51,7 @@ async function worker(backend: string, size: number, batch: number, steps: numbe
   const { selectBackend } = await import('../src/ml/backend/select-backend.ts');
   const { loadBenchModel, makeReplicaStep, makeTrainStep } = await import('./train-throughput-step.ts');
   const choice = await selectBackend(backend as 'wasm' | 'cpu' | 'tensorflow', { log: null, env: {} });
-  const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'standin');
+  const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'demo' | 'standin');
   const replicated = optimizer === 'adamw' ? await makeReplicaStep(bm.model, batch, size, workers) : undefined;
   const step = replicated?.step ?? makeTrainStep(bm.model, batch, size, optimizer as 'adamw-fused' | 'adam').step;
   // Two warm-up steps: each replica's first steps grow its wasm heap and set up XNNPACK's operators.
@@ -137,9 +139,11 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const modelNotes: string[] = [];
   const batchFor = new Map<number, number>(); // sizes whose batch had to shrink to fit the wasm heap
+  const paired: string[] = [];
   for (const size of sizes) {
     const best = new Map<string, WorkerResult | { error: string; backend: string } | { skipped: string; backend: string }>();
     const torch = new Map<number, TorchResult>();
+    const rounds1 = new Map<string, (WorkerResult | undefined)[]>(); // per (backend × workers): each round's result
     for (let round = 1; round <= rounds; round++) {
       for (const [b, workers, key] of backends.flatMap((b) => (b === 'tensorflow' ? [1] : workerCounts).map((w) => [b, w, `${b}×${w}`] as const))) {
         if (b === 'cpu' && (round > 1 || (size !== smallest && !values['cpu-all']))) {
@@ -156,10 +160,11 @@ async function main(): Promise<void> {
           batchFor.set(size, b2 / 2);
         }
         if ('model' in r) modelNotes.push(r.model);
+        rounds1.set(key, [...(rounds1.get(key) ?? []), 'trainImgS' in r ? r : undefined]);
         const prev = best.get(key);
         if (!prev || !('trainImgS' in prev) || ('trainImgS' in r && r.trainImgS > prev.trainImgS)) best.set(key, 'error' in r ? { ...r, backend: b } : r);
       }
-      if (values['no-torch']) continue;
+      if (values['no-torch'] || values.model === 'demo') continue; // torch_bench.py has B0 only
       // Same thread count as the tfjs backends measured (wasm: one per replica).
       const threadCounts = [...new Set([...best.values()].flatMap((r) => ('threads' in r ? [r.threads] : [])))].sort();
       for (const t of threadCounts.length ? threadCounts : [1]) {
@@ -183,6 +188,7 @@ async function main(): Promise<void> {
       }
     }
     for (const [t, p] of torch) if (!p.ok) rows.push(`| ${size} | torch | ${t} | ${p.reason} | | |`);
+    paired.push(...pairedRows(size, rounds1));
   }
   const model = [...new Set(modelNotes)].join('; ');
   console.log(`\nmodel: ${model}; best of ${rounds} round(s) each, alternating`);
@@ -190,6 +196,32 @@ async function main(): Promise<void> {
   console.log('| size | engine | threads (wasm: workers) | train img/s | torch img/s (same threads) | tfjs / torch | tfjs CPU-ms/img |');
   console.log('|---:|---|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(r);
+  if (paired.length) {
+    console.log(`\nN workers against 1, round by round (each round runs them back to back, so both see about the same load): median [min-max] of ${rounds} pair(s)`);
+    console.log('| size | engine | workers | img/s ratio | CPU-ms/img ratio |');
+    console.log('|---:|---|---:|---:|---:|');
+    for (const r of paired) console.log(r);
+  }
+}
+
+function spread(values: number[]): string {
+  const v = [...values].sort((a, b) => a - b);
+  const median = v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  return `${median.toFixed(2)}x [${v[0]!.toFixed(2)}-${v[v.length - 1]!.toFixed(2)}]`;
+}
+
+/** Ratios of N workers to 1 worker from the same round: the peer that ran next to it. */
+function pairedRows(size: number, byKey: Map<string, (WorkerResult | undefined)[]>): string[] {
+  const out: string[] = [];
+  for (const [key, results] of byKey) {
+    const [backend, workers] = key.split('×');
+    const solo = byKey.get(`${backend}×1`);
+    if (workers === '1' || !solo) continue;
+    const pairs = results.flatMap((r, i) => (r && solo[i] ? [[r, solo[i]!] as const] : []));
+    if (!pairs.length) continue;
+    out.push(`| ${size} | tfjs ${backend} | ${workers} | ${spread(pairs.map(([r, s]) => r.trainImgS / s.trainImgS))} | ${spread(pairs.map(([r, s]) => r.cpuMsPerImage / s.cpuMsPerImage))} |`);
+  }
+  return out;
 }
 
 await main();

@@ -68,7 +68,6 @@ export class ReplicaPool {
    */
   static async start(main: ReplicaContext, o: { weightDecay: number; batchSize: number; backend: BackendPreference }): Promise<ReplicaPool> {
     const exchange = GradientExchange.create(main.replicas, slotLength(main.vars, main.statistics), o.batchSize);
-    exchange.primeDone();
     const base: Omit<ReplicaSetup, 'replica'> = {
       backend: o.backend,
       topology: main.model.toJSON(null, true) as string,
@@ -125,7 +124,7 @@ export class ReplicaPool {
   /** One step over the global `batch`: every replica's share, summed gradients, one optimizer step everywhere. */
   step(batch: Int32Array, step: number, lr: number): Promise<StepFigures> {
     return this.guarded(async () => {
-      await this.exchange.post(Command.Step, batch, lr, step);
+      this.exchange.post(Command.Step, batch, lr, step);
       writeShare(this.main, this.exchange, batch, step);
       await this.exchange.allArrivedAsync();
       return applySummed(this.main, this.exchange, lr);
@@ -140,7 +139,7 @@ export class ReplicaPool {
   /** Every replica's BatchNorm moving statistics become their mean (before validation and checkpoints). */
   averageStatistics(): Promise<void> {
     return this.guarded(async () => {
-      await this.exchange.post(Command.AverageStatistics);
+      this.exchange.post(Command.AverageStatistics);
       writeStatistics(this.main, this.exchange);
       await this.exchange.allArrivedAsync();
       applyAveragedStatistics(this.main, this.exchange);
@@ -149,7 +148,13 @@ export class ReplicaPool {
 
   /** Stops the workers (also in the middle of a step, after a failure). */
   async close(): Promise<void> {
-    if (!this.failure && !this.busy) await this.exchange.post(Command.Stop).catch(() => undefined);
+    if (!this.failure && !this.busy) {
+      try {
+        this.exchange.post(Command.Stop);
+      } catch {
+        // a replica failed meanwhile: terminate below
+      }
+    }
     this.exchange.fail(); // anything still waiting gives up
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

@@ -8,6 +8,7 @@
  * draws what an uninterrupted one would have.
  */
 import * as tf from '@tensorflow/tfjs';
+import { copyTensorInto, tensorFromCopy } from '../backend/tensor-memory.ts';
 import { seedFrom, withSeededMathRandom } from '../random.ts';
 import type { AdamW } from './adamw.ts';
 import { imageBatch, lossDenominators, targetBatch, type SampleWeighting, type TrainingSplit } from './batch.ts';
@@ -99,7 +100,7 @@ export function writeShare(c: ReplicaContext, x: GradientExchange, batch: Int32A
     const slot = x.slot(c.replica, x.buffers.slotLength);
     for (const v of c.vars) {
       const g = grads[v.name];
-      if (g) slot.set(g.dataSync() as Float32Array, offset);
+      if (g) copyTensorInto(g, slot.subarray(offset, offset + v.size));
       else slot.fill(0, offset, offset + v.size);
       offset += v.size;
     }
@@ -114,7 +115,7 @@ export function applySummed(c: ReplicaContext, x: GradientExchange, lr: number):
     const grads: tf.NamedTensorMap = {};
     let offset = 0;
     for (const v of c.vars) {
-      grads[v.name] = tf.tensor(x.sumSlots(offset, new Float32Array(v.size)), v.shape, 'float32');
+      grads[v.name] = tensorFromCopy(x.summed(offset, v.size), v.shape);
       offset += v.size;
     }
     c.optimizer.apply(c.vars, grads, lr);

@@ -65,10 +65,8 @@ export function serveReplica(): void {
     try {
       const c = await buildReplica(setup);
       port.postMessage({ type: 'ready' } satisfies ReplicaReply);
-      let seen = 0;
       for (;;) {
-        seen = x.nextCommand(seen);
-        const command = x.command;
+        const command = x.nextCommand();
         if (command === Command.Stop) break;
         if (command === Command.Step) {
           writeShare(c, x, x.batch(), x.step);
@@ -79,7 +77,6 @@ export function serveReplica(): void {
           x.allArrived();
           applyAveragedStatistics(c, x);
         }
-        x.done();
       }
       port.close();
     } catch (e) {
