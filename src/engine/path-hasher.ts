@@ -75,7 +75,7 @@ export class PathHasher {
       }
       const plan = t.kind === 'dir' ? this.planFromSnapshot(t) : undefined;
       if (plan) {
-        misses.push(...plan.changed);
+        for (const f of plan.changed) misses.push(f); // (a spread of many would overflow the stack)
         merged.push({ t, plan });
       } else whole.push({ t, files: this.lookUp(t, misses) });
     }

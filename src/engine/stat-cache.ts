@@ -2,7 +2,7 @@
 // state database does, so an unchanged file is never read again.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { closeSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-write.ts';
 import { openFolderSnapshot, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
@@ -18,6 +18,8 @@ const OP_DROP = 2;
 const COMPACT_SLACK = 1000;
 /** At most this many changes are appended to a log not read in this process (more: read, maybe compact, then write). */
 const UNREAD_APPEND = 64;
+/** An unread append that takes the log past a multiple of this many bytes reads it instead (and so compacts it in time). */
+const UNREAD_SPAN = 1 << 20;
 
 /** An entry made or dropped in this process, not yet on disk; `null` is a drop. */
 type PendingEntry = { key: string; hash: Hash } | null;
@@ -153,10 +155,15 @@ export class StatCache {
 
   /** Appends this process's changes, or rewrites the log when most of it would be dead records. */
   private saveFiles(): void {
-    if (!this.log && this.pending.size <= UNREAD_APPEND && this.logIsOurs()) {
-      this.append(encodeRecords([...this.pending]));
-      this.pending.clear();
-      return;
+    if (!this.log && this.pending.size <= UNREAD_APPEND) {
+      const size = this.ourLogSize();
+      const data = encodeRecords([...this.pending]);
+      // Appends made unread never compact the log: every UNREAD_SPAN bytes one save reads it.
+      if (size !== undefined && Math.floor(size / UNREAD_SPAN) === Math.floor((size + data.length) / UNREAD_SPAN)) {
+        this.append(data);
+        this.pending.clear();
+        return;
+      }
     }
     const log = this.fileLog();
     const changes = [...this.pending].filter(([path, e]) => e !== null || log.index.has(path));
@@ -194,21 +201,21 @@ export class StatCache {
   }
 
   /**
-   * The log exists in this version's format, so records can be appended to it unread (and
-   * compacted by the next process that reads it). Otherwise it must be read (and an
-   * earlier version's text table taken over) before it is written.
+   * The log's size if it exists in this version's format, so records can be appended to it
+   * unread. Otherwise it must be read (and an earlier version's text table taken over) first.
    */
-  private logIsOurs(): boolean {
+  private ourLogSize(): number | undefined {
     try {
       const fd = openSync(this.logFile, 'r');
       try {
         const head = Buffer.alloc(MAGIC.length);
-        return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
+        const ours = readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
+        return ours ? fstatSync(fd).size : undefined;
       } finally {
         closeSync(fd);
       }
     } catch {
-      return false;
+      return undefined;
     }
   }
 

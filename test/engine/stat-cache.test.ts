@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +218,32 @@ describe('one changed file under a big folder costs about that file, not the fol
     rmSync(join(root, 'data/\u{1F601}.txt'));
     writeFileSync(join(root, 'data/a-b.txt'), 'data/a-b.txt');
     expect(await (await hashOnce(root)).hasher.hashOne('data')).toBe(pinned);
+  });
+
+  it('appends made without reading the per-file table still let it be compacted: one save in each MiB reads it', async () => {
+    const root = tree(50);
+    await hashOnce(root);
+    // Dead records (drops of paths never there) up to just below a MiB edge.
+    const drops: Buffer[] = [];
+    let size = statSync(logFile(root)).size;
+    for (let i = 0; size + 300 < 1 << 20; i++) {
+      const path = Buffer.from(`gone/${String(i).padStart(90, '0')}`);
+      const body = Buffer.concat([Buffer.from([2]), Buffer.from([path.length & 255, path.length >> 8]), path]);
+      const head = Buffer.alloc(8);
+      head.writeUInt32LE(body.length, 0);
+      head.writeUInt32LE(crc32(body), 4);
+      drops.push(head, body);
+      size += 8 + body.length;
+    }
+    appendFileSync(logFile(root), Buffer.concat(drops));
+    writeFileSync(join(root, 'data/d1/f1.txt'), 'changed once');
+    const first = await hashOnce(root);
+    expect(first.cache.pathsIndexed).toBe(0); // appended unread
+    for (const i of [1, 2, 3, 4]) writeFileSync(join(root, `data/d${i}/f${i}.txt`), 'changed again');
+    const second = await hashOnce(root); // this append would cross the MiB: read, and compacted
+    expect(second.cache.pathsIndexed).toBe(50);
+    expect(statSync(logFile(root)).size).toBeLessThan(20_000);
+    expect(await second.hasher.hashOne('data')).toBe(manifestOf(root));
   });
 
   it('hashed file by file (no snapshot), a folder still drops the entries of its files gone', async () => {
