@@ -121,10 +121,11 @@ export function applySummed(c: ReplicaContext, x: GradientExchange, lr: number):
     c.optimizer.apply(c.vars, grads, lr);
   });
   const f = { total: 0, part: 0, color: 0 };
+  const figures = x.figures;
   for (let r = 0; r < c.replicas; r++) {
-    f.total += x.figures[r * FIGURES_PER_REPLICA]!;
-    f.part += x.figures[r * FIGURES_PER_REPLICA + 1]!;
-    f.color += x.figures[r * FIGURES_PER_REPLICA + 2]!;
+    f.total += figures[r * FIGURES_PER_REPLICA]!;
+    f.part += figures[r * FIGURES_PER_REPLICA + 1]!;
+    f.color += figures[r * FIGURES_PER_REPLICA + 2]!;
   }
   return f;
 }
