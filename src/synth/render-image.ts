@@ -39,7 +39,7 @@ export function hexToRgb(hex: string): Rgb {
   return [((v >> 16) & 255) / 255, ((v >> 8) & 255) / 255, (v & 255) / 255];
 }
 
-/** Raw 8-bit RGB pixels of a job before scaling and encoding (`size` may be below job.size), for tests and statistics. */
+/** Raw 8-bit RGB pixels of a job before blur and encoding, for tests and statistics. */
 export function renderPixels(job: RenderJob): { pixels: Buffer; size: number; blurSigma: number } {
   const rng = new Rng(job.seed);
   const styled = renderStyled(job.source, { mesh: meshOf(job.partId), albedo: hexToRgb(job.rgb), size: job.size, supersample: job.supersample }, rng);
@@ -50,10 +50,6 @@ export function renderPixels(job: RenderJob): { pixels: Buffer; size: number; bl
 export async function renderImage(job: RenderJob): Promise<Buffer> {
   const { pixels, size, blurSigma } = renderPixels(job);
   let img = sharp(pixels, { raw: { width: size, height: size, channels: 3 } });
-  if (size !== job.size) {
-    // A small crop scaled up to the output size (sharp runs resize before blur).
-    img = sharp(await img.resize(job.size, job.size, { kernel: 'cubic' }).raw().toBuffer(), { raw: { width: job.size, height: job.size, channels: 3 } });
-  }
   if (blurSigma >= 0.3) img = img.blur(blurSigma);
   return job.format === 'png'
     ? img.png({ compressionLevel: 6 }).toBuffer()
