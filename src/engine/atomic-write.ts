@@ -23,19 +23,17 @@ export function isTempName(name: string): boolean {
 }
 
 /**
- * What goes in a file: text, bytes, parts written one after another (no joined copy; a
- * generator may make them as they are written, and throw to abandon the file), or a function
- * that writes the temp file at the path it is given.
+ * What goes in a file: text, bytes, or parts written one after another (no joined copy; a
+ * generator may make them as they are written, and throw to abandon the file).
  */
-export type FileContent = string | Uint8Array | Iterable<Uint8Array> | ((tmp: string) => void);
+export type FileContent = string | Uint8Array | Iterable<Uint8Array>;
 
 /** Writes `content` to a new temp file beside `file` and returns its path; nothing is left on failure. */
 export function writeTemp(file: string, content: FileContent): string {
   const tmp = tempPathBeside(file);
   try {
     mkdirSync(dirname(file), { recursive: true });
-    if (typeof content === 'function') content(tmp);
-    else if (typeof content === 'string' || content instanceof Uint8Array) writeFileSync(tmp, content);
+    if (typeof content === 'string' || content instanceof Uint8Array) writeFileSync(tmp, content);
     else writeParts(tmp, content);
     return tmp;
   } catch (err) {

@@ -17,7 +17,7 @@ describe('atomic writes', () => {
     expect(readFileSync(file, 'utf8')).toBe('one');
     await replaceFile(file, async (tmp) => writeFileSync(tmp, 'two'));
     expect(readFileSync(file, 'utf8')).toBe('two');
-    replaceFileSync(file, (tmp) => writeFileSync(tmp, 'three'));
+    replaceFileSync(file, [Buffer.from('th'), Buffer.from('ree')]);
     expect(readFileSync(file, 'utf8')).toBe('three');
     expect(readdirSync(join(dir, 'a/b'))).toEqual(['c.txt']);
   });
@@ -31,10 +31,10 @@ describe('atomic writes', () => {
     };
     await expect(replaceFile(file, failing)).rejects.toThrow('download broke off');
     expect(() =>
-      replaceFileSync(file, (tmp) => {
-        writeFileSync(tmp, 'half');
+      replaceFileSync(file, (function* () {
+        yield Buffer.from('half');
         throw new Error('disk full');
-      }),
+      })()),
     ).toThrow('disk full');
     expect(readFileSync(file, 'utf8')).toBe('good');
     expect(readdirSync(dir)).toEqual(['object']);

@@ -1,6 +1,6 @@
 // Packs a split's blobs into one contiguous uint8 file, named by its content's keys, so the
 // train stage reads a split with one read and an unchanged split is not rewritten.
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { replaceFileSync } from '../../engine/atomic-write.ts';
@@ -13,13 +13,8 @@ export function packSplit(cacheDir: string, split: string, blobKeys: readonly st
   const target = join(cacheDir, name);
   if (existsSync(target)) return name;
   // Blob by blob into the temp file: a split can be larger than is worth holding twice.
-  replaceFileSync(target, (temp) => {
-    const fd = openSync(temp, 'w');
-    try {
-      for (const key of blobKeys) writeSync(fd, readFileSync(blobPath(cacheDir, key)));
-    } finally {
-      closeSync(fd);
-    }
-  });
+  replaceFileSync(target, (function* () {
+    for (const key of blobKeys) yield readFileSync(blobPath(cacheDir, key));
+  })());
   return name;
 }

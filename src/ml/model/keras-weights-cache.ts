@@ -97,7 +97,7 @@ export async function resolvePretrainedWeights(spec: string, options: ResolveOpt
   }
   const gotMd5 = md5.digest('hex');
   if (gotMd5 !== source.md5) return { ok: false, message: `${source.url} gave a file with md5 ${gotMd5}, not the published ${source.md5}: not cached; ${where}` };
-  replaceFileSync(cached, Buffer.concat(chunks)); // a cache file is always complete
+  replaceFileSync(cached, chunks); // a cache file is always complete
   return { ok: true, value: { path: cached, sha256: sha256.digest('hex'), via: 'download' } };
 }
 
