@@ -47,10 +47,11 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 /**
- * What is at `rel` (symlinks followed), with its stat key if a regular file. `expectedBytes`,
- * the length of the last listing if known, sizes the buffer the records are read into.
+ * What is at `rel` (symlinks followed), with its stat key if a regular file. `expectedBytes`
+ * gives the length of a folder's last listing if known (asked only for a folder listed by
+ * find), to size the buffer its records are read into.
  */
-export async function listPath(root: string, rel: string, expectedBytes?: number): Promise<Listing> {
+export async function listPath(root: string, rel: string, expectedBytes?: () => number | undefined): Promise<Listing> {
   const abs = join(root, rel);
   let st: BigIntStats | undefined;
   try {
@@ -65,7 +66,7 @@ export async function listPath(root: string, rel: string, expectedBytes?: number
     return listing(rel, 'file', record, []);
   }
   if (!st.isDirectory()) return missing(rel, [`skipped ${rel}: ${TYPE_NAMES[typeLetter(st)] ?? 'not a regular file'}`]);
-  const { records, warnings } = hasGnuFind() ? await findRecords(root, rel, expectedBytes) : walkRecords(root, rel);
+  const { records, warnings } = hasGnuFind() ? await findRecords(root, rel, expectedBytes?.()) : walkRecords(root, rel);
   return listing(rel, 'dir', records, warnings);
 }
 

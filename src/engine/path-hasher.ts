@@ -56,7 +56,7 @@ export class PathHasher {
   /** Hash of each path, `null` when it does not exist. */
   async hashMany(rels: readonly string[]): Promise<Map<string, Hash | null>> {
     // All paths listed at once: several finds use both cores.
-    const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel, this.cache.lastListingLength(rel))));
+    const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel, () => this.cache.lastListingLength(rel))));
     const result = new Map<string, Hash | null>();
     const whole: { t: Listing; files: ListedFile[] }[] = [];
     const merged: { t: Listing; plan: SnapshotPlan }[] = [];
