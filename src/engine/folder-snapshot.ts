@@ -76,6 +76,25 @@ export function snapshotListingLength(file: string): number | undefined {
   }
 }
 
+/** The folder a snapshot file says it holds, from its head alone (not checked whole); undefined if not a snapshot. */
+export function snapshotFolder(file: string): string | undefined {
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      if (size < MAGIC.length + 2) return undefined;
+      const start = readAt(fd, 0, MAGIC.length + 2);
+      if (!start.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+      const length = start.readUInt16LE(MAGIC.length);
+      return MAGIC.length + 2 + length <= size ? readAt(fd, MAGIC.length + 2, length).toString('utf8') : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+}
+
 /** Writes the snapshot of folder `rel`, the manifest's parts made as they are written; returns the bytes written. */
 export function writeFolderSnapshot(file: string, rel: string, listing: Buffer, manifest: Iterable<Buffer>): number {
   let written = 0;

@@ -241,6 +241,16 @@ export function writtenPaths(stage: StageDecl): PathRef[] {
   return stage.metrics ? [...stage.outs, stage.metrics] : [...stage.outs];
 }
 
+/** Every path the pipeline names: each stage's deps, code, params files, outs and metrics. */
+export function declaredPaths(pipeline: Pipeline): string[] {
+  const paths = new Set<string>();
+  for (const stage of pipeline.stages) {
+    for (const ref of [...stage.deps, ...stage.code, ...writtenPaths(stage)]) paths.add(ref.path);
+    for (const param of stage.params) paths.add(param.file);
+  }
+  return [...paths];
+}
+
 /** Two stages (or one stage twice) claiming the same or nested outputs. */
 function overlappingOuts(stages: StageDecl[]): Diagnostic[] {
   const claimed: { stage: string; ref: PathRef }[] = [];

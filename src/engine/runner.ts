@@ -18,7 +18,7 @@ import { readLock, writeLock, type IgnoredGate, type LockData } from './lock-fil
 import { readMetrics } from './metrics.ts';
 import { guardOuts } from './outs-guard.ts';
 import { PathHasher } from './path-hasher.ts';
-import type { StageDecl } from './pipeline-config.ts';
+import { declaredPaths, type StageDecl } from './pipeline-config.ts';
 import type { Project } from './project.ts';
 import type { Hash } from './stat-cache.ts';
 import { stageDeclEnv } from './stage-context.ts';
@@ -227,6 +227,7 @@ export async function runStages(project: Project, opts: RunOptions): Promise<Run
     await Promise.race(running.values());
   }
   try {
+    project.cache.forgetUndeclared(declaredPaths(project.pipeline)); // folders renamed or dropped in pipeline.yaml
     project.cache.save();
   } catch (err) {
     if (!(err instanceof EngineStateError)) throw err;

@@ -2,10 +2,10 @@
 // state database does, so an unchanged file is never read again.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { closeSync, fstatSync, openSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { atomicWrite } from './atomic-write.ts';
-import { openFolderSnapshot, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
+import { atomicWrite, isTempName } from './atomic-write.ts';
+import { openFolderSnapshot, snapshotFolder, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
 import { stateWriteError } from './engine-error.ts';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
@@ -112,8 +112,46 @@ export class StatCache {
     }
   }
 
+  /**
+   * Forgets folders the pipeline no longer names (`declared`: every path it does): their
+   * snapshots, their digests, and the per-file entries under them that no declared path
+   * covers. Costs a directory read while nothing changed; the per-file table is read only
+   * when a folder is dropped.
+   */
+  forgetUndeclared(declared: readonly string[]): void {
+    const folders = join(this.dir, 'stat-cache-folders');
+    let names: string[];
+    try {
+      names = readdirSync(folders);
+    } catch {
+      return; // no snapshots yet
+    }
+    const kept = new Set(declared.map((rel) => snapshotName(rel)));
+    const covered = (path: string): boolean => declared.some((d) => path === d || path.startsWith(`${d}/`));
+    for (const name of names) {
+      if (kept.has(name) || isTempName(name)) continue; // a temp file may be another command's write in progress
+      const rel = snapshotFolder(join(folders, name));
+      try {
+        rmSync(join(folders, name), { force: true });
+      } catch {
+        continue; // only a cache: left for the next run to try again
+      }
+      if (rel === undefined) continue;
+      const dirs = this.dirTable();
+      if (rel in dirs) {
+        delete dirs[rel];
+        this.dirsDirty = true;
+      }
+      if (covered(rel)) continue; // e.g. data/raw dropped while data is declared: its files are still data's
+      const prefix = `${rel}/`;
+      for (const path of this.fileLog().index.keys()) {
+        if (path.startsWith(prefix) && !covered(path)) this.pending.set(path, null);
+      }
+    }
+  }
+
   private snapshotFile(rel: string): string {
-    return join(this.dir, 'stat-cache-folders', `${createHash('sha256').update(rel).digest('hex').slice(0, 32)}.bin`);
+    return join(this.dir, 'stat-cache-folders', snapshotName(rel));
   }
 
   /** How many files the per-file table holds (as saved, plus this process's changes). */
@@ -310,4 +348,9 @@ function decodeSet(buf: Buffer, at: number): { key: string; hash: Hash } {
   const k = at + 11 + buf.readUInt16LE(at + 9);
   const keyLen = buf[k]!;
   return { key: buf.toString('latin1', k + 1, k + 1 + keyLen), hash: buf.toString('hex', k + 1 + keyLen, k + 33 + keyLen) as Hash };
+}
+
+/** The file name of folder `rel`'s snapshot under stat-cache-folders/. */
+function snapshotName(rel: string): string {
+  return `${createHash('sha256').update(rel).digest('hex').slice(0, 32)}.bin`;
 }

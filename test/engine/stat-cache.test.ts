@@ -275,3 +275,38 @@ describe('one changed file under a big folder costs about that file, not the fol
     }
   });
 });
+
+describe('state of a folder no longer declared is removed (issue 18)', () => {
+  it('after pipeline.yaml stops naming a folder, the next run drops its snapshot and its per-file entries', async () => {
+    const project = TestProject.create({ 'pipeline.yaml': 'stages:\n  count:\n    cmd: "ls -R data/a data/b > count.txt"\n    deps: [data/a, data/b]\n    outs: [count.txt]\n' });
+    made.push(project.dir);
+    for (let i = 0; i < 50; i++) project.write(`data/a/f${i}.txt`, `a ${i}`);
+    for (let i = 0; i < 30; i++) project.write(`data/b/f${i}.txt`, `b ${i}`);
+    expect((await project.cli('run')).code).toBe(0);
+    const folders = (): string[] => readdirSync(project.path('.pipeline/stat-cache-folders')).sort();
+    expect(folders()).toHaveLength(2);
+    const cacheSize = (): number => new StatCache(project.path('.pipeline')).size();
+    expect(cacheSize()).toBe(80 + 1); // both folders' files and the out
+
+    project.write('pipeline.yaml', 'stages:\n  count:\n    cmd: "ls -R data/b > count.txt"\n    deps: [data/b]\n    outs: [count.txt]\n');
+    expect((await project.cli('run')).code).toBe(0);
+    expect(folders()).toHaveLength(1);
+    expect(cacheSize()).toBe(30 + 1);
+    // data/b's state is kept: a no-op status writes none of it again
+    const kept = statSync(project.path('.pipeline/stat-cache.bin'));
+    expect((await project.cli('status')).code).toBe(0);
+    expect(statSync(project.path('.pipeline/stat-cache.bin')).mtimeMs).toBe(kept.mtimeMs);
+    expect(folders()).toHaveLength(1);
+  });
+
+  it('a folder folded into a declared parent keeps its per-file entries: the parent reads nothing again', async () => {
+    const project = TestProject.create({ 'pipeline.yaml': 'stages:\n  count:\n    cmd: "ls -R data > count.txt"\n    deps: [data/a, data/b]\n    outs: [count.txt]\n' });
+    made.push(project.dir);
+    for (let i = 0; i < 40; i++) project.write(`data/${i % 2 ? 'a' : 'b'}/f${i}.txt`, `${i}`);
+    expect((await project.cli('run')).code).toBe(0);
+    project.write('pipeline.yaml', 'stages:\n  count:\n    cmd: "ls -R data > count.txt"\n    deps: [data]\n    outs: [count.txt]\n');
+    expect((await project.cli('run')).code).toBe(0);
+    expect(readdirSync(project.path('.pipeline/stat-cache-folders'))).toHaveLength(1); // data's, not data/a's or data/b's
+    expect(new StatCache(project.path('.pipeline')).size()).toBe(40 + 1);
+  });
+});
