@@ -43,13 +43,14 @@ export function resolveTrainingConfig(raw: unknown, file: string | ConfigRef): C
   const errors: string[] = [];
   const m = withProfile(doc.model, profile, 'model', ref, errors);
   const t = withProfile(doc.training, profile, 'training', ref, errors);
+  const lossValues = withProfile(doc.loss, profile, 'loss', ref, errors);
   if (doc.model.profiles?.[profile]?.['input_size'] !== undefined) {
     errors.push(`${placeIn(ref, ['model', 'profiles', profile, 'input_size'])}: model.profiles.${profile}.input_size: the input size is shared with augment-cache; set model.input_size instead`);
   }
   const missing = ['epochs', 'batch_size', 'lr'].filter((k) => t[k] === undefined);
   if (missing.length) errors.push(`${placeIn(ref, ['training'])}: training is missing ${missing.join(', ')}`);
   if (errors.length) return { ok: false, errors };
-  const loss = doc.loss as { label_smoothing: number; part_weight: number; color_weight: number; extra_source_weights?: Record<string, number>; color_sources?: string[] };
+  const loss = lossValues as { label_smoothing: number; part_weight: number; color_weight: number; extra_source_weights?: Record<string, number>; color_sources?: string[] };
   const cur = doc.curriculum as { enabled: boolean; plan_epochs?: number; phases?: { from_epoch: number; to_epoch: number; mix: Record<string, number> }[] };
   const architecture = m['architecture'] as 'multitask' | 'two_models';
   const num = (o: Record<string, unknown>, k: string, d: number) => (typeof o[k] === 'number' ? (o[k] as number) : d);
@@ -92,7 +93,7 @@ export function resolveTrainingConfig(raw: unknown, file: string | ConfigRef): C
       when: (t['warm_start'] as { when?: WarmStartConfig['when'] } | undefined)?.when ?? 'never',
       epochs: (t['warm_start'] as { epochs?: number } | undefined)?.epochs ?? 3,
     },
-    effective: { profile, model: m, training: t, loss: doc.loss, curriculum: doc.curriculum },
+    effective: { profile, model: m, training: t, loss: lossValues, curriculum: doc.curriculum },
   };
   return { ok: true, config };
 }
