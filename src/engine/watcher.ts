@@ -15,7 +15,7 @@
 //   any state --stop()--> stopped (a running run is aborted and awaited; no more runs)
 //
 // The first run starts at once, so the project is brought up to date before watching.
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 
 export type WatchState = 'watching' | 'debouncing' | 'running' | 'queued' | 'stopped';
 
@@ -58,6 +58,7 @@ export class Watcher {
 
   /** Starts watching and the first run; resolves once the file watcher is ready. */
   async start(): Promise<void> {
+    const { watch } = await import('chokidar'); // loaded by `watch` only: other commands start without it
     const fsWatcher = watch(this.opts.paths, {
       ignoreInitial: true,
       ignored: (p: string) => this.opts.ignore(p),

@@ -6,17 +6,10 @@ import { stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import {
-  CopyObjectCommand,
-  DeleteObjectCommand,
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+
+/** The AWS SDK, loaded when an s3:// remote is opened: it costs every other command ~0.2 s of start-up. */
+type S3Sdk = typeof import('@aws-sdk/client-s3');
 import { boundedEach } from '../bounded-each.ts';
 import type { ObjectStore, RemoteSpec } from './object-store.ts';
 import { RemoteUnavailableError } from './remote-unavailable.ts';
@@ -45,10 +38,11 @@ export async function openS3Store(name: string, spec: RemoteSpec): Promise<Objec
   const { bucket, prefix } = parseS3Url(spec.url);
   const timeoutMs = (spec.timeout_s ?? 10) * 1000;
   const jobs = spec.jobs ?? 8;
-  const client = await makeClient(spec, timeoutMs, jobs);
-  const store = new S3Store(name, spec.url, client, bucket, prefix, jobs);
+  const sdk = await import('@aws-sdk/client-s3');
+  const client = await makeClient(sdk, spec, timeoutMs, jobs);
+  const store = new S3Store(sdk, name, spec.url, client, bucket, prefix, jobs);
   try {
-    await store.call(() => client.send(new HeadBucketCommand({ Bucket: bucket })));
+    await store.call(() => client.send(new sdk.HeadBucketCommand({ Bucket: bucket })));
   } catch (err) {
     client.destroy();
     // HeadBucket has no body: a missing bucket is a bare 404.
@@ -58,7 +52,7 @@ export async function openS3Store(name: string, spec: RemoteSpec): Promise<Objec
   return store;
 }
 
-async function makeClient(spec: RemoteSpec, timeoutMs: number, jobs: number): Promise<S3Client> {
+async function makeClient(sdk: S3Sdk, spec: RemoteSpec, timeoutMs: number, jobs: number): Promise<S3Client> {
   // The SDK warns on every run that its *future* releases need node 22; ours is pinned, so
   // the warning would only add noise to each `pipeline run` (a user can still set it).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -80,16 +74,16 @@ async function makeClient(spec: RemoteSpec, timeoutMs: number, jobs: number): Pr
       httpsAgent: { keepAlive: true, maxSockets: jobs * 2 },
     },
   };
-  if (spec.region) return new S3Client({ ...config, region: spec.region });
+  if (spec.region) return new sdk.S3Client({ ...config, region: spec.region });
   // No region configured: the SDK's own chain (AWS_REGION, ~/.aws/config), else us-east-1,
   // which S3-compatible servers accept whatever their location.
-  const chained = new S3Client(config);
+  const chained = new sdk.S3Client(config);
   try {
     await chained.config.region();
     return chained;
   } catch {
     chained.destroy();
-    return new S3Client({ ...config, region: 'us-east-1' });
+    return new sdk.S3Client({ ...config, region: 'us-east-1' });
   }
 }
 
@@ -98,6 +92,7 @@ class S3Store implements ObjectStore {
   private readonly removals = new Set<Promise<void>>();
 
   constructor(
+    private readonly sdk: S3Sdk,
     readonly name: string,
     readonly url: string,
     private readonly client: S3Client,
@@ -131,7 +126,7 @@ class S3Store implements ObjectStore {
 
   private async exists(key: string): Promise<boolean> {
     try {
-      await this.call(() => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
+      await this.call(() => this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -156,14 +151,14 @@ class S3Store implements ObjectStore {
     const real = this.prefix + key;
     const temp = `${real}${PART_MARK}${randomBytes(6).toString('hex')}`;
     try {
-      await this.call(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: temp, Body: body(), ContentLength: size })));
+      await this.call(() => this.client.send(new this.sdk.PutObjectCommand({ Bucket: this.bucket, Key: temp, Body: body(), ContentLength: size })));
       await this.call(() =>
-        this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: real, CopySource: `${this.bucket}/${encodeKey(temp)}` })),
+        this.client.send(new this.sdk.CopyObjectCommand({ Bucket: this.bucket, Key: real, CopySource: `${this.bucket}/${encodeKey(temp)}` })),
       );
     } finally {
       // Not waited for here (close() waits): the next put need not wait a round trip. Best
       // effort: a temporary key left by a crash is invisible (list skips it).
-      const removal = this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: temp })).then(
+      const removal = this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: temp })).then(
         () => undefined,
         () => undefined,
       );
@@ -194,7 +189,7 @@ class S3Store implements ObjectStore {
 
   private async getObject(key: string) {
     try {
-      return await this.call(() => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
+      return await this.call(() => this.client.send(new this.sdk.GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + key })));
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
@@ -206,7 +201,7 @@ class S3Store implements ObjectStore {
     let token: string | undefined;
     do {
       const page = await this.call(() =>
-        this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token })),
+        this.client.send(new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ContinuationToken: token })),
       );
       for (const o of page.Contents ?? []) {
         if (o.Key && !o.Key.includes(PART_MARK)) keys.push(o.Key.slice(this.prefix.length));
@@ -221,7 +216,7 @@ class S3Store implements ObjectStore {
       const batch = keys.slice(i, i + 1000);
       const res = await this.call(() =>
         this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Quiet: true, Objects: batch.map((k) => ({ Key: this.prefix + k })) } }),
+          new this.sdk.DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Quiet: true, Objects: batch.map((k) => ({ Key: this.prefix + k })) } }),
         ),
       );
       const failed = (res.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
