@@ -3,6 +3,7 @@
 import { readFileSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { moduleLog } from '../helpers/module-log.ts';
 import { collect, REPO_ROOT, TestProject, type CliResult } from '../helpers/project-rig.ts';
 
 const BUNDLE = join(REPO_ROOT, 'node_modules/.cache/brickflow-cli/cli.mjs');
@@ -74,19 +75,11 @@ describe('the bundled CLI', () => {
 
   it('loads the S3 SDK and the file watcher only for the commands that use them', async () => {
     const p = project({ 'pipeline.yaml': PIPELINE, 'data/in.txt': 'hello\n' });
-    // A module hook (node's --import, here by NODE_OPTIONS) writes every specifier the CLI resolves.
-    p.write('log-hook.mjs', "import { appendFileSync } from 'node:fs';\nexport async function resolve(s, c, next) { appendFileSync(process.env.RESOLVED_LOG, s + '\\n'); return next(s, c); }\n");
-    p.write('register.mjs', "import { register } from 'node:module';\nregister('./log-hook.mjs', import.meta.url);\n");
-    const resolved = async (...args: string[]): Promise<string> => {
-      const log = p.path(`resolved-${args[0]}.txt`);
-      p.write(`resolved-${args[0]}.txt`, '');
-      const r = await collect(p.spawn(args, { NODE_OPTIONS: `--import=${p.path('register.mjs')}`, RESOLVED_LOG: log }));
-      expect(r.code, r.stderr).toBe(0);
-      return readFileSync(log, 'utf8');
-    };
-    const status = await resolved('status');
-    expect(status).toContain('yaml'); // the hook saw the CLI's imports
-    expect(status).not.toContain('@aws-sdk/client-s3');
-    expect(status).not.toContain('chokidar');
+    const modules = moduleLog();
+    const r = await collect(p.spawn(['status'], modules.env));
+    expect(r.code, r.stderr).toBe(0);
+    expect(modules.read()).toContain('yaml'); // the hook saw the CLI's imports
+    expect(modules.read()).not.toContain('@aws-sdk/client-s3');
+    expect(modules.read()).not.toContain('chokidar');
   });
 });

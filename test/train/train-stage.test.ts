@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/ml/model/model-io.ts';
+import { moduleLog } from '../helpers/module-log.ts';
 import { collect, type TestProject } from '../helpers/project-rig.ts';
 import { params, REPO, SIZE, trainProject, writeCache, writeDataset } from './train-rig.ts';
 
@@ -112,10 +113,13 @@ describe('train fit: accuracy on un-augmented training images (child process)', 
 });
 
 describe.concurrent('train stage config and input errors (child process)', () => {
-  it('a bad value in config/training.yaml fails naming the file and key', async () => {
-    const run = await runStage(params({ training: { lr: -1 } }));
+  it('a bad value in config/training.yaml fails naming the file and key, before the training code (tfjs) is loaded', async () => {
+    const modules = moduleLog();
+    const run = await runStage(params({ training: { lr: -1 } }), undefined, modules.env);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('config/training.yaml: training.profiles.test.lr: must be > 0');
+    expect(modules.read()).toContain('training-config.ts'); // the hook saw the stage's imports
+    expect(modules.read()).not.toContain('@tensorflow/tfjs');
   });
 
   it('a cache at another size than model.input_size fails saying to rerun augment-cache', async () => {
