@@ -36,15 +36,14 @@ export function openFolderSnapshot(file: string, rel: string): FolderSnapshot | 
   }
   try {
     const size = fstatSync(fd).size;
-    const relBuf = Buffer.from(rel);
-    const head = MAGIC.length + 2 + relBuf.length;
+    const start = readHead(fd, size);
+    if (start?.folder !== rel) throw new Error('not ours');
+    const head = start.length;
     if (size < head + TRAILER) throw new Error('short');
-    const start = readAt(fd, 0, head);
     const tail = readAt(fd, size - TRAILER, TRAILER);
     const listingLength = tail.readUIntLE(0, 6);
     const manifestLength = tail.readUIntLE(6, 6);
-    if (!start.subarray(0, MAGIC.length).equals(MAGIC) || start.readUInt16LE(MAGIC.length) !== relBuf.length) throw new Error('not ours');
-    if (!start.subarray(MAGIC.length + 2).equals(relBuf) || head + listingLength + manifestLength + TRAILER !== size) throw new Error('torn');
+    if (head + listingLength + manifestLength + TRAILER !== size) throw new Error('torn');
     let crc = 0;
     const block = Buffer.allocUnsafe(BLOCK); // one buffer for the whole pass: no garbage a block
     for (let pos = 0; pos < size - 4; pos += BLOCK) {
@@ -81,18 +80,22 @@ export function snapshotFolder(file: string): string | undefined {
   try {
     const fd = openSync(file, 'r');
     try {
-      const size = fstatSync(fd).size;
-      if (size < MAGIC.length + 2) return undefined;
-      const start = readAt(fd, 0, MAGIC.length + 2);
-      if (!start.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
-      const length = start.readUInt16LE(MAGIC.length);
-      return MAGIC.length + 2 + length <= size ? readAt(fd, MAGIC.length + 2, length).toString('utf8') : undefined;
+      return readHead(fd, fstatSync(fd).size)?.folder;
     } finally {
       closeSync(fd);
     }
   } catch {
     return undefined;
   }
+}
+
+/** `MAGIC, u16 folder length, folder`: the folder and the head's length, or undefined if the file does not start so. */
+function readHead(fd: number, size: number): { folder: string; length: number } | undefined {
+  if (size < MAGIC.length + 2) return undefined;
+  const start = readAt(fd, 0, MAGIC.length + 2);
+  if (!start.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
+  const length = MAGIC.length + 2 + start.readUInt16LE(MAGIC.length);
+  return length <= size ? { folder: readAt(fd, MAGIC.length + 2, length - MAGIC.length - 2).toString('utf8'), length } : undefined;
 }
 
 /** Writes the snapshot of folder `rel`, the manifest's parts made as they are written; returns the bytes written. */
