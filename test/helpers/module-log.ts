@@ -1,6 +1,6 @@
 // Which modules a node process loads: NODE_OPTIONS adds a module hook (node's --import) that
 // appends every specifier the process resolves to a log file. Child processes inherit it.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -9,6 +9,8 @@ export interface ModuleLog {
   env: Record<string, string>;
   /** The specifiers resolved so far, one a line. */
   read(): string;
+  /** Removes the hook and its log. */
+  cleanup(): void;
 }
 
 export function moduleLog(): ModuleLog {
@@ -20,5 +22,6 @@ export function moduleLog(): ModuleLog {
   return {
     env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=${join(dir, 'register.mjs')}`.trim(), RESOLVED_LOG: log },
     read: () => readFileSync(log, 'utf8'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

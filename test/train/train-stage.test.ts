@@ -116,10 +116,12 @@ describe.concurrent('train stage config and input errors (child process)', () =>
   it('a bad value in config/training.yaml fails naming the file and key, before the training code (tfjs) is loaded', async () => {
     const modules = moduleLog();
     const run = await runStage(params({ training: { lr: -1 } }), undefined, modules.env);
+    const resolved = modules.read();
+    modules.cleanup();
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('config/training.yaml: training.profiles.test.lr: must be > 0');
-    expect(modules.read()).toContain('training-config.ts'); // the hook saw the stage's imports
-    expect(modules.read()).not.toContain('@tensorflow/tfjs');
+    expect(resolved).toContain('training-config.ts'); // the hook saw the stage's imports
+    expect(resolved).not.toContain('@tensorflow/tfjs');
   });
 
   it('a cache at another size than model.input_size fails saying to rerun augment-cache', async () => {

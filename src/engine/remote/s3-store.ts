@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-
-/** The AWS SDK, loaded when an s3:// remote is opened: it costs every other command ~0.2 s of start-up. */
-type S3Sdk = typeof import('@aws-sdk/client-s3');
 import { boundedEach } from '../bounded-each.ts';
 import type { ObjectStore, RemoteSpec } from './object-store.ts';
 import { RemoteUnavailableError } from './remote-unavailable.ts';
+
+/** The AWS SDK, loaded when an s3:// remote is opened: it costs every other command ~0.2 s of start-up. */
+type S3Sdk = typeof import('@aws-sdk/client-s3');
 
 /** Temporary keys end with this plus random hex; listings never show them. */
 const PART_MARK = '.part-';
