@@ -70,11 +70,13 @@ export function consoleReporter(output: Output, root: string, logsDir: string): 
       case 'hashing': {
         if (e.total < 2000) break;
         const now = Date.now();
+        const end = e.done === e.total && !e.listing;
+        const line = `hashing ${e.done}/${e.total}${e.listing ? '+' : ''} files`; // +: more are still being listed
         if (output.isTTY) {
-          output.err(`\rhashing ${e.done}/${e.total} files${e.done === e.total ? '\n' : ''}`);
-        } else if (now - lastProgress > 3000 || e.done === e.total) {
+          output.err(`\r${line}${end ? '\n' : ''}`);
+        } else if (now - lastProgress > 3000 || end) {
           lastProgress = now;
-          output.err(`hashing ${e.done}/${e.total} files\n`);
+          output.err(`${line}\n`);
         }
         break;
       }

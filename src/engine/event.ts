@@ -58,7 +58,8 @@ export type RunEvent =
   | { type: 'gates'; stage: string; results: GateResult[] }
   /** `stage` starts although gates upstream of it missed (--ignore-gates). */
   | { type: 'gates-ignored'; stage: string; missed: GateResult[] }
-  | { type: 'hashing'; done: number; total: number }
+  /** `listing`: the folder is still being listed, so `total` (files listed so far) may grow. */
+  | { type: 'hashing'; done: number; total: number; listing?: boolean }
   /** Something skipped that the user should know of (a FIFO or a symlink loop in a dep folder). */
   | { type: 'warning'; message: string };
 

@@ -49,9 +49,15 @@ const TYPE_NAMES: Record<string, string> = {
 /**
  * What is at `rel` (symlinks followed), with its stat key if a regular file. `expectedBytes`
  * gives the length of a folder's last listing if known (asked only for a folder listed by
- * find), to size the buffer its records are read into.
+ * find), to size the buffer its records are read into. A folder's records are also handed
+ * to `onRecords` as they arrive, whole records at a time, never changed afterwards.
  */
-export async function listPath(root: string, rel: string, expectedBytes?: () => number | undefined): Promise<Listing> {
+export async function listPath(
+  root: string,
+  rel: string,
+  expectedBytes?: () => number | undefined,
+  onRecords?: (records: Buffer) => void,
+): Promise<Listing> {
   const abs = join(root, rel);
   let st: BigIntStats | undefined;
   try {
@@ -66,7 +72,12 @@ export async function listPath(root: string, rel: string, expectedBytes?: () => 
     return listing(rel, 'file', record, []);
   }
   if (!st.isDirectory()) return missing(rel, [`skipped ${rel}: ${TYPE_NAMES[typeLetter(st)] ?? 'not a regular file'}`]);
-  const { records, warnings } = hasGnuFind() ? await findRecords(root, rel, expectedBytes?.()) : walkRecords(root, rel);
+  if (hasGnuFind()) {
+    const { records, warnings } = await findRecords(root, rel, expectedBytes?.(), onRecords);
+    return listing(rel, 'dir', records, warnings);
+  }
+  const { records, warnings } = walkRecords(root, rel);
+  onRecords?.(records);
   return listing(rel, 'dir', records, warnings);
 }
 
@@ -124,7 +135,7 @@ function hasGnuFind(): boolean {
 }
 
 /** Streams find's records into one buffer; its complaints (loops, vanished files) become warnings. */
-function findRecords(root: string, rel: string, expectedBytes = 0): Promise<{ records: Buffer; warnings: string[] }> {
+function findRecords(root: string, rel: string, expectedBytes = 0, onRecords?: (records: Buffer) => void): Promise<{ records: Buffer; warnings: string[] }> {
   return new Promise((resolve, reject) => {
     // LC_ALL=C: plain quotes in messages. `--` never needed: rel is a relative path that
     // the config checked, and `./` keeps a name starting with '-' from reading as an option.
@@ -135,10 +146,12 @@ function findRecords(root: string, rel: string, expectedBytes = 0): Promise<{ re
     });
     // One buffer, not a list of 64 KB chunks: the records are compared and parsed in place,
     // and a concatenated copy would double their memory. Sized as last time's listing and a
-    // bit (pages never written take no memory); a larger one grows by doubling, each buffer
-    // outgrown staying until garbage collection.
-    let buf = Buffer.allocUnsafe(Math.max(1 << 20, Math.ceil(expectedBytes * 1.05) + (1 << 16)));
+    // bit, or 16 MiB (~300k records) for a first listing (pages never written take no
+    // memory); a larger one grows by doubling, each buffer outgrown staying until garbage
+    // collection.
+    let buf = Buffer.allocUnsafe(expectedBytes > 0 ? Math.max(1 << 20, Math.ceil(expectedBytes * 1.05) + (1 << 16)) : 16 << 20);
     let used = 0;
+    let handed = 0; // records before this were given to onRecords
     let err = '';
     child.stdout.on('data', (c: Buffer) => {
       if (used + c.length > buf.length) {
@@ -147,6 +160,12 @@ function findRecords(root: string, rel: string, expectedBytes = 0): Promise<{ re
         buf = grown;
       }
       used += c.copy(buf, used);
+      if (onRecords) {
+        // Bytes once written are never rewritten (a grown buffer is a copy): views stay true.
+        const whole = buf.lastIndexOf(0, used - 1) + 1;
+        if (whole > handed) onRecords(buf.subarray(handed, whole));
+        handed = Math.max(handed, whole);
+      }
     });
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('error', reject);
@@ -160,7 +179,10 @@ function findRecords(root: string, rel: string, expectedBytes = 0): Promise<{ re
           return `skipped ${l.replace(/^find: /, '').replaceAll("'./", "'")}`;
         });
       if (code !== 0 && code !== 1) reject(new Error(`find ${rel} exited ${code}: ${err}`));
-      else resolve({ records: buf.subarray(0, used), warnings });
+      else {
+        if (onRecords && used > handed) onRecords(buf.subarray(handed, used)); // (find ends every record with NUL)
+        resolve({ records: buf.subarray(0, used), warnings });
+      }
     });
   });
 }

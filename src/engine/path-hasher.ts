@@ -6,6 +6,7 @@ import { listPath, type ListedFile, type Listing } from './file-lister.ts';
 import { closeSync } from 'node:fs';
 import { mergedManifest, type FolderSnapshot } from './folder-snapshot.ts';
 import { HashPool } from './hash-pool.ts';
+import { StreamedFolderHash, type FolderHashed } from './streamed-folder-hash.ts';
 import { diffListings } from './listing-diff.ts';
 import type { Hash, StatCache } from './stat-cache.ts';
 
@@ -24,10 +25,12 @@ export interface HashStats {
   recordsParsed: number;
   /** Bytes of folder snapshots written. */
   snapshotBytesWritten: number;
+  /** Files of folders the cache knew nothing of, hashed on the workers while being listed. */
+  filesHashedWhileListed: number;
 }
 
 /** What hashing tells the user: progress of a long read, and entries it had to skip. */
-export type HashEvent = { type: 'hashing'; done: number; total: number } | { type: 'warning'; message: string };
+export type HashEvent = { type: 'hashing'; done: number; total: number; listing?: boolean } | { type: 'warning'; message: string };
 
 /** A folder re-checked from its snapshot: the files to read, and those gone. */
 interface SnapshotPlan {
@@ -45,7 +48,7 @@ interface SnapshotPlan {
  * files to read are read on worker threads.
  */
 export class PathHasher {
-  readonly stats: HashStats = { filesRead: 0, bytesRead: 0, cacheHits: 0, pathsUnchanged: 0, recordsParsed: 0, snapshotBytesWritten: 0 };
+  readonly stats: HashStats = { filesRead: 0, bytesRead: 0, cacheHits: 0, pathsUnchanged: 0, recordsParsed: 0, snapshotBytesWritten: 0, filesHashedWhileListed: 0 };
 
   constructor(
     private readonly root: string,
@@ -55,16 +58,41 @@ export class PathHasher {
 
   /** Hash of each path, `null` when it does not exist. */
   async hashMany(rels: readonly string[]): Promise<Map<string, Hash | null>> {
+    // A folder the cache knows nothing of is hashed while it is listed (streamed-folder-hash.ts).
+    const streamed = new Map<string, StreamedFolderHash>();
+    for (const rel of new Set(rels)) {
+      if (this.cache.knowsNothingOf(rel)) streamed.set(rel, new StreamedFolderHash(this.root, rel, this.progress()));
+    }
+    try {
+      return await this.hashListed(rels, streamed);
+    } finally {
+      await Promise.all([...streamed.values()].map((s) => s.close()));
+    }
+  }
+
+  private async hashListed(rels: readonly string[], streamed: Map<string, StreamedFolderHash>): Promise<Map<string, Hash | null>> {
     // All paths listed at once: several finds use both cores.
-    const listings = await Promise.all(rels.map((rel) => listPath(this.root, rel, () => this.cache.lastListingLength(rel))));
+    const listings = await Promise.all(
+      rels.map((rel) => {
+        const s = streamed.get(rel);
+        return listPath(this.root, rel, () => this.cache.lastListingLength(rel), s && ((records) => s.feed(records)));
+      }),
+    );
     const result = new Map<string, Hash | null>();
     const whole: { t: Listing; files: ListedFile[] }[] = [];
     const merged: { t: Listing; plan: SnapshotPlan }[] = [];
+    const fresh: { t: Listing; s: StreamedFolderHash }[] = [];
     let misses: ListedFile[] = [];
     for (const t of listings) {
       for (const message of t.warnings) this.onEvent?.({ type: 'warning', message });
       if (t.kind === 'missing') {
         result.set(t.rel, null);
+        continue;
+      }
+      const s = streamed.get(t.rel);
+      if (t.kind === 'dir' && s) {
+        streamed.delete(t.rel); // (a path named twice is hashed once)
+        fresh.push({ t, s });
         continue;
       }
       const known = this.cache.getTarget(t.rel, t.statDigest);
@@ -78,6 +106,11 @@ export class PathHasher {
         for (const f of plan.changed) misses.push(f); // (a spread of many would overflow the stack)
         merged.push({ t, plan });
       } else whole.push({ t, files: this.lookUp(t, misses) });
+    }
+    try {
+      for (const { t, s } of fresh) result.set(t.rel, this.finishStreamed(t, await s.finish()));
+    } finally {
+      await Promise.all(fresh.map(({ s }) => s.close()));
     }
     await this.read(misses);
     misses = [];
@@ -110,6 +143,28 @@ export class PathHasher {
       else misses.push(f);
     }
     return files;
+  }
+
+  /** Progress of a long read, as `hashing` events. */
+  private progress(): ((done: number, total: number, listing: boolean) => void) | undefined {
+    return this.onEvent ? (done, total, listing) => this.onEvent!({ type: 'hashing', done, total, ...(listing && { listing }) }) : undefined;
+  }
+
+  /** The hash of a folder every file of which was just read; its records and manifest kept as finishWhole keeps them. */
+  private finishStreamed(t: Listing, r: FolderHashed): Hash {
+    this.stats.filesRead += r.files;
+    this.stats.bytesRead += r.bytes;
+    this.stats.recordsParsed += r.files;
+    this.stats.filesHashedWhileListed += r.files;
+    for (const [path, code] of r.errors) this.onEvent?.({ type: 'warning', message: `could not read ${t.rel}/${path}: ${code}` });
+    for (const { buf, records } of r.log) this.cache.addEncoded(buf, records);
+    const hash = createHash('sha256').update(r.manifest).digest('hex') as Hash;
+    if (r.errors.length === 0) {
+      this.cache.setTarget(t.rel, t.statDigest, hash);
+      // Paths that are not UTF-8 decode lossily, so two could read the same: no snapshot then.
+      if (isUtf8(t.records)) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, [Buffer.from(r.manifest)]);
+    }
+    return hash;
   }
 
   /** Reads the content of `files` on worker threads, and caches their hashes. */

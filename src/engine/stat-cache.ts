@@ -2,7 +2,7 @@
 // state database does, so an unchanged file is never read again.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite, isTempName } from './atomic-write.ts';
 import { openFolderSnapshot, snapshotFolder, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
@@ -12,8 +12,8 @@ import { stateWriteError } from './engine-error.ts';
 export type Hash = string & { readonly __brand: 'Hash' };
 
 const MAGIC = Buffer.from('brickflow stat cache 1\n');
+/** The op of a set record (a drop is 2); encodeRecords writes both as literals. */
 const OP_SET = 1;
-const OP_DROP = 2;
 /** Rewrite the log when it holds this many records more than live entries (and more than twice as many). */
 const COMPACT_SLACK = 1000;
 /** At most this many changes are appended to a log not read in this process (more: read, maybe compact, then write). */
@@ -22,7 +22,7 @@ const UNREAD_APPEND = 64;
 const UNREAD_SPAN = 1 << 20;
 
 /** An entry made or dropped in this process, not yet on disk; `null` is a drop. */
-type PendingEntry = { key: string; hash: Hash } | null;
+export type PendingEntry = { key: string; hash: Hash } | null;
 
 /**
  * Two files under .pipeline/:
@@ -41,6 +41,10 @@ export class StatCache {
   /** The log as read, its records indexed by path (offset of the record). */
   private log: { buf: Buffer; index: Map<string, number>; records: number; validEnd: number } | undefined;
   private readonly pending = new Map<string, PendingEntry>();
+  /** Set records encoded on the hash workers (a folder hashed whole while listed), for paths the table held nothing of. */
+  private readonly encoded: { buf: Buffer; records: number }[] = [];
+  /** `encoded`'s records by path, indexed if a path is asked for again in this process. */
+  private encodedIndex: Map<string, { buf: Buffer; at: number }> | undefined;
   private dirs: Record<string, { statDigest: string; hash: Hash }> | undefined;
   private dirsDirty = false;
   /** Bytes this instance wrote to the per-file log (for tests and benchmarks). */
@@ -55,9 +59,50 @@ export class StatCache {
     const p = this.pending.get(path);
     if (p !== undefined) return p && p.key === key ? p.hash : undefined;
     const at = log.index.get(path);
-    if (at === undefined) return undefined;
-    const e = decodeSet(log.buf, at);
+    const found = at !== undefined ? { buf: log.buf, at } : this.encodedRecord(path);
+    if (found === undefined) return undefined;
+    const e = decodeSet(found.buf, found.at);
     return e.key === key ? e.hash : undefined;
+  }
+
+  /**
+   * Takes set records encoded elsewhere (encodeRecords, on the hash workers), of files under
+   * a folder the table knew nothing of (`knowsNothingOf`): appended with the next save.
+   */
+  addEncoded(buf: Buffer, records: number): void {
+    if (records === 0) return;
+    this.encoded.push({ buf, records });
+    this.encodedIndex = undefined;
+  }
+
+  /**
+   * True if nothing is cached of `rel`: no listing digest, no folder snapshot, no per-file
+   * entry at or under it. Such a folder can only be hashed whole, every file read.
+   */
+  knowsNothingOf(rel: string): boolean {
+    if (rel in this.dirTable() || existsSync(this.snapshotFile(rel))) return false;
+    const prefix = `${rel}/`;
+    const about = (path: string): boolean => path === rel || path.startsWith(prefix);
+    const index = this.fileLog().index; // first: loading may take over an earlier version's table into `pending`
+    for (const path of this.pending.keys()) if (about(path)) return false;
+    for (const path of index.keys()) if (about(path)) return false;
+    for (const path of this.encodedIndexed().keys()) if (about(path)) return false;
+    return true;
+  }
+
+  private encodedRecord(path: string): { buf: Buffer; at: number } | undefined {
+    return this.encoded.length === 0 ? undefined : this.encodedIndexed().get(path);
+  }
+
+  private encodedIndexed(): Map<string, { buf: Buffer; at: number }> {
+    if (this.encodedIndex) return this.encodedIndex;
+    const index = new Map<string, { buf: Buffer; at: number }>();
+    for (const { buf } of this.encoded) {
+      for (let pos = 0; pos + 8 <= buf.length; pos += 8 + buf.readUInt32LE(pos)) {
+        index.set(buf.toString('utf8', pos + 11, pos + 11 + buf.readUInt16LE(pos + 9)), { buf, at: pos });
+      }
+    }
+    return (this.encodedIndex = index);
   }
 
   /** Records a file's hash (called for cache misses only, so it is always a change). */
@@ -158,6 +203,7 @@ export class StatCache {
   size(): number {
     const index = this.fileLog().index;
     let n = index.size;
+    for (const { records } of this.encoded) n += records; // of paths the table did not hold
     for (const [path, e] of this.pending) {
       if (e === null && index.has(path)) n--;
       else if (e !== null && !index.has(path)) n++;
@@ -180,7 +226,7 @@ export class StatCache {
   }
 
   save(): void {
-    if (this.pending.size > 0) this.saveFiles();
+    if (this.pending.size > 0 || this.encoded.length > 0) this.saveFiles();
     if (this.dirsDirty && this.dirs) {
       atomicWrite(join(this.dir, 'stat-cache-dirs.json'), JSON.stringify(this.dirs));
       this.dirsDirty = false;
@@ -193,34 +239,40 @@ export class StatCache {
 
   /** Appends this process's changes, or rewrites the log when most of it would be dead records. */
   private saveFiles(): void {
+    const encoded = this.encoded.map((e) => e.buf);
     if (!this.log && this.pending.size <= UNREAD_APPEND) {
       const size = this.ourLogSize();
-      const data = encodeRecords([...this.pending]);
+      const data = Buffer.concat([encodeRecords([...this.pending], crc32), ...encoded]);
       // Appends made unread never compact the log: every UNREAD_SPAN bytes one save reads it.
       if (size !== undefined && Math.floor(size / UNREAD_SPAN) === Math.floor((size + data.length) / UNREAD_SPAN)) {
         this.append(data);
-        this.pending.clear();
+        this.clearChanges();
         return;
       }
     }
     const log = this.fileLog();
     const changes = [...this.pending].filter(([path, e]) => e !== null || log.index.has(path));
     const live = this.size();
-    const records = log.records + changes.length;
+    const records = log.records + changes.length + this.encoded.reduce((n, e) => n + e.records, 0);
     const torn = log.validEnd < log.buf.length || log.buf.length === 0;
     if (torn || (records > 2 * live && records - live > COMPACT_SLACK)) {
       const parts: Buffer[] = [MAGIC];
       for (const [path, at] of log.index) {
         if (!this.pending.has(path)) parts.push(log.buf.subarray(at, at + 8 + log.buf.readUInt32LE(at)));
       }
-      parts.push(encodeRecords(changes.filter(([, e]) => e !== null)));
-      const data = Buffer.concat(parts);
-      atomicWrite(this.logFile, data);
-      this.bytesWritten += data.length;
-    } else if (changes.length > 0) this.append(encodeRecords(changes));
+      parts.push(encodeRecords(changes.filter(([, e]) => e !== null), crc32), ...encoded);
+      atomicWrite(this.logFile, parts);
+      this.bytesWritten += parts.reduce((n, p) => n + p.length, 0);
+    } else if (changes.length > 0 || encoded.length > 0) this.append(Buffer.concat([encodeRecords(changes, crc32), ...encoded]));
     this.log = undefined; // re-read if used again
-    this.pending.clear();
+    this.clearChanges();
     rmSync(join(this.dir, 'stat-cache.tsv'), { force: true }); // the text table of earlier versions
+  }
+
+  private clearChanges(): void {
+    this.pending.clear();
+    this.encoded.length = 0;
+    this.encodedIndex = undefined;
   }
 
   /** One write() with O_APPEND: a crash leaves at most one torn record at the end. */
@@ -318,8 +370,9 @@ export class StatCache {
 /**
  * Records into one buffer (no allocation per record): u32 body length, u32 crc32 of body;
  * body: u8 op, u16 path length, path, and for a set: u8 key length, key, 32-byte hash.
+ * A plain function, zlib's crc32 passed in: the hash workers run its source (hash-pool.ts).
  */
-function encodeRecords(changes: readonly [string, PendingEntry][]): Buffer {
+export function encodeRecords(changes: readonly (readonly [string, PendingEntry])[], crc: typeof crc32): Buffer {
   let size = 0;
   for (const [path, e] of changes) size += 11 + Buffer.byteLength(path) + (e === null ? 0 : 1 + e.key.length + 32);
   const buf = Buffer.allocUnsafe(size);
@@ -327,7 +380,7 @@ function encodeRecords(changes: readonly [string, PendingEntry][]): Buffer {
   for (const [path, e] of changes) {
     const body = pos + 8;
     const pathLen = buf.write(path, body + 3, 'utf8');
-    buf[body] = e === null ? OP_DROP : OP_SET;
+    buf[body] = e === null ? 2 : 1; // OP_DROP, OP_SET (literals: the workers' copy has no module constants)
     buf.writeUInt16LE(pathLen, body + 1);
     let end = body + 3 + pathLen;
     if (e !== null) {
@@ -337,7 +390,7 @@ function encodeRecords(changes: readonly [string, PendingEntry][]): Buffer {
       end += 1 + e.key.length + 32;
     }
     buf.writeUInt32LE(end - body, pos);
-    buf.writeUInt32LE(crc32(buf.subarray(body, end)), pos + 4);
+    buf.writeUInt32LE(crc(buf.subarray(body, end)), pos + 4);
     pos = end;
   }
   return buf;
