@@ -17,7 +17,14 @@ const BY_HAND = 'started-by-hand';
 
 async function main(): Promise<number> {
   const ctx = readStageContext('augment-cache');
-  const parsed = parseAugmentConfig(ctx.params[AUGMENT_FILE]?.['augment'], { name: AUGMENT_FILE, abs: ctx.abs(AUGMENT_FILE) });
+  // The training profile picks augment.profiles' strength.
+  const profile = ctx.params[TRAINING_FILE]?.['profile'];
+  const profiles = (ctx.params[AUGMENT_FILE]?.['augment'] as { profiles?: object } | undefined)?.profiles;
+  if (typeof profile !== 'string' && profiles && Object.keys(profiles).length > 0) {
+    console.error(`augment-cache: list ${TRAINING_FILE}: [profile] under the stage's params in pipeline.yaml (${AUGMENT_FILE} augment.profiles follow it)`);
+    return 2;
+  }
+  const parsed = parseAugmentConfig(ctx.params[AUGMENT_FILE]?.['augment'], { name: AUGMENT_FILE, abs: ctx.abs(AUGMENT_FILE) }, typeof profile === 'string' ? profile : 'base');
   if (!parsed.ok) { console.error(parsed.message); return 2; }
   // Checked against training.schema.json before the stage starts; the engine hands over only the listed key.
   const size = ((ctx.params[TRAINING_FILE]?.['model'] ?? {}) as { input_size?: unknown }).input_size;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultAugmentConfig, parseAugmentConfig, type AugmentOps } from '../../src/ml/augment/config.ts';
+import { blobKey } from '../../src/ml/augment/cache-key.ts';
 import { applyPlan, augmentVariants, planVariant } from '../../src/ml/augment/plan.ts';
 import { Rng } from '../../src/ml/random.ts';
 
@@ -95,5 +96,26 @@ describe('augment settings', () => {
     }
     const swapped = parseAugmentConfig({ ops: { gauss_noise: { var_min: 60, var_max: 50 } } });
     expect(!swapped.ok && swapped.message).toContain('var_min (60) is above var_max (50)');
+  });
+
+  it("the training profile's probability_scale multiplies every op's p (at most 1), and the augmented blobs' keys follow it", () => {
+    const raw = { profiles: { cpu: { probability_scale: 0.5 }, gpu: {} } };
+    const cpu = parseAugmentConfig(raw, 'config/augment.yaml', 'cpu');
+    const gpu = parseAugmentConfig(raw, 'config/augment.yaml', 'gpu');
+    if (!cpu.ok || !gpu.ok) throw new Error('expected both to parse');
+    expect(cpu.config.probability_scale).toBe(0.5);
+    expect(cpu.config.ops.rotate90.p).toBe(0.25);
+    expect(cpu.config.ops.hue_saturation_value.p).toBe(0.15);
+    expect(cpu.config.ops.gaussian_blur.p).toBe(0.1);
+    expect(cpu.config.ops.shift_scale_rotate.rotate_deg).toBe(15); // only probabilities change
+    expect(gpu.config.ops).toEqual(defaultAugmentConfig().ops); // no override: the base scale, 1
+    const strong = parseAugmentConfig({ probability_scale: 4 });
+    expect(strong.ok && strong.config.ops.rotate90.p).toBe(1);
+    expect(blobKey('augmented', 'abc', 64, cpu.config)).not.toBe(blobKey('augmented', 'abc', 64, gpu.config));
+    expect(blobKey('resized', 'abc', 64, cpu.config)).toBe(blobKey('resized', 'abc', 64, gpu.config));
+    const unknown = parseAugmentConfig(raw, 'config/augment.yaml', 'edge');
+    expect(!unknown.ok && unknown.message).toContain("profile 'edge' (config/training.yaml) has no entry under augment.profiles (has: cpu, gpu)");
+    const bad = parseAugmentConfig({ profiles: { cpu: { probability_scale: -1, variants: 2 } } }, 'config/augment.yaml', 'cpu');
+    expect(!bad.ok && bad.message).toContain('augment.profiles.cpu');
   });
 });

@@ -16,6 +16,8 @@ export interface AugmentOps {
 
 export interface AugmentConfig {
   variants: number;
+  /** The scale the ops' probabilities were multiplied by (the profile's, else the base one). */
+  probability_scale: number;
   seed: number;
   workers: number | 'auto';
   source_weights: Record<string, number>;
@@ -30,17 +32,26 @@ const SCHEMA = fileURLToPath(new URL('../../../schemas/augment.schema.json', imp
 /**
  * Checks the raw `augment` value against the schema and fills defaults (so `{}` is the
  * plan's configuration). `file` names the config file in messages (`abs` finds its lines).
+ * `profile` (config/training.yaml's) picks `profiles[profile].probability_scale` over the
+ * base one; every op's p comes out multiplied by that scale (at most 1), so the blobs' keys
+ * and the recipes see the probabilities actually used.
  */
-export function parseAugmentConfig(raw: unknown, file: string | ConfigRef = 'config/augment.yaml'): ConfigResult {
+export function parseAugmentConfig(raw: unknown, file: string | ConfigRef = 'config/augment.yaml', profile = 'base'): ConfigResult {
   const ref = typeof file === 'string' ? { name: file } : file;
   const value = { augment: structuredClone(raw ?? {}) as unknown };
   const problems = checkValues(value, SCHEMA, ref);
   if (problems.length > 0) return { ok: false, message: problems.join('\n') };
-  const config = value.augment as AugmentConfig;
+  const { profiles, ...config } = value.augment as AugmentConfig & { profiles: Record<string, { probability_scale?: number }> };
   const noise = config.ops.gauss_noise;
   if (noise.var_min > noise.var_max) {
     return { ok: false, message: `${placeIn(ref, ['augment', 'ops', 'gauss_noise'])}: augment.ops.gauss_noise: var_min (${noise.var_min}) is above var_max (${noise.var_max})` };
   }
+  const names = Object.keys(profiles);
+  if (names.length > 0 && profile !== 'base' && !names.includes(profile)) {
+    return { ok: false, message: `${placeIn(ref, ['augment', 'profiles'])}: profile '${profile}' (config/training.yaml) has no entry under augment.profiles (has: ${names.join(', ')})` };
+  }
+  config.probability_scale = profiles[profile]?.probability_scale ?? config.probability_scale;
+  for (const op of Object.values(config.ops) as { p: number }[]) op.p = Math.min(1, op.p * config.probability_scale);
   return { ok: true, config };
 }
 
