@@ -90,9 +90,8 @@ export class PathHasher {
         continue;
       }
       const s = streamed.get(t.rel);
-      if (t.kind === 'dir' && s) {
-        streamed.delete(t.rel); // (a path named twice is hashed once)
-        fresh.push({ t, s });
+      if (t.kind === 'dir' && s && !fresh.some((f) => f.s === s)) {
+        fresh.push({ t, s }); // (a path named twice: hashed once, then found in the cache)
         continue;
       }
       const known = this.cache.getTarget(t.rel, t.statDigest);
@@ -107,10 +106,9 @@ export class PathHasher {
         merged.push({ t, plan });
       } else whole.push({ t, files: this.lookUp(t, misses) });
     }
-    try {
-      for (const { t, s } of fresh) result.set(t.rel, this.finishStreamed(t, await s.finish()));
-    } finally {
-      await Promise.all(fresh.map(({ s }) => s.close()));
+    for (const { t, s } of fresh) {
+      result.set(t.rel, this.finishStreamed(t, await s.finish()));
+      await s.close(); // its threads, now rather than at the end of the command
     }
     await this.read(misses);
     misses = [];
