@@ -45,7 +45,8 @@ interface SnapshotPlan {
  * of that listing matches the cache, its hash is known; otherwise, for a folder with a
  * snapshot of its last listing and manifest, read only the files whose records differ and
  * merge them into that manifest; failing that, look each file up in the per-file cache. The
- * files to read are read on worker threads.
+ * files to read are read on worker threads. A folder the cache knows nothing of is read
+ * whole while it is still being listed (streamed-folder-hash.ts).
  */
 export class PathHasher {
   readonly stats: HashStats = { filesRead: 0, bytesRead: 0, cacheHits: 0, pathsUnchanged: 0, recordsParsed: 0, snapshotBytesWritten: 0, filesHashedWhileListed: 0 };
