@@ -7,6 +7,7 @@
  *        [--backends auto|wasm,cpu,tensorflow] [--model auto|real|demo|standin] [--no-torch] [--rounds 2]
  *        [--optimizer adamw|adamw-fused|adam]   (adamw, as training runs it, is torch_bench.py's peer)
  *        [--workers 1,2]   data-parallel replicas (training.workers) beside torch at as many threads
+ *        [--warmup 5]      seconds of untimed steps first (at least two): the steady rate, not the start
  *
  * With the default optimizer (adamw) tfjs times training's own step (src/ml/train/replica-step.ts:
  * uint8 pixels normalised per batch, the plan's loss, AdamW) on 1..N replicas, each on its
@@ -46,17 +47,20 @@ interface WorkerResult {
   cpuMsPerImage: number;
 }
 
-/** In the child: pick the backend, build the model, time `steps` steps after two warm-up steps. */
-async function worker(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string, workers: number): Promise<void> {
+/** In the child: pick the backend, build the model, time `steps` steps after the warm-up. */
+async function worker(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string, workers: number, warmupSeconds: number): Promise<void> {
   const { selectBackend } = await import('../src/ml/backend/select-backend.ts');
   const { loadBenchModel, makeReplicaStep, makeTrainStep } = await import('./train-throughput-step.ts');
   const choice = await selectBackend(backend as 'wasm' | 'cpu' | 'tensorflow', { log: null, env: {} });
   const bm = await loadBenchModel(size, model as 'auto' | 'real' | 'demo' | 'standin');
   const replicated = optimizer === 'adamw' ? await makeReplicaStep(bm.model, batch, size, workers) : undefined;
   const step = replicated?.step ?? makeTrainStep(bm.model, batch, size, optimizer as 'adamw-fused' | 'adam').step;
-  // Two warm-up steps: each replica's first steps grow its wasm heap and set up XNNPACK's operators.
-  await step();
-  await step();
+  // Warm-up, at least two steps and `warmupSeconds`: each replica's first steps grow its wasm
+  // heap and set up XNNPACK's operators, and V8 optimises the step's JS over the first seconds
+  // (20 steps timed straight after two warm-up steps ran at ~70% of the steady rate on one
+  // worker and ~45% on two, on the demo's model).
+  const warmStart = performance.now();
+  for (let i = 0; i < 2 || performance.now() - warmStart < warmupSeconds * 1000; i++) await step();
   const stepMs: number[] = [];
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
@@ -71,11 +75,11 @@ async function worker(backend: string, size: number, batch: number, steps: numbe
   console.log(`RESULT ${JSON.stringify(r)}`);
 }
 
-async function measure(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string, workers: number): Promise<WorkerResult | { error: string }> {
+async function measure(backend: string, size: number, batch: number, steps: number, model: string, optimizer: string, workers: number, warmupSeconds: number): Promise<WorkerResult | { error: string }> {
   try {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', self, '--worker', '--backends', backend, '--sizes', String(size), '--batch', String(batch), '--steps', String(steps), '--model', model, '--optimizer', optimizer, '--workers', String(workers)],
+      ['--import', 'tsx', self, '--worker', '--backends', backend, '--sizes', String(size), '--batch', String(batch), '--steps', String(steps), '--model', model, '--optimizer', optimizer, '--workers', String(workers), '--warmup', String(warmupSeconds)],
       { maxBuffer: 16 << 20, timeout: 60 * 60_000 },
     );
     const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -119,22 +123,24 @@ async function main(): Promise<void> {
       worker: { type: 'boolean', default: false },
       optimizer: { type: 'string', default: 'adamw' },
       workers: { type: 'string', default: '1,2' },
+      warmup: { type: 'string', default: '5' },
     },
   });
   const sizes = values.sizes.split(',').map(Number);
   const batch = Number(values.batch);
   const steps = Number(values.steps);
+  const warmup = Number(values.warmup);
   if (!['adamw', 'adamw-fused', 'adam'].includes(values.optimizer)) throw new Error(`--optimizer ${values.optimizer}: expected adamw, adamw-fused or adam`);
   const workerCounts = values.workers.split(',').map(Number);
   if (workerCounts.some((w) => !(w >= 1)) || (values.optimizer !== 'adamw' && workerCounts.some((w) => w > 1))) {
     throw new Error(`--workers ${values.workers}: counts >= 1, and more than one only with --optimizer adamw (training's step)`);
   }
-  if (values.worker) return worker(values.backends, sizes[0]!, batch, steps, values.model, values.optimizer, workerCounts[0]!);
+  if (values.worker) return worker(values.backends, sizes[0]!, batch, steps, values.model, values.optimizer, workerCounts[0]!, warmup);
 
   const backends = values.backends === 'auto' ? await availableBackends() : values.backends.split(',');
   const rows: string[] = [];
   const smallest = Math.min(...sizes);
-  console.log(`training step, batch ${batch}, ${steps} timed steps after two warm-up steps; backends: ${backends.join(', ')}; tfjs optimizer: ${values.optimizer} (torch: AdamW)`);
+  console.log(`training step, batch ${batch}, ${steps} timed steps after a warm-up of at least 2 steps and ${warmup} s; backends: ${backends.join(', ')}; tfjs optimizer: ${values.optimizer} (torch: AdamW)`);
   if (!backends.includes('cpu')) rows.push('| all | tfjs cpu | 1 | not measured (--backends wasm,cpu; ~0.1 img/s at 96 per issue 10) | | |');
   const rounds = Number(values.rounds);
   const modelNotes: string[] = [];
@@ -154,7 +160,7 @@ async function main(): Promise<void> {
         let r: WorkerResult | { error: string } = { error: 'not run' };
         for (let b2 = batchFor.get(size) ?? batch; b2 >= 2; b2 /= 2) {
           process.stdout.write(`  round ${round}: tfjs ${b} at ${size}, batch ${b2}, ${workers} worker(s)...`);
-          r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model, values.optimizer, workers);
+          r = await measure(b, size, b2, b === 'cpu' ? 1 : steps, values.model, values.optimizer, workers, warmup);
           process.stdout.write(` ${'error' in r ? r.error : `${fmt(r.trainImgS)} img/s, ${fmt(r.cpuMsPerImage)} CPU-ms/img`}\n`);
           if (!('error' in r) || !/abort|memory/i.test(r.error)) break;
           batchFor.set(size, b2 / 2);
