@@ -3,7 +3,8 @@
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { listPath, type ListedFile, type Listing } from './file-lister.ts';
-import { closeSync } from 'node:fs';
+import { closeSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { mergedManifest, type FolderSnapshot } from './folder-snapshot.ts';
 import { HashPool } from './hash-pool.ts';
 import { StreamedFolderHash, type FolderHashed } from './streamed-folder-hash.ts';
@@ -60,9 +61,11 @@ export class PathHasher {
   /** Hash of each path, `null` when it does not exist. */
   async hashMany(rels: readonly string[]): Promise<Map<string, Hash | null>> {
     // A folder the cache knows nothing of is hashed while it is listed (streamed-folder-hash.ts).
+    // Only a folder is asked about: the question may read the per-file table, which a missing
+    // out or a file never needs.
     const streamed = new Map<string, StreamedFolderHash>();
     for (const rel of new Set(rels)) {
-      if (this.cache.knowsNothingOf(rel)) streamed.set(rel, new StreamedFolderHash(this.root, rel, this.progress()));
+      if (isFolder(join(this.root, rel)) && this.cache.knowsNothingOf(rel)) streamed.set(rel, new StreamedFolderHash(this.root, rel, this.progress()));
     }
     try {
       return await this.hashListed(rels, streamed);
@@ -264,4 +267,13 @@ function manifestText(rel: string, files: { rel: string; hash?: string }[]): str
 /** sha256 of a folder's manifest (manifestText): what pipeline.lock and run-cache entries hold. */
 export function manifestHash(rel: string, files: { rel: string; hash?: string }[]): Hash {
   return createHash('sha256').update(manifestText(rel, files)).digest('hex') as Hash;
+}
+
+/** A folder at `abs` (symlinks followed, as the lister follows them); anything unreadable is not. */
+function isFolder(abs: string): boolean {
+  try {
+    return statSync(abs, { throwIfNoEntry: false })?.isDirectory() === true;
+  } catch {
+    return false;
+  }
 }

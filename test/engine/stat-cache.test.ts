@@ -197,6 +197,17 @@ describe('one changed file under a big folder costs about that file, not the fol
     }
   }
 
+  it('an unchanged folder beside an out not made yet reads no per-file table', async () => {
+    const root = tree(300);
+    await hashOnce(root);
+    const cache = new StatCache(join(root, '.pipeline'));
+    const hasher = new PathHasher(root, cache);
+    const hashes = await hasher.hashMany(['data', 'out-not-made-yet']);
+    expect(hashes.get('out-not-made-yet')).toBeNull();
+    expect(hasher.stats.pathsUnchanged).toBe(1);
+    expect(cache.pathsIndexed).toBe(0); // a missing path is no folder to stream: nothing to look up
+  });
+
   it('a folder hash is byte-identical to earlier versions (pipeline.lock and run-cache entries stay valid), odd names included', async () => {
     // Pinned from the engine before folder snapshots: sorted by UTF-16 code units, as JS sorts.
     const root = tree(30, (i) => `data/d${i % 3}/f${i}.txt`);
