@@ -163,8 +163,10 @@ function findRecords(root: string, rel: string, expectedBytes = 0, onRecords?: (
       if (onRecords) {
         // Bytes once written are never rewritten (a grown buffer is a copy): views stay true.
         const whole = buf.lastIndexOf(0, used - 1) + 1;
-        if (whole > handed) onRecords(buf.subarray(handed, whole));
-        handed = Math.max(handed, whole);
+        if (whole > handed) {
+          onRecords(buf.subarray(handed, whole));
+          handed = whole;
+        }
       }
     });
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));

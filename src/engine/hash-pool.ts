@@ -178,8 +178,8 @@ export class HashPool {
     return hashRecords(LIB, `${root}/${folder}/`, folder, records, this.buf);
   }
 
-  /** Starts the threads now, e.g. while still listing files known to be many. */
-  start(): void {
+  /** Starts the threads, on the first batch handed to them. */
+  private start(): void {
     this.workers ??= Array.from({ length: Math.max(1, Math.min(availableParallelism(), 8)) }, () => {
       // No execArgv: a worker must not load the TypeScript loader the parent may run under.
       const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });

@@ -152,7 +152,7 @@ export class PathHasher {
     return this.onEvent ? (done, total, listing) => this.onEvent!({ type: 'hashing', done, total, ...(listing && { listing }) }) : undefined;
   }
 
-  /** The hash of a folder every file of which was just read; its records and manifest kept as finishWhole keeps them. */
+  /** The hash of a folder every file of which was just read on the workers, their stat-cache records taken over. */
   private finishStreamed(t: Listing, r: FolderHashed): Hash {
     this.stats.filesRead += r.files;
     this.stats.bytesRead += r.bytes;
@@ -160,13 +160,7 @@ export class PathHasher {
     this.stats.filesHashedWhileListed += r.files;
     for (const [path, code] of r.errors) this.onEvent?.({ type: 'warning', message: `could not read ${t.rel}/${path}: ${code}` });
     for (const { buf, records } of r.log) this.cache.addEncoded(buf, records);
-    const hash = createHash('sha256').update(r.manifest).digest('hex') as Hash;
-    if (r.errors.length === 0) {
-      this.cache.setTarget(t.rel, t.statDigest, hash);
-      // Paths that are not UTF-8 decode lossily, so two could read the same: no snapshot then.
-      if (isUtf8(t.records)) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, [Buffer.from(r.manifest)]);
-    }
-    return hash;
+    return this.hashWholeFolder(t, r.manifest, r.errors.length === 0);
   }
 
   /** Reads the content of `files` on worker threads, and caches their hashes. */
@@ -199,13 +193,20 @@ export class PathHasher {
       if (!hash.startsWith('error:')) this.cache.setTarget(t.rel, t.statDigest, hash);
       return hash;
     }
-    const text = manifestText(t.rel, files);
-    const hash = createHash('sha256').update(text).digest('hex') as Hash;
     this.cache.forgetOthersUnder(t.rel, files);
-    if (!files.some((f) => f.hash!.startsWith('error:'))) {
+    return this.hashWholeFolder(t, manifestText(t.rel, files), !files.some((f) => f.hash!.startsWith('error:')));
+  }
+
+  /**
+   * The hash of folder `t` from its whole manifest; when every file could be read, its
+   * listing digest and snapshot are kept for the next run.
+   */
+  private hashWholeFolder(t: Listing, manifest: string, readable: boolean): Hash {
+    const hash = createHash('sha256').update(manifest).digest('hex') as Hash;
+    if (readable) {
       this.cache.setTarget(t.rel, t.statDigest, hash);
       // Paths that are not UTF-8 decode lossily, so two could read the same: no snapshot then.
-      if (isUtf8(t.records)) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, [Buffer.from(text)]);
+      if (isUtf8(t.records)) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, [Buffer.from(manifest)]);
     }
     return hash;
   }

@@ -99,7 +99,7 @@ export class StatCache {
     const index = new Map<string, { buf: Buffer; at: number }>();
     for (const { buf } of this.encoded) {
       for (let pos = 0; pos + 8 <= buf.length; pos += 8 + buf.readUInt32LE(pos)) {
-        index.set(buf.toString('utf8', pos + 11, pos + 11 + buf.readUInt16LE(pos + 9)), { buf, at: pos });
+        index.set(recordPath(buf, pos), { buf, at: pos });
       }
     }
     return (this.encodedIndex = index);
@@ -330,8 +330,7 @@ export class StatCache {
       const len = buf.readUInt32LE(pos);
       const end = pos + 8 + len;
       if (end > buf.length || crc32(buf.subarray(pos + 8, end)) !== buf.readUInt32LE(pos + 4)) break;
-      const pathLen = buf.readUInt16LE(pos + 9);
-      const path = buf.toString('utf8', pos + 11, pos + 11 + pathLen);
+      const path = recordPath(buf, pos);
       if (buf[pos + 8] === OP_SET) index.set(path, pos);
       else index.delete(path);
       records++;
@@ -394,6 +393,11 @@ export function encodeRecords(changes: readonly (readonly [string, PendingEntry]
     pos = end;
   }
   return buf;
+}
+
+/** The path of the record (a set or a drop) at `at`. */
+function recordPath(buf: Buffer, at: number): string {
+  return buf.toString('utf8', at + 11, at + 11 + buf.readUInt16LE(at + 9));
 }
 
 /** The stat key and hash of the set record at `at`. */

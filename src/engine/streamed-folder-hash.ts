@@ -24,7 +24,8 @@ export interface FolderHashed {
 export class StreamedFolderHash {
   private readonly pool = new HashPool();
   private threaded = false;
-  private held: Uint8Array[] = [];
+  /** Batches kept until the threads start (or the end), with their file counts. */
+  private held: { batch: Uint8Array; files: number }[] = [];
   private readonly parts: Promise<RecordsHashed>[] = [];
   private seen = 0;
   private done = 0;
@@ -43,11 +44,11 @@ export class StreamedFolderHash {
       const files = countFiles(batch);
       this.seen += files;
       if (this.threaded) this.send(batch, files);
-      else this.held.push(batch);
+      else this.held.push({ batch, files });
     }
     if (!this.threaded && this.seen >= PARALLEL_THRESHOLD) {
       this.threaded = true;
-      for (const batch of this.held.splice(0)) this.send(batch, countFiles(batch));
+      for (const { batch, files } of this.held.splice(0)) this.send(batch, files);
     }
   }
 
@@ -57,7 +58,7 @@ export class StreamedFolderHash {
     let parts: RecordsHashed[];
     if (this.threaded) parts = await Promise.all(this.parts);
     else {
-      parts = this.held.map((batch) => this.pool.hashRecordsHere(this.root, this.folder, batch));
+      parts = this.held.map(({ batch }) => this.pool.hashRecordsHere(this.root, this.folder, batch));
       this.held = [];
     }
     if (this.seen > 0) this.onProgress?.(this.seen, this.seen, false);
