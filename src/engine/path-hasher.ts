@@ -159,7 +159,7 @@ export class PathHasher {
     this.stats.recordsParsed += r.files;
     this.stats.filesHashedWhileListed += r.files;
     for (const [path, code] of r.errors) this.onEvent?.({ type: 'warning', message: `could not read ${t.rel}/${path}: ${code}` });
-    for (const { buf, records } of r.log) this.cache.addEncoded(buf, records);
+    for (const { buf, records } of r.log) this.cache.addEncoded(t.rel, buf, records);
     return this.hashWholeFolder(t, r.manifest, r.errors.length === 0);
   }
 

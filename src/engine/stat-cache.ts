@@ -42,7 +42,7 @@ export class StatCache {
   private log: { buf: Buffer; index: Map<string, number>; records: number; validEnd: number } | undefined;
   private readonly pending = new Map<string, PendingEntry>();
   /** Set records encoded on the hash workers (a folder hashed whole while listed), for paths the table held nothing of. */
-  private readonly encoded: { buf: Buffer; records: number }[] = [];
+  private readonly encoded: { folder: string; buf: Buffer; records: number }[] = [];
   /** `encoded`'s records by path, indexed if a path is asked for again in this process. */
   private encodedIndex: Map<string, { buf: Buffer; at: number }> | undefined;
   private dirs: Record<string, { statDigest: string; hash: Hash }> | undefined;
@@ -67,17 +67,19 @@ export class StatCache {
 
   /**
    * Takes set records encoded elsewhere (encodeRecords, on the hash workers), of files under
-   * a folder the table knew nothing of (`knowsNothingOf`): appended with the next save.
+   * `folder`, which the table knew nothing of (`knowsNothingOf`): appended with the next save.
    */
-  addEncoded(buf: Buffer, records: number): void {
+  addEncoded(folder: string, buf: Buffer, records: number): void {
     if (records === 0) return;
-    this.encoded.push({ buf, records });
+    this.encoded.push({ folder, buf, records });
     this.encodedIndex = undefined;
   }
 
   /**
    * True if nothing is cached of `rel`: no listing digest, no folder snapshot, no per-file
-   * entry at or under it. Such a folder can only be hashed whole, every file read.
+   * entry at or under it. Such a folder can only be hashed whole, every file read. (Records
+   * taken over from the workers count by their folder, not path by path: a folder inside one
+   * just streamed is not asked again.)
    */
   knowsNothingOf(rel: string): boolean {
     if (rel in this.dirTable() || existsSync(this.snapshotFile(rel))) return false;
@@ -86,7 +88,7 @@ export class StatCache {
     const index = this.fileLog().index; // first: loading may take over an earlier version's table into `pending`
     for (const path of this.pending.keys()) if (about(path)) return false;
     for (const path of index.keys()) if (about(path)) return false;
-    for (const path of this.encodedIndexed().keys()) if (about(path)) return false;
+    for (const e of this.encoded) if (about(e.folder) || rel.startsWith(`${e.folder}/`)) return false;
     return true;
   }
 
