@@ -8,7 +8,9 @@
  * It works by wrapping two tfjs-layers methods (BatchNormalization.call in training mode,
  * and the swish activation's apply) — only while the wasm backend is active, only for the
  * cases computed here (channels-last, float32, with gamma and beta), and falling through
- * to tfjs' own code otherwise, so results do not depend on whether it is installed.
+ * to tfjs' own code otherwise, so results do not depend on whether it is installed. A third
+ * wrap goes the other way: a conv with neither bias nor activation runs unfused (tf.conv2d),
+ * whose gradient computes only the gradients the tape needs.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -267,9 +269,29 @@ interface BatchNormLayer {
 type LayerCall = (this: BatchNormLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[];
 type ActivationApply = (this: unknown, x: tf.Tensor, alpha?: number) => tf.Tensor;
 
+/** The parts of tfjs-layers' Conv2D this module reads. */
+interface ConvLayer {
+  rank: number;
+  bias: unknown;
+  activation: { getClassName(): string };
+  dataFormat: string;
+  padding: string;
+  strides: [number, number];
+  dilationRate: [number, number];
+  kernel: { read(): tf.Tensor };
+}
+
+/** The prototype on `obj`'s chain that defines `key` itself (tfjs-layers defines call on Conv, Conv2D's parent). */
+function prototypeOwning(obj: object, key: string): object {
+  for (let p = Object.getPrototypeOf(obj) as object | null; p; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.prototype.hasOwnProperty.call(p, key)) return p;
+  }
+  throw new Error(`no prototype of ${obj.constructor.name} defines ${key}`);
+}
+
 let installed = false;
 
-/** Wraps BatchNormalization.call and the swish activation once; later calls do nothing. */
+/** Wraps BatchNormalization.call, Conv2D's call and the swish activation once; later calls do nothing. */
 export function installWasmFusedLayers(): void {
   if (installed) return;
   installed = true;
@@ -302,6 +324,21 @@ export function installWasmFusedLayers(): void {
       tf.dispose([mean, variance]);
       return y;
     });
+  };
+
+  // A 2-D conv with neither bias nor activation runs as tf.conv2d rather than tfjs-layers'
+  // tf.fused.conv2d: the fused op's gradient returns the input and filter gradients together,
+  // so the stem's input gradient (nothing needs the image's gradient) was computed and thrown
+  // away, ~20 ms of a 96 px step. tf.conv2d's gradient computes only what the tape asks for.
+  const convProto = prototypeOwning(tf.layers.conv2d({ filters: 1, kernelSize: 1 }), 'call') as { call: (this: ConvLayer, inputs: tf.Tensor | tf.Tensor[], kwargs: Record<string, unknown>) => tf.Tensor | tf.Tensor[] };
+  const originalConvCall = convProto.call;
+  convProto.call = function (this: ConvLayer, inputs, kwargs) {
+    const x = Array.isArray(inputs) ? inputs[0]! : inputs;
+    const plain = this.rank === 2 && this.bias == null && this.activation.getClassName() === 'linear' && this.dataFormat === 'channelsLast';
+    if (!plain || tf.getBackend() !== 'wasm' || (x.rank !== 3 && x.rank !== 4) || (this.padding !== 'same' && this.padding !== 'valid')) {
+      return originalConvCall.call(this, inputs, kwargs);
+    }
+    return tf.tidy(() => tf.conv2d(x as tf.Tensor4D, this.kernel.read() as tf.Tensor4D, this.strides, this.padding as 'same' | 'valid', 'NHWC', this.dilationRate));
   };
 
   const swishLayer = tf.layers.activation({ activation: 'swish' }) as unknown as { activation: object };
