@@ -46,6 +46,9 @@ describe('wasm training kernels', () => {
   convCases.push({ k: 1, s: 1, pad: 'same', ci: 8, co: 16 }, { k: 1, s: 1, pad: 'valid', ci: 12, co: 24 });
   // ... and with few pixels per channel (2 x 4 x 4 = 32 < 4 x 16), the input gradient dy.W^T takes the SIMD GEMM.
   convCases.push({ k: 1, s: 1, pad: 'same', ci: 16, co: 12, h: 4 }, { k: 1, s: 1, pad: 'valid', ci: 24, co: 8, h: 4 });
+  // Many pixels per tap with co % 8 == 0 (the stem): the pixel-major patch matrix and the SIMD GEMM,
+  // with 27 taps padded to 28, and with 36 (no padding column).
+  convCases.push({ k: 3, s: 2, pad: 'valid', ci: 3, co: 8, h: 17 }, { k: 3, s: 2, pad: 'same', ci: 3, co: 16, h: 20 }, { k: 3, s: 1, pad: 'same', ci: 4, co: 8, h: 12 });
   it.each(convCases)('conv2d gradients match the cpu backend: k=$k stride=$s $pad ci=$ci co=$co h=$h', async (c) => {
     const f = (): tf.Tensor[] => {
       const x = tf.randomNormal([2, c.h ?? 9, c.h ?? 9, c.ci], 0, 1, 'float32', 1);
