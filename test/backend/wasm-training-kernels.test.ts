@@ -61,13 +61,15 @@ describe('wasm training kernels', () => {
   });
 
   // 8 channels take the SIMD filter-gradient loop (channel multiplier 1, channels a multiple of 4); 6 the JS one.
-  const dwCases: { k: number; s: number; pad: 'same' | 'valid'; mult: number; ch: number }[] = [];
+  const dwCases: { k: number; s: number; pad: 'same' | 'valid'; mult: number; ch: number; h?: number }[] = [];
   for (const k of [1, 3, 5]) for (const s of [1, 2]) for (const pad of ['same', 'valid'] as const) {
     dwCases.push({ k, s, pad, mult: 1, ch: 6 }, { k, s, pad, mult: 2, ch: 6 }, { k, s, pad, mult: 1, ch: 8 });
   }
-  it.each(dwCases)('depthwise conv gradients match the cpu backend: k=$k stride=$s $pad multiplier=$mult channels=$ch', async (c) => {
+  // Strided, channels a multiple of 4: the input gradient scattered straight into dx, on odd sizes too.
+  dwCases.push({ k: 3, s: 2, pad: 'same', mult: 1, ch: 8, h: 11 }, { k: 5, s: 2, pad: 'valid', mult: 1, ch: 12, h: 11 }, { k: 5, s: 3, pad: 'same', mult: 1, ch: 4, h: 13 });
+  it.each(dwCases)('depthwise conv gradients match the cpu backend: k=$k stride=$s $pad multiplier=$mult channels=$ch h=$h', async (c) => {
     const f = (): tf.Tensor[] => {
-      const x = tf.randomNormal([2, 10, 10, c.ch], 0, 1, 'float32', 3);
+      const x = tf.randomNormal([2, c.h ?? 10, c.h ?? 10, c.ch], 0, 1, 'float32', 3);
       const w = tf.randomNormal([c.k, c.k, c.ch, c.mult], 0, 1, 'float32', 4);
       return tf.grads((x: tf.Tensor, w: tf.Tensor) => weightedSum(tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad)))([x, w]);
     };

@@ -23,6 +23,7 @@ export interface SimdExports {
   gemmAB(a: number, b: number, out: number, P: number, K: number, N: number): void;
   gemmAtB(x: number, dy: number, dw: number, P: number, CI: number, CO: number): void;
   depthwiseFilterRow(xRow: number, dyRow: number, acc: number, OW: number, W: number, C: number, KW: number, SW: number, DW: number, PL: number): void;
+  depthwiseInputRow(dyRow: number, wRow: number, dxRow: number, OW: number, W: number, C: number, KW: number, SW: number, DW: number, PL: number): void;
 }
 
 /** The WebAssembly JS API, which this project's TypeScript lib settings do not declare. */

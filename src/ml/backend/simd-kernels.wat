@@ -193,7 +193,49 @@
         (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
         (br $owL))))
 
-  ;; dw[ci, co] += sum_p x[p, ci] * dy[p, co] for x [P, CI], dy [P, CO], dw [CI, CO]
+;; One output-gradient row's share of the depthwise input gradient (channel multiplier 1):
+  ;; for every ow < OW and tap j < KW whose input column iw = ow*SW + j*DW - PL lies in
+  ;; [0, W), dxRow[iw, c] += dyRow[ow, c] * wRow[j, c]. dxRow is the input row kernel row
+  ;; wRow ([KW, C]) reads from that dy row. Strided convs scatter straight into dx this way,
+  ;; with no spread-out copy of dy three quarters zeros.
+  (func (export "depthwiseInputRow") (param $dyRow i32) (param $wRow i32) (param $dxRow i32)
+        (param $OW i32) (param $W i32) (param $C i32) (param $KW i32) (param $SW i32) (param $DW i32) (param $PL i32)
+    (local $cb i32) (local $ow i32) (local $j i32) (local $iw i32) (local $i i32)
+    (local $xb i32) (local $wb i32) (local $dyb i32)
+    (local.set $cb (i32.shl (local.get $C) (i32.const 2)))
+    (local.set $dyb (local.get $dyRow))
+    (block $owDone
+      (loop $owL
+        (br_if $owDone (i32.ge_s (local.get $ow) (local.get $OW)))
+        (local.set $j (i32.const 0))
+        (block $jDone
+          (loop $jL
+            (br_if $jDone (i32.ge_s (local.get $j) (local.get $KW)))
+            (local.set $iw
+              (i32.sub
+                (i32.add (i32.mul (local.get $ow) (local.get $SW)) (i32.mul (local.get $j) (local.get $DW)))
+                (local.get $PL)))
+            (if (i32.and (i32.ge_s (local.get $iw) (i32.const 0)) (i32.lt_s (local.get $iw) (local.get $W)))
+              (then
+                (local.set $xb (i32.add (local.get $dxRow) (i32.mul (local.get $iw) (local.get $cb))))
+                (local.set $wb (i32.add (local.get $wRow) (i32.mul (local.get $j) (local.get $cb))))
+                (local.set $i (i32.const 0))
+                (block $ce
+                  (loop $ch
+                    (br_if $ce (i32.ge_u (local.get $i) (local.get $cb)))
+                    (v128.store (i32.add (local.get $xb) (local.get $i))
+                      (f32x4.add (v128.load (i32.add (local.get $xb) (local.get $i)))
+                        (f32x4.mul (v128.load (i32.add (local.get $wb) (local.get $i)))
+                                   (v128.load (i32.add (local.get $dyb) (local.get $i))))))
+                    (local.set $i (i32.add (local.get $i) (i32.const 16)))
+                    (br $ch)))))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jL)))
+        (local.set $dyb (i32.add (local.get $dyb) (local.get $cb)))
+        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))
+        (br $owL))))
+
+    ;; dw[ci, co] += sum_p x[p, ci] * dy[p, co] for x [P, CI], dy [P, CO], dw [CI, CO]
   ;; (CI % 4 == 0, CO % 8 == 0): the filter gradient of a 1x1 conv. Blocks of 4 x 8 outputs
   ;; stay in registers while a chunk of 128 pixels streams past (the chunk stays in cache
   ;; for all blocks). The caller zeroes dw.
