@@ -3,7 +3,7 @@
 // lines merged in: no per-file objects, no sort, no per-file table lookups for the rest. The
 // manifest is streamed a block at a time, never held whole.
 import { crc32 } from 'node:zlib';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 import { atomicWrite } from './atomic-write.ts';
 
 /**
@@ -24,6 +24,8 @@ export interface FolderSnapshot {
   /** Where the manifest (sorted `path NUL sha256-hex LF` lines, paths below the folder) lies in the file. */
   manifestStart: number;
   manifestLength: number;
+  /** The file's checksum: what a drift names to say which snapshot it is the drift of. */
+  crc: number;
 }
 
 /** The snapshot of folder `rel` in `file` if it is whole (close its `fd` when done); read in blocks. */
@@ -52,7 +54,7 @@ export function openFolderSnapshot(file: string, rel: string): FolderSnapshot | 
       crc = crc32(block.subarray(0, n), crc);
     }
     if (crc !== tail.readUInt32LE(12)) throw new Error('damaged');
-    return { listing: readAt(fd, head, listingLength), fd, manifestStart: head + listingLength, manifestLength };
+    return { listing: readAt(fd, head, listingLength), fd, manifestStart: head + listingLength, manifestLength, crc };
   } catch {
     closeSync(fd);
     return undefined;
@@ -129,6 +131,79 @@ export function writeFolderSnapshot(file: string, rel: string, listing: Buffer, 
   atomicWrite(file, parts());
   return written;
 }
+
+/**
+ * What differs in a folder from its snapshot, as of the last run: each file new or changed
+ * since (path below the folder -> its stat key and hash) and each file gone. After a few
+ * changes the snapshot stays as it is and only this small file is written; the next run
+ * diffs its listing against the snapshot's again and takes the hashes of files whose keys
+ * still match from here instead of reading them.
+ */
+export interface SnapshotDrift {
+  changed: Map<string, { key: string; hash: string }>;
+  removed: Set<string>;
+}
+
+/**
+ * `DRIFT_MAGIC, u32 crc of the snapshot, records, u32 crc32 of all before it`; a record is
+ * `c path NUL key NUL hash NUL` or `r path NUL` (paths and keys hold no NUL). Written whole
+ * (temp file + rename); a torn or damaged file, or one of another snapshot, is no drift.
+ */
+const DRIFT_MAGIC = Buffer.from('brickflow snapshot drift 1\n');
+
+/** The drift of the snapshot whose checksum is `snapshotCrc`, if `file` holds a whole one. */
+export function readSnapshotDrift(file: string, snapshotCrc: number): SnapshotDrift | undefined {
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  const head = DRIFT_MAGIC.length + 4;
+  if (buf.length < head + 4 || !buf.subarray(0, DRIFT_MAGIC.length).equals(DRIFT_MAGIC)) return undefined;
+  if (buf.readUInt32LE(DRIFT_MAGIC.length) !== snapshotCrc) return undefined;
+  const end = buf.length - 4;
+  if (crc32(buf.subarray(0, end)) !== buf.readUInt32LE(end)) return undefined;
+  const drift: SnapshotDrift = { changed: new Map(), removed: new Set() };
+  const field = (at: number): [string, number] => {
+    const z = buf.indexOf(0, at);
+    if (z < 0 || z >= end) throw new Error('cut');
+    return [buf.toString('utf8', at, z), z + 1];
+  };
+  try {
+    for (let at = head; at < end; ) {
+      const kind = buf[at];
+      const [path, afterPath] = field(at + 1);
+      if (kind === R) {
+        drift.removed.add(path);
+        at = afterPath;
+      } else if (kind === C) {
+        const [key, afterKey] = field(afterPath);
+        const [hash, next] = field(afterKey);
+        drift.changed.set(path, { key, hash });
+        at = next;
+      } else return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  return drift;
+}
+
+/** The bytes of `drift` as readSnapshotDrift reads them back. */
+export function encodeSnapshotDrift(snapshotCrc: number, drift: SnapshotDrift): Buffer {
+  const parts: Buffer[] = [DRIFT_MAGIC, Buffer.alloc(4)];
+  parts[1]!.writeUInt32LE(snapshotCrc);
+  for (const [path, { key, hash }] of drift.changed) parts.push(Buffer.from(`c${path}\0${key}\0${hash}\0`));
+  for (const path of drift.removed) parts.push(Buffer.from(`r${path}\0`));
+  const body = Buffer.concat(parts);
+  const tail = Buffer.alloc(4);
+  tail.writeUInt32LE(crc32(body));
+  return Buffer.concat([body, tail]);
+}
+
+const C = 'c'.charCodeAt(0);
+const R = 'r'.charCodeAt(0);
 
 /**
  * The snapshot's manifest with `changes` merged in, block by block, as parts of the blocks

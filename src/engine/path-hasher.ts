@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { listPath, type ListedFile, type Listing } from './file-lister.ts';
 import { closeSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { mergedManifest, type FolderSnapshot } from './folder-snapshot.ts';
+import { encodeSnapshotDrift, mergedManifest, type FolderSnapshot } from './folder-snapshot.ts';
 import { HashPool } from './hash-pool.ts';
 import { StreamedFolderHash, type FolderHashed } from './streamed-folder-hash.ts';
 import { diffListings } from './listing-diff.ts';
@@ -33,12 +33,27 @@ export interface HashStats {
 /** What hashing tells the user: progress of a long read, and entries it had to skip. */
 export type HashEvent = { type: 'hashing'; done: number; total: number; listing?: boolean } | { type: 'warning'; message: string };
 
-/** A folder re-checked from its snapshot: the files to read, and those gone. */
+/** A folder re-checked from its snapshot: the files that differ from it (to read, or known from its drift), and those gone. */
 interface SnapshotPlan {
   snapshot: FolderSnapshot;
+  /** Files new or changed since the snapshot whose hash must be read. */
   changed: ListedFile[];
+  /** Files new or changed since the snapshot whose hash the drift holds for their stat key. */
+  known: ListedFile[];
   removed: string[];
+  /** Files the drift already had as gone (their per-file entries were dropped then). */
+  removedBefore: ReadonlySet<string>;
+  /** Files the drift had as new or changed that no longer differ from the snapshot. */
+  leftDrift: string[];
 }
+
+/**
+ * A folder's drift (what differs from its snapshot) is kept while it is at most this share of
+ * the snapshot's listing (or SNAPSHOT_DRIFT_MIN bytes); beyond, the snapshot is rewritten.
+ * Each run re-merges the drift into the snapshot's manifest, so it must stay small.
+ */
+const SNAPSHOT_DRIFT_SHARE = 1 / 32;
+const SNAPSHOT_DRIFT_MIN = 64 * 1024;
 
 /**
  * Hashes project paths; one instance may serve a whole command. Each step is cheap when
@@ -218,8 +233,21 @@ export class PathHasher {
     if (!snapshot) return undefined;
     const diff = diffListings(snapshot.listing, t.records);
     this.stats.recordsParsed += diff.parsed;
-    const changed = [...diff.changed].map(([path, key]): ListedFile => ({ rel: `${t.rel}/${path}`, key }));
-    return { snapshot, changed, removed: diff.removed };
+    const drift = this.cache.snapshotDrift(t.rel, snapshot);
+    const changed: ListedFile[] = [];
+    const known: ListedFile[] = [];
+    for (const [path, key] of diff.changed) {
+      const f: ListedFile = { rel: `${t.rel}/${path}`, key };
+      const was = drift?.changed.get(path);
+      if (was?.key === key) {
+        f.hash = was.hash;
+        known.push(f);
+      } else changed.push(f);
+    }
+    // A file the drift had as new or changed that differs from the snapshot no more: gone since
+    // (or back as the snapshot has it). Its per-file entry goes, or renames would pile them up.
+    const leftDrift = drift ? [...drift.changed.keys()].filter((path) => !diff.changed.has(path)) : [];
+    return { snapshot, changed, known, removed: diff.removed, removedBefore: drift?.removed ?? new Set(), leftDrift };
   }
 
   /**
@@ -228,7 +256,7 @@ export class PathHasher {
    */
   private finishFromSnapshot(t: Listing, plan: SnapshotPlan): Hash | undefined {
     const prefix = t.rel.length + 1;
-    const changes: [string, string | null][] = plan.changed.map((f) => [f.rel.slice(prefix), f.hash!]);
+    const changes: [string, string | null][] = [...plan.changed, ...plan.known].map((f) => [f.rel.slice(prefix), f.hash!]);
     for (const path of plan.removed) changes.push([path, null]);
     changes.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)); // as manifestText sorts its lines
     const h = createHash('sha256');
@@ -242,19 +270,33 @@ export class PathHasher {
     }
     const merged = hashed(mergedManifest(plan.snapshot, changes));
     const readable = !plan.changed.some((f) => f.hash!.startsWith('error:'));
+    // A small drift is all that is written; the snapshot only once the drift outgrows its share.
+    const drift = readable ? driftBytes(plan, prefix) : undefined;
+    const keepSnapshot = drift !== undefined && drift.length <= Math.max(SNAPSHOT_DRIFT_MIN, plan.snapshot.listing.length * SNAPSHOT_DRIFT_SHARE);
     try {
       // An unreadable file's line holds its error: hashed (the folder is not cached), not kept.
-      if (readable) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, merged);
+      if (readable && !keepSnapshot) this.stats.snapshotBytesWritten += this.cache.saveFolderSnapshot(t.rel, t.records, merged);
       else for (const _ of merged);
     } catch {
       return undefined; // not a manifest line where one should be
     }
     if (!whole) return undefined; // the write stopped part way (the disk, or the manifest did not fit)
     const hash = h.digest('hex') as Hash;
-    this.cache.forget(plan.removed.map((path) => `${t.rel}/${path}`));
+    if (keepSnapshot) this.stats.snapshotBytesWritten += this.cache.saveSnapshotDrift(t.rel, plan.snapshot, drift);
+    else if (!readable) this.cache.dropSnapshotDrift(t.rel); // it would say files were forgotten that this run may have cached
+    // Files gone since the snapshot whose entries an earlier run already dropped are not dropped again.
+    const gone = [...(keepSnapshot ? plan.removed.filter((path) => !plan.removedBefore.has(path)) : plan.removed), ...plan.leftDrift];
+    this.cache.forget(gone.map((path) => `${t.rel}/${path}`));
     if (readable) this.cache.setTarget(t.rel, t.statDigest, hash);
     return hash;
   }
+}
+
+/** The drift of `plan`'s folder from its snapshot after this run: every file that differs, with its hash. */
+function driftBytes(plan: SnapshotPlan, prefix: number): Buffer {
+  const changed = new Map<string, { key: string; hash: string }>();
+  for (const f of [...plan.changed, ...plan.known]) changed.set(f.rel.slice(prefix), { key: f.key, hash: f.hash! });
+  return encodeSnapshotDrift(plan.snapshot.crc, { changed, removed: new Set(plan.removed) });
 }
 
 /** `relative-path NUL hash LF` lines sorted by path (JS's order: UTF-16 code units): renames change it too. */

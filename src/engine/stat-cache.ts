@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWrite, isTempName } from './atomic-write.ts';
-import { openFolderSnapshot, snapshotFolder, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot } from './folder-snapshot.ts';
+import { openFolderSnapshot, readSnapshotDrift, snapshotFolder, snapshotListingLength, writeFolderSnapshot, type FolderSnapshot, type SnapshotDrift } from './folder-snapshot.ts';
 import { stateWriteError } from './engine-error.ts';
 
 /** A sha256 hex digest of content (or of a directory manifest). */
@@ -35,7 +35,10 @@ export type PendingEntry = { key: string; hash: Hash } | null;
  *   and stat key) -> its hash. A match lets a no-op run skip the per-file table altogether.
  * - `stat-cache-folders/`: per folder, its last listing and manifest (folder-snapshot.ts), so a
  *   few changed files are merged in without the per-file table being read at all; changes
- *   made then are appended to the log unread.
+ *   made then are appended to the log unread. Beside a snapshot, its drift (`.drift`): the
+ *   files that differ from it as of the last run, with their hashes, so a few changes write
+ *   a few records, not the whole snapshot again; the snapshot is rewritten once its drift
+ *   outgrows a small share of it.
  */
 export class StatCache {
   /** The log as read, its records indexed by path (offset of the record). */
@@ -152,10 +155,38 @@ export class StatCache {
    * goes on, and the state it must write reports the disk.
    */
   saveFolderSnapshot(rel: string, listing: Buffer, manifest: Iterable<Buffer>): number {
+    let written: number;
     try {
-      return writeFolderSnapshot(this.snapshotFile(rel), rel, listing, manifest);
+      written = writeFolderSnapshot(this.snapshotFile(rel), rel, listing, manifest);
     } catch {
       return 0; // the previous snapshot, if any, stays: older, but true of the listing it holds
+    }
+    this.dropSnapshotDrift(rel); // the drift of the old snapshot (it names that one's checksum: already no drift of this)
+    return written;
+  }
+
+  /** The drift of folder `rel` from its snapshot `snapshot` as of the last run, if whole and of that snapshot. */
+  snapshotDrift(rel: string, snapshot: FolderSnapshot): SnapshotDrift | undefined {
+    return readSnapshotDrift(this.driftFile(rel), snapshot.crc);
+  }
+
+  /** Saves folder `rel`'s drift from `snapshot`; returns the bytes written (0 if the write failed: only a cache). */
+  saveSnapshotDrift(rel: string, snapshot: FolderSnapshot, drift: Buffer): number {
+    try {
+      atomicWrite(this.driftFile(rel), drift);
+      return drift.length;
+    } catch {
+      this.dropSnapshotDrift(rel);
+      return 0;
+    }
+  }
+
+  /** Forgets folder `rel`'s drift (it no longer says what differs from the snapshot). */
+  dropSnapshotDrift(rel: string): void {
+    try {
+      rmSync(this.driftFile(rel), { force: true });
+    } catch {
+      // only a cache: a drift left behind names its snapshot's checksum and is checked whole
     }
   }
 
@@ -176,7 +207,7 @@ export class StatCache {
     const kept = new Set(declared.map((rel) => snapshotName(rel)));
     const covered = (path: string): boolean => declared.some((d) => path === d || path.startsWith(`${d}/`));
     for (const name of names) {
-      if (kept.has(name) || isTempName(name)) continue; // a temp file may be another command's write in progress
+      if (kept.has(name.replace(DRIFT_SUFFIX_RE, '')) || isTempName(name)) continue; // a temp file may be another command's write in progress
       const rel = snapshotFolder(join(folders, name));
       try {
         rmSync(join(folders, name), { force: true });
@@ -199,6 +230,10 @@ export class StatCache {
 
   private snapshotFile(rel: string): string {
     return join(this.dir, 'stat-cache-folders', snapshotName(rel));
+  }
+
+  private driftFile(rel: string): string {
+    return `${this.snapshotFile(rel)}${DRIFT_SUFFIX}`;
   }
 
   /** How many files the per-file table holds (as saved, plus this process's changes). */
@@ -408,6 +443,9 @@ function decodeSet(buf: Buffer, at: number): { key: string; hash: Hash } {
   const keyLen = buf[k]!;
   return { key: buf.toString('latin1', k + 1, k + 1 + keyLen), hash: buf.toString('hex', k + 1 + keyLen, k + 33 + keyLen) as Hash };
 }
+
+const DRIFT_SUFFIX = '.drift';
+const DRIFT_SUFFIX_RE = /\.drift$/;
 
 /** The file name of folder `rel`'s snapshot under stat-cache-folders/. */
 function snapshotName(rel: string): string {

@@ -197,6 +197,51 @@ describe('one changed file under a big folder costs about that file, not the fol
     }
   }
 
+  it('a few changed files leave the folder\'s snapshot as it is: their hashes go to a small drift file beside it', async () => {
+    const root = tree(3000);
+    await hashOnce(root);
+    const folders = join(root, '.pipeline/stat-cache-folders');
+    const [snapshotName] = readdirSync(folders);
+    const snapshot = join(folders, snapshotName!);
+    const before = statSync(snapshot);
+    writeFileSync(join(root, 'data/d3/f3.txt'), 'changed');
+    const first = await hashOnce(root);
+    expect(await first.hasher.hashOne('data')).toBe(await fromScratch(root));
+    // The whole snapshot (listing + manifest, 141 MB at a million files) was rewritten for one file.
+    expect(statSync(snapshot).ino).toBe(before.ino);
+    expect(first.hasher.stats.snapshotBytesWritten).toBeLessThan(1000);
+    // The next change reads only its own file: the first one's hash is in the drift.
+    rmSync(join(root, 'data/d5/f5.txt'));
+    writeFileSync(join(root, 'data/d4/new.txt'), 'new');
+    const second = await hashOnce(root);
+    expect(second.hasher.stats.filesRead).toBe(1);
+    expect(await second.hasher.hashOne('data')).toBe(await fromScratch(root));
+    expect(statSync(snapshot).ino).toBe(before.ino);
+    expect(new StatCache(join(root, '.pipeline')).size()).toBe(3000);
+    // A damaged drift only costs reading its files again, never a wrong hash.
+    const [drift] = readdirSync(folders).filter((f) => f !== snapshotName);
+    expect(drift).toBeDefined();
+    writeFileSync(join(folders, drift!), readFileSync(join(folders, drift!)).subarray(0, 40));
+    rmSync(join(root, '.pipeline/stat-cache.bin')); // and no per-file table to fall back on
+    rmSync(join(root, '.pipeline/stat-cache-dirs.json'));
+    const third = await hashOnce(root);
+    expect(await third.hasher.hashOne('data')).toBe(await fromScratch(root));
+    expect(third.hasher.stats.filesRead).toBe(2); // the two changed files, from the snapshot's point of view
+  });
+
+  it('once the drift outgrows a small share of the snapshot, the snapshot is rewritten and the drift dropped', async () => {
+    const root = tree(3000);
+    await hashOnce(root);
+    const folders = join(root, '.pipeline/stat-cache-folders');
+    const [snapshotName] = readdirSync(folders);
+    const before = statSync(join(folders, snapshotName!));
+    for (let i = 0; i < 1500; i++) writeFileSync(join(root, `data/d${i % 10}/f${i}.txt`), `changed ${i}`);
+    const { hasher } = await hashOnce(root);
+    expect(await hasher.hashOne('data')).toBe(await fromScratch(root));
+    expect(readdirSync(folders)).toEqual([snapshotName]);
+    expect(statSync(join(folders, snapshotName!)).ino).not.toBe(before.ino);
+  });
+
   it('an unchanged folder beside an out not made yet reads no per-file table', async () => {
     const root = tree(300);
     await hashOnce(root);
@@ -298,16 +343,20 @@ describe('state of a folder no longer declared is removed (issue 18)', () => {
     expect(folders()).toHaveLength(2);
     const cacheSize = (): number => new StatCache(project.path('.pipeline')).size();
     expect(cacheSize()).toBe(80 + 1); // both folders' files and the out
+    project.write('data/a/f0.txt', 'a changed');
+    project.write('data/b/f0.txt', 'b changed');
+    expect((await project.cli('run')).code).toBe(0);
+    expect(folders()).toHaveLength(4); // each snapshot and its drift
 
     project.write('pipeline.yaml', 'stages:\n  count:\n    cmd: "ls -R data/b > count.txt"\n    deps: [data/b]\n    outs: [count.txt]\n');
     expect((await project.cli('run')).code).toBe(0);
-    expect(folders()).toHaveLength(1);
+    expect(folders()).toHaveLength(2); // data/b's snapshot and drift
     expect(cacheSize()).toBe(30 + 1);
     // data/b's state is kept: a no-op status writes none of it again
     const kept = statSync(project.path('.pipeline/stat-cache.bin'));
     expect((await project.cli('status')).code).toBe(0);
     expect(statSync(project.path('.pipeline/stat-cache.bin')).mtimeMs).toBe(kept.mtimeMs);
-    expect(folders()).toHaveLength(1);
+    expect(folders()).toHaveLength(2);
   });
 
   it('a folder folded into a declared parent keeps its per-file entries: the parent reads nothing again', async () => {
