@@ -3,16 +3,40 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { simdKernels } from '../../src/ml/backend/simd-kernels.ts';
-import { compileSimdKernels, WASM_PATH } from '../../src/ml/backend/build-simd-kernels.ts';
+import { simdKernels, simdKernelsVariant } from '../../src/ml/backend/simd-kernels.ts';
+import { compileSimdKernels, FMA_WASM_PATH, WAT_PATH, WASM_PATH, withFusedMultiplyAdd } from '../../src/ml/backend/build-simd-kernels.ts';
 
 beforeAll(async () => {
   await tf.setBackend('wasm');
 });
 
 describe('SIMD kernels on the wasm heap', () => {
-  it('the committed simd-kernels.wasm is what simd-kernels.wat compiles to', async () => {
-    expect(Buffer.from(await compileSimdKernels()).equals(readFileSync(WASM_PATH))).toBe(true);
+  it('the committed simd-kernels.wasm and simd-kernels-fma.wasm are what simd-kernels.wat compiles to', async () => {
+    expect(Buffer.from(await compileSimdKernels('plain')).equals(readFileSync(WASM_PATH))).toBe(true);
+    expect(Buffer.from(await compileSimdKernels('fma')).equals(readFileSync(FMA_WASM_PATH))).toBe(true);
+  });
+
+  it('run with fused multiply-adds in the GEMMs on this Node (relaxed SIMD)', () => {
+    // Every multiply-accumulate of the GEMMs' register blocks is fused in the fma build.
+    const wat = readFileSync(WAT_PATH, 'utf8');
+    const accumulations = wat.match(/\(f32x4\.add \(local\.get \$a\d\d\) \(f32x4\.mul/g)?.length ?? 0;
+    expect(accumulations).toBe(16); // gemmAtB and gemmAB, 8 each
+    expect(withFusedMultiplyAdd(wat).match(/f32x4\.relaxed_madd/g)?.length).toBe(accumulations);
+    expect(simdKernels(tf.backend() as BackendWasm)).not.toBeNull();
+    expect(simdKernelsVariant()).toBe('fma');
+  });
+
+  it('a 1x1 conv over few pixels gives the same output with and without fused multiply-adds, to float rounding', async () => {
+    const run = (): Float32Array => tf.tidy(() => {
+      const x: tf.Tensor = tf.sin(tf.reshape(tf.range(0, 4 * 3 * 3 * 64), [4, 3, 3, 64]));
+      const w: tf.Tensor = tf.cos(tf.reshape(tf.range(0, 64 * 32), [1, 1, 64, 32]));
+      return tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid').dataSync() as Float32Array;
+    });
+    const fused = run();
+    await tf.setBackend('cpu');
+    const cpu = run();
+    await tf.setBackend('wasm');
+    cpu.forEach((v, i) => expect(Math.abs(fused[i]! - v)).toBeLessThan(1e-4 * (1 + Math.abs(v))));
   });
 
   it('bind to the wasm backend and compute the swish gradient in place, including a tail shorter than 4 floats', () => {

@@ -136,7 +136,7 @@ describe('BatchMatMul on wasm', () => {
 });
 
 describe('Conv2D on wasm', () => {
-  it('is brickflow\'s kernel for 1x1 convs over few pixels', () => {
+  it('is brickflow\'s kernel for 1x1 convs', () => {
     // XNNPACK re-packs the changed weights every training step and ran the late 1x1 layers
     // (3 x 3 pixels, 1152 <-> 192 channels) at ~20 GFLOP/s against ~34 for the SIMD GEMM.
     expect(tf.getKernel('Conv2D', 'wasm')?.kernelFunc).toBe(WASM_KERNEL_OVERRIDES.Conv2D);
@@ -145,7 +145,8 @@ describe('Conv2D on wasm', () => {
   it.each([
     { x: [4, 3, 3, 24], w: [1, 1, 24, 48], s: 1, pad: 'valid' as const }, // few pixels: the SIMD GEMM
     { x: [4, 3, 3, 48], w: [1, 1, 48, 16], s: 1, pad: 'same' as const },
-    { x: [2, 9, 9, 8], w: [1, 1, 8, 16], s: 1, pad: 'valid' as const }, // many pixels: XNNPACK
+    { x: [2, 9, 9, 8], w: [1, 1, 8, 16], s: 1, pad: 'valid' as const }, // many pixels (162 = 4 x 40 + 2): XNNPACK
+    { x: [2, 8, 8, 8], w: [1, 1, 8, 16], s: 1, pad: 'same' as const }, // many pixels (128): the SIMD GEMM
     { x: [4, 3, 3, 24], w: [1, 1, 24, 12], s: 1, pad: 'valid' as const }, // 12 outputs: XNNPACK
     { x: [2, 7, 7, 6], w: [3, 3, 6, 8], s: 2, pad: 'same' as const },
     { x: [2, 6, 6, 24], w: [1, 1, 24, 48], s: 2, pad: 'valid' as const }, // strided 1x1: XNNPACK

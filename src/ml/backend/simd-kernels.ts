@@ -6,6 +6,7 @@
  * their plain JS loops.
  */
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
@@ -28,6 +29,7 @@ export interface SimdExports {
 
 /** The WebAssembly JS API, which this project's TypeScript lib settings do not declare. */
 interface WebAssemblyApi {
+  validate(bytes: Uint8Array): boolean;
   Memory: abstract new (...args: never[]) => object;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: object };
@@ -55,13 +57,45 @@ export interface SimdKernels {
 }
 
 let compiled: object | undefined;
+let variant: 'plain' | 'fma' | undefined;
 const instances = new WeakMap<BackendWasm, SimdKernels | null>();
+
+/**
+ * The module to run: simd-kernels-fma.wasm (the GEMMs' multiply-adds fused: relaxed SIMD's
+ * f32x4.relaxed_madd, ~25% faster GEMMs on this machine's CPU) where the runtime accepts it,
+ * else simd-kernels.wasm. Node 20's V8 (11.3) has relaxed SIMD behind a flag, which V8 reads
+ * when it compiles a module, so it is set here once, and only if the module fails to
+ * validate without it (later V8s ship the feature and need nothing). relaxed_madd may round
+ * once (fused) or twice, as the CPU does: results are the same run to run on one machine,
+ * and may differ from another machine's in the last bits. BRICKFLOW_WASM_FMA=0 uses the
+ * plain module (to measure it, or to match a machine without FMA bit for bit).
+ */
+function compileModule(): object {
+  const plain = (): object => {
+    variant = 'plain';
+    return new WA.Module(readFileSync(new URL('./simd-kernels.wasm', import.meta.url)));
+  };
+  if (process.env.BRICKFLOW_WASM_FMA === '0') return plain();
+  const fma = readFileSync(new URL('./simd-kernels-fma.wasm', import.meta.url));
+  if (!WA.validate(fma)) {
+    if (!process.versions.v8.startsWith('11.')) return plain(); // the flag as tested (Node 20); elsewhere, no guessing
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (!WA.validate(fma)) return plain();
+  }
+  variant = 'fma';
+  return new WA.Module(fma);
+}
+
+/** Which module the SIMD kernels run ('fma': fused multiply-adds), once loaded; for benchmarks' headers. */
+export function simdKernelsVariant(): 'plain' | 'fma' | undefined {
+  return variant;
+}
 
 function load(backend: BackendWasm): SimdKernels | null {
   const heap = backend.wasm as unknown as EmscriptenHeap;
   const memory = heap.asm?.memory;
   if (!(memory instanceof WA.Memory)) return null;
-  compiled ??= new WA.Module(readFileSync(new URL('./simd-kernels.wasm', import.meta.url)));
+  compiled ??= compileModule();
   const instance = new WA.Instance(compiled, { env: { memory } });
   const fns = instance.exports as unknown as SimdExports;
   // malloc aligns to 8; over-allocate and round up so v128 accumulators sit on 16 bytes.
