@@ -251,8 +251,10 @@ export class PathHasher {
   }
 
   /**
-   * The hash of folder `t`: its snapshot's manifest with the changed files merged in, streamed
-   * through sha256 and into the next snapshot at once; `undefined` if they do not fit.
+   * The hash of folder `t`: its snapshot's manifest with the files that differ from it merged
+   * in, streamed through sha256. What differs is saved as the snapshot's drift while that is
+   * small; beyond, the merged manifest goes into a new snapshot as it is hashed. `undefined`
+   * if the changes do not fit the snapshot.
    */
   private finishFromSnapshot(t: Listing, plan: SnapshotPlan): Hash | undefined {
     const prefix = t.rel.length + 1;
