@@ -19,7 +19,8 @@
  * are measured alternately `rounds` times and each reports its best round (the run least
  * disturbed); the ratio compares those bests. A second table pairs N workers with 1 worker
  * round by round (they run back to back) and gives the median of those ratios, for img/s and
- * for CPU time per image (which load inflates less than wall time).
+ * for CPU time per image (which load inflates less than wall time); a third pairs tfjs with
+ * torch round by round the same way.
  *
  * Each (backend, size) runs in its own child process so one backend's memory does not
  * weigh on the next. 'auto' measures tfjs-node (when installed) and wasm; the pure-JS cpu
@@ -146,9 +147,11 @@ async function main(): Promise<void> {
   const modelNotes: string[] = [];
   const batchFor = new Map<number, number>(); // sizes whose batch had to shrink to fit the wasm heap
   const paired: string[] = [];
+  const pairedTorch: string[] = [];
   for (const size of sizes) {
     const best = new Map<string, WorkerResult | { error: string; backend: string } | { skipped: string; backend: string }>();
     const torch = new Map<number, TorchResult>();
+    const torchRounds = new Map<number, (number | undefined)[]>(); // per thread count: each round's img/s
     const rounds1 = new Map<string, (WorkerResult | undefined)[]>(); // per (backend × workers): each round's result
     for (let round = 1; round <= rounds; round++) {
       for (const [b, workers, key] of backends.flatMap((b) => (b === 'tensorflow' ? [1] : workerCounts).map((w) => [b, w, `${b}×${w}`] as const))) {
@@ -179,6 +182,9 @@ async function main(): Promise<void> {
         process.stdout.write(` ${r.ok ? `${fmt(r.trainImgS)} img/s` : r.reason}\n`);
         const prev = torch.get(t);
         if (!prev || !prev.ok || (r.ok && r.trainImgS > prev.trainImgS)) torch.set(t, r);
+        const seen = torchRounds.get(t) ?? [];
+        seen[round - 1] = r.ok ? r.trainImgS : undefined;
+        torchRounds.set(t, seen);
       }
     }
     for (const r of best.values()) {
@@ -195,6 +201,7 @@ async function main(): Promise<void> {
     }
     for (const [t, p] of torch) if (!p.ok) rows.push(`| ${size} | torch | ${t} | ${p.reason} | | |`);
     paired.push(...pairedRows(size, rounds1));
+    pairedTorch.push(...pairedTorchRows(size, rounds1, torchRounds));
   }
   const model = [...new Set(modelNotes)].join('; ');
   console.log(`\nmodel: ${model}; best of ${rounds} round(s) each, alternating`);
@@ -208,12 +215,34 @@ async function main(): Promise<void> {
     console.log('|---:|---|---:|---:|---:|');
     for (const r of paired) console.log(r);
   }
+  if (pairedTorch.length) {
+    // Best-of-rounds ratios swing with whichever side had the luckier round; torch's 2-thread
+    // rounds varied 47-59 img/s at 96 px on one quiet afternoon. Each round runs tfjs and
+    // torch one after the other, so the per-round ratio is the steadier figure.
+    console.log(`\ntfjs against torch at the same thread count, round by round: median [min-max] of ${rounds} pair(s)`);
+    console.log('| size | engine | threads (wasm: workers) | img/s ratio |');
+    console.log('|---:|---|---:|---:|');
+    for (const r of pairedTorch) console.log(r);
+  }
 }
 
 function spread(values: number[]): string {
   const v = [...values].sort((a, b) => a - b);
   const median = v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
   return `${median.toFixed(2)}x [${v[0]!.toFixed(2)}-${v[v.length - 1]!.toFixed(2)}]`;
+}
+
+/** Ratios of tfjs to torch (same threads) from the same round. */
+function pairedTorchRows(size: number, byKey: Map<string, (WorkerResult | undefined)[]>, torchRounds: Map<number, (number | undefined)[]>): string[] {
+  const out: string[] = [];
+  for (const [key, results] of byKey) {
+    const threads = results.find((r) => r)?.threads;
+    const peer = threads === undefined ? undefined : torchRounds.get(threads);
+    if (!peer) continue;
+    const ratios = results.flatMap((r, i) => (r && peer[i] ? [r.trainImgS / peer[i]!] : []));
+    if (ratios.length) out.push(`| ${size} | tfjs ${key.split('×')[0]} | ${threads} | ${spread(ratios)} |`);
+  }
+  return out;
 }
 
 /** Ratios of N workers to 1 worker from the same round: the peer that ran next to it. */
