@@ -503,35 +503,46 @@ function depthwiseBackpropFilter(args: {
  * OW * KW terms).
  */
 function depthwiseBackpropFilterSimd(simd: SimdKernels, xInfo: tf.TensorInfo, dyInfo: tf.TensorInfo, dwInfo: tf.TensorInfo, info: Conv2DInfo): void {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
-  const PT = info.padInfo.top;
-  const PL = info.padInfo.left;
-  const taps = KH * KW * C;
+  const taps = info.filterHeight * info.filterWidth * info.inChannels;
   const acc64 = simd.alloc(8 * taps);
   const acc32 = simd.alloc(4 * taps);
   simd.f64(acc64, taps).fill(0);
   simd.f32(acc32, taps).fill(0);
   const x = simd.ptr(xInfo);
   const dy = simd.ptr(dyInfo);
-  const rowBytes = 4 * W * C;
-  const dyRowBytes = 4 * OW * C;
-  const kernelRowBytes = 4 * KW * C;
   const { depthwiseFilterRow, flush } = simd.fns;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const dyRow = dy + (n * OH + oh) * dyRowBytes;
-      for (let i = 0; i < KH; i++) {
-        const ih = oh * SH + i * DH - PT;
-        if (ih < 0 || ih >= H) continue;
-        depthwiseFilterRow(x + (n * H + ih) * rowBytes, dyRow, acc32 + i * kernelRowBytes, OW, W, C, KW, SW, DW, PL);
-      }
-      flush(acc32, acc64, taps);
-    }
-  }
+  const { outWidth: OW, inWidth: W, inChannels: C, filterWidth: KW, strideWidth: SW, dilationWidth: DW } = info;
+  forEachDepthwiseRow(
+    info,
+    (inRow, dyRow, kernelRow) => depthwiseFilterRow(x + inRow, dy + dyRow, acc32 + kernelRow, OW, W, C, KW, SW, DW, info.padInfo.left),
+    () => flush(acc32, acc64, taps),
+  );
   simd.f32(simd.ptr(dwInfo), taps).set(simd.f64(acc64, taps));
   simd.free(acc32);
   simd.free(acc64);
+}
+
+/**
+ * Every (input row, dy row, kernel row) a channel-multiplier-1 depthwise conv pairs, as byte
+ * offsets from the start of x (or dx), dy and the filter (or its accumulators): the rows the
+ * SIMD row kernels take. `afterOutputRow` runs once each dy row is done.
+ */
+function forEachDepthwiseRow(info: Conv2DInfo, visit: (inRow: number, dyRow: number, kernelRow: number) => void, afterOutputRow?: () => void): void {
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, dilationHeight: DH } = info;
+  const rowBytes = 4 * W * C;
+  const dyRowBytes = 4 * OW * C;
+  const kernelRowBytes = 4 * KW * C;
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const dyRow = (n * OH + oh) * dyRowBytes;
+      for (let i = 0; i < KH; i++) {
+        const ih = oh * SH + i * DH - info.padInfo.top;
+        if (ih >= 0 && ih < H) visit((n * H + ih) * rowBytes, dyRow, i * kernelRowBytes);
+      }
+      afterOutputRow?.();
+    }
+  }
 }
 
 /** dx[n,ih,iw,c] = sum over the taps that read it of dy * w, scattered in one pass over dy. */
@@ -617,29 +628,14 @@ function depthwiseBackpropInputNative(backend: BackendWasm, dyInfo: tf.TensorInf
  * stride-2 layer against ~1-3 ms this way, and ~32 ms against ~17-24 for all 16 layers.
  */
 function depthwiseBackpropInputScatter(backend: BackendWasm, simd: SimdKernels, dyInfo: tf.TensorInfo, wInfo: tf.TensorInfo, info: Conv2DInfo): tf.TensorInfo {
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, dilationHeight: DH, dilationWidth: DW } = info;
-  const PT = info.padInfo.top;
-  const PL = info.padInfo.left;
   const dxInfo = backend.makeOutput(info.inShape, 'float32');
-  simd.f32(simd.ptr(dxInfo), N * H * W * C).fill(0);
+  simd.f32(simd.ptr(dxInfo), tf.util.sizeFromShape(info.inShape)).fill(0);
   const dx = simd.ptr(dxInfo);
   const dy = simd.ptr(dyInfo);
   const w = simd.ptr(wInfo);
-  const rowBytes = 4 * W * C;
-  const dyRowBytes = 4 * OW * C;
-  const kernelRowBytes = 4 * KW * C;
   const { depthwiseInputRow } = simd.fns;
-  for (let n = 0; n < N; n++) {
-    for (let oh = 0; oh < OH; oh++) {
-      const dyRow = dy + (n * OH + oh) * dyRowBytes;
-      for (let i = 0; i < KH; i++) {
-        const ih = oh * SH + i * DH - PT;
-        if (ih < 0 || ih >= H) continue;
-        depthwiseInputRow(dyRow, w + i * kernelRowBytes, dx + (n * H + ih) * rowBytes, OW, W, C, KW, SW, DW, PL);
-      }
-    }
-  }
+  const { outWidth: OW, inWidth: W, inChannels: C, filterWidth: KW, strideWidth: SW, dilationWidth: DW } = info;
+  forEachDepthwiseRow(info, (inRow, dyRow, kernelRow) => depthwiseInputRow(dy + dyRow, w + kernelRow, dx + inRow, OW, W, C, KW, SW, DW, info.padInfo.left));
   return dxInfo;
 }
 
