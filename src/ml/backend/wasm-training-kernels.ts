@@ -347,7 +347,6 @@ interface Conv2DBackpropInputAttrs {
   inputShape: [number, number, number, number];
 }
 
-let builtInConv2DBackpropInput: tf.KernelFunc | undefined;
 
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: Conv2DBackpropInputAttrs }): tf.TensorInfo {
   const { backend, attrs } = args;
@@ -363,8 +362,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
     return conv2DBackpropInputCol2im(backend, dy, filter, info);
   }
   if (!isPointwise(info) || !plainFloat) {
-    if (!builtInConv2DBackpropInput) throw new Error('Conv2DBackpropInput: the wasm backend has no kernel to fall back to');
-    return builtInConv2DBackpropInput(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return runBuiltIn('Conv2DBackpropInput', args);
   }
   const CI = info.inChannels;
   const CO = info.outChannels;
@@ -712,14 +710,12 @@ export const WASM_TRAINING_KERNELS: Record<string, tf.KernelFunc> = {
 function identityShared(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
   const x = args.inputs.x!;
   if (x.dtype === 'string') {
-    if (!builtInIdentity) throw new Error('Identity: the wasm backend has no kernel to fall back to');
-    return builtInIdentity(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return runBuiltIn('Identity', args);
   }
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
 }
 
-let builtInIdentity: tf.KernelFunc | undefined;
 
 /**
  * Mean over the middle axes of a float32 [N, ..., C] tensor (global average pooling, in
@@ -735,8 +731,7 @@ function meanPool(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; a
   const C = x.shape[x.shape.length - 1]!;
   const simd = middle && x.dtype === 'float32' && C % 4 === 0 && tf.util.sizeFromShape(x.shape) > 0 ? simdKernels(backend) : null;
   if (!simd) {
-    if (!builtInMean) throw new Error('Mean: the wasm backend has no kernel to fall back to');
-    return builtInMean(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return runBuiltIn('Mean', args);
   }
   const inner = tf.util.sizeFromShape(x.shape) / (N * C);
   const outShape = attrs.keepDims ? x.shape.map((d, i) => (i === 0 || i === x.shape.length - 1 ? d : 1)) : [N, C];
@@ -754,7 +749,6 @@ function meanPool(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; a
   return out;
 }
 
-let builtInMean: tf.KernelFunc | undefined;
 
 /**
  * Slice as whole runs: the trailing axes the slice keeps entire merge with the next one into
@@ -766,8 +760,7 @@ function sliceRuns(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; 
   const { backend, attrs } = args;
   const x = args.inputs.x!;
   if (x.dtype === 'string' || x.dtype === 'complex64') {
-    if (!builtInSlice) throw new Error('Slice: the wasm backend has no kernel to fall back to');
-    return builtInSlice(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return runBuiltIn('Slice', args);
   }
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
   const out = backend.makeOutput(size, x.dtype);
@@ -794,7 +787,6 @@ function sliceRuns(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; 
   return out;
 }
 
-let builtInSlice: tf.KernelFunc | undefined;
 
 /**
  * The two products a dense layer's gradient takes, a^T.b (weights: x^T.dy) and a.b^T (input:
@@ -826,11 +818,9 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm
     backend.disposeData(bt.dataId);
     return out;
   }
-  if (!builtInBatchMatMul) throw new Error('BatchMatMul: the wasm backend has no kernel to fall back to');
-  return builtInBatchMatMul(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  return runBuiltIn('BatchMatMul', args);
 }
 
-let builtInBatchMatMul: tf.KernelFunc | undefined;
 
 /**
  * A 1x1 stride-1 conv as x . W in the SIMD GEMM: W [1, 1, CI, CO] is already the [K, N]
@@ -853,15 +843,23 @@ function conv2D(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; att
   const plain = info.dataFormat === 'channelsLast' && x.dtype === 'float32' && filter.dtype === 'float32' && isPointwise(info) && info.dilationHeight === 1 && info.dilationWidth === 1;
   const simd = plain && fits ? simdKernels(backend) : null;
   if (!simd) {
-    if (!builtInConv2D) throw new Error('Conv2D: the wasm backend has no kernel to fall back to');
-    return builtInConv2D(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    return runBuiltIn('Conv2D', args);
   }
   const out = backend.makeOutput(info.outShape, 'float32');
   simd.fns.gemmAB(simd.ptr(x), simd.ptr(filter), simd.ptr(out), P, CI, CO);
   return out;
 }
 
-let builtInConv2D: tf.KernelFunc | undefined;
+
+/** wasm's own kernels that WASM_KERNEL_OVERRIDES replace, by name: what an override delegates to for the cases it does not handle. */
+const builtIns = new Map<string, tf.KernelFunc>();
+
+function runBuiltIn(kernelName: string, args: object): tf.TensorInfo {
+  const builtIn = builtIns.get(kernelName);
+  if (!builtIn) throw new Error(`${kernelName}: the wasm backend has no kernel to fall back to`);
+  // Our kernels take the wasm backend's concrete type; tfjs' KernelFunc is typed loosely.
+  return builtIn(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+}
 
 /** Kernels wasm has but that are slow for training's shapes; ours handle the fast cases and delegate the rest. */
 export const WASM_KERNEL_OVERRIDES: Record<string, tf.KernelFunc> = {
@@ -895,12 +893,7 @@ export function registerWasmTrainingKernels(): void {
   for (const [kernelName, override] of Object.entries(WASM_KERNEL_OVERRIDES)) {
     const builtIn = tf.getKernel(kernelName, 'wasm');
     if (!builtIn) continue;
-    if (kernelName === 'Conv2DBackpropInput') builtInConv2DBackpropInput = builtIn.kernelFunc;
-    if (kernelName === 'Identity') builtInIdentity = builtIn.kernelFunc;
-    if (kernelName === 'Mean') builtInMean = builtIn.kernelFunc;
-    if (kernelName === 'Slice') builtInSlice = builtIn.kernelFunc;
-    if (kernelName === 'BatchMatMul') builtInBatchMatMul = builtIn.kernelFunc;
-    if (kernelName === 'Conv2D') builtInConv2D = builtIn.kernelFunc;
+    builtIns.set(kernelName, builtIn.kernelFunc);
     tf.unregisterKernel(kernelName, 'wasm');
     // The backend's setup for its own kernel has already run if the backend was initialised; keep it for the fallback.
     tf.registerKernel({ ...builtIn, kernelFunc: override });
