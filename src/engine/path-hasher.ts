@@ -284,7 +284,7 @@ export class PathHasher {
     }
     if (!whole) return undefined; // the write stopped part way (the disk, or the manifest did not fit)
     const hash = h.digest('hex') as Hash;
-    if (keepSnapshot) this.stats.snapshotBytesWritten += this.cache.saveSnapshotDrift(t.rel, plan.snapshot, drift);
+    if (keepSnapshot) this.stats.snapshotBytesWritten += this.cache.saveSnapshotDrift(t.rel, drift);
     else if (!readable) this.cache.dropSnapshotDrift(t.rel); // it would say files were forgotten that this run may have cached
     // Files gone since the snapshot whose entries an earlier run already dropped are not dropped again.
     const gone = [...(keepSnapshot ? plan.removed.filter((path) => !plan.removedBefore.has(path)) : plan.removed), ...plan.leftDrift];

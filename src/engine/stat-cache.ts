@@ -170,8 +170,8 @@ export class StatCache {
     return readSnapshotDrift(this.driftFile(rel), snapshot.crc);
   }
 
-  /** Saves folder `rel`'s drift from `snapshot`; returns the bytes written (0 if the write failed: only a cache). */
-  saveSnapshotDrift(rel: string, snapshot: FolderSnapshot, drift: Buffer): number {
+  /** Saves folder `rel`'s drift (encodeSnapshotDrift: it names its snapshot); returns the bytes written (0 if the write failed: only a cache). */
+  saveSnapshotDrift(rel: string, drift: Buffer): number {
     try {
       atomicWrite(this.driftFile(rel), drift);
       return drift.length;
@@ -207,7 +207,8 @@ export class StatCache {
     const kept = new Set(declared.map((rel) => snapshotName(rel)));
     const covered = (path: string): boolean => declared.some((d) => path === d || path.startsWith(`${d}/`));
     for (const name of names) {
-      if (kept.has(name.replace(DRIFT_SUFFIX_RE, '')) || isTempName(name)) continue; // a temp file may be another command's write in progress
+      const snapshot = name.endsWith(DRIFT_SUFFIX) ? name.slice(0, -DRIFT_SUFFIX.length) : name; // a drift goes with its snapshot
+      if (kept.has(snapshot) || isTempName(name)) continue; // a temp file may be another command's write in progress
       const rel = snapshotFolder(join(folders, name));
       try {
         rmSync(join(folders, name), { force: true });
@@ -445,7 +446,6 @@ function decodeSet(buf: Buffer, at: number): { key: string; hash: Hash } {
 }
 
 const DRIFT_SUFFIX = '.drift';
-const DRIFT_SUFFIX_RE = /\.drift$/;
 
 /** The file name of folder `rel`'s snapshot under stat-cache-folders/. */
 function snapshotName(rel: string): string {
