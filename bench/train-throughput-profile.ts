@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { selectBackend, type BackendPreference } from '../src/ml/backend/select-backend.ts';
+import { simdKernelsVariant } from '../src/ml/backend/simd-kernels.ts';
 import { loadBenchModel, makeTrainStep, type BenchOptimizer, type ModelSource } from './train-throughput-step.ts';
 
 const { values } = parseArgs({
@@ -51,6 +52,7 @@ for (const k of info.kernels) {
 const isKernel = (name: string): boolean => tf.getKernel(name, tf.getBackend()) !== undefined;
 const total = [...byKernel.entries()].reduce((s, [name, e]) => s + (isKernel(name) ? e.ms : 0), 0);
 const rows = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms);
+console.log(`SIMD kernels: ${simdKernelsVariant() ?? 'not loaded'} build (fma: fused multiply-adds; BRICKFLOW_WASM_FMA=0 for the plain one)`);
 console.log(`step ${plainMs.toFixed(0)} ms unprofiled; ${wall.toFixed(0)} ms under the profiler (kernels ${total.toFixed(0)} ms, ${info.kernels.length} calls, peak ${(info.peakBytes / 2 ** 20).toFixed(0)} MiB)`);
 console.log('| kernel | ms | calls | share |\n|---|---:|---:|---:|');
 for (const [name, e] of rows.slice(0, Number(values.top))) {

@@ -86,7 +86,7 @@ function compileModule(): object {
   return new WA.Module(fma);
 }
 
-/** Which module the SIMD kernels run ('fma': fused multiply-adds), once loaded; for benchmarks' headers. */
+/** Which module the SIMD kernels run ('fma': fused multiply-adds), once loaded; the profile bench prints it. */
 export function simdKernelsVariant(): 'plain' | 'fma' | undefined {
   return variant;
 }

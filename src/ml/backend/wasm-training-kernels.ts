@@ -347,7 +347,6 @@ interface Conv2DBackpropInputAttrs {
   inputShape: [number, number, number, number];
 }
 
-
 function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: Conv2DBackpropInputAttrs }): tf.TensorInfo {
   const { backend, attrs } = args;
   const dy = args.inputs.dy!;
@@ -361,9 +360,7 @@ function conv2DBackpropInput(args: { inputs: tf.NamedTensorInfoMap; backend: Bac
   if (plainFloat && !isPointwise(info) && info.dilationHeight === 1 && info.dilationWidth === 1 && colsBytes <= IM2COL_MAX_BYTES) {
     return conv2DBackpropInputCol2im(backend, dy, filter, info);
   }
-  if (!isPointwise(info) || !plainFloat) {
-    return runBuiltIn('Conv2DBackpropInput', args);
-  }
+  if (!isPointwise(info) || !plainFloat) return runBuiltIn('Conv2DBackpropInput', args);
   const CI = info.inChannels;
   const CO = info.outChannels;
   const wt = backend.makeOutput([1, 1, CO, CI], 'float32');
@@ -709,13 +706,10 @@ export const WASM_TRAINING_KERNELS: Record<string, tf.KernelFunc> = {
  */
 function identityShared(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm }): tf.TensorInfo {
   const x = args.inputs.x!;
-  if (x.dtype === 'string') {
-    return runBuiltIn('Identity', args);
-  }
+  if (x.dtype === 'string') return runBuiltIn('Identity', args);
   args.backend.incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape.slice(), dtype: x.dtype };
 }
-
 
 /**
  * Mean over the middle axes of a float32 [N, ..., C] tensor (global average pooling, in
@@ -730,9 +724,7 @@ function meanPool(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; a
   const N = x.shape[0]!;
   const C = x.shape[x.shape.length - 1]!;
   const simd = middle && x.dtype === 'float32' && C % 4 === 0 && tf.util.sizeFromShape(x.shape) > 0 ? simdKernels(backend) : null;
-  if (!simd) {
-    return runBuiltIn('Mean', args);
-  }
+  if (!simd) return runBuiltIn('Mean', args);
   const inner = tf.util.sizeFromShape(x.shape) / (N * C);
   const outShape = attrs.keepDims ? x.shape.map((d, i) => (i === 0 || i === x.shape.length - 1 ? d : 1)) : [N, C];
   const out = backend.makeOutput(outShape, 'float32');
@@ -749,7 +741,6 @@ function meanPool(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; a
   return out;
 }
 
-
 /**
  * Slice as whole runs: the trailing axes the slice keeps entire merge with the next one into
  * one contiguous run per outer index, copied with the heap's memmove. wasm's own kernel copies
@@ -759,9 +750,7 @@ function meanPool(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; a
 function sliceRuns(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; attrs: { begin: number | number[]; size: number | number[] } }): tf.TensorInfo {
   const { backend, attrs } = args;
   const x = args.inputs.x!;
-  if (x.dtype === 'string' || x.dtype === 'complex64') {
-    return runBuiltIn('Slice', args);
-  }
+  if (x.dtype === 'string' || x.dtype === 'complex64') return runBuiltIn('Slice', args);
   const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
   const out = backend.makeOutput(size, x.dtype);
   const total = tf.util.sizeFromShape(size);
@@ -786,7 +775,6 @@ function sliceRuns(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; 
   }
   return out;
 }
-
 
 /**
  * The two products a dense layer's gradient takes, a^T.b (weights: x^T.dy) and a.b^T (input:
@@ -821,7 +809,6 @@ function batchMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm
   return runBuiltIn('BatchMatMul', args);
 }
 
-
 /**
  * A 1x1 stride-1 conv as x . W in the SIMD GEMM: W [1, 1, CI, CO] is already the [K, N]
  * matrix it takes. XNNPACK re-packs the weights (new every training step) and ran the late,
@@ -840,16 +827,13 @@ function conv2D(args: { inputs: tf.NamedTensorInfoMap; backend: BackendWasm; att
   const CI = info.inChannels;
   const CO = info.outChannels;
   const fits = P % 4 === 0 && CO % 8 === 0;
-  const plain = info.dataFormat === 'channelsLast' && x.dtype === 'float32' && filter.dtype === 'float32' && isPointwise(info) && info.dilationHeight === 1 && info.dilationWidth === 1;
+  const plain = info.dataFormat === 'channelsLast' && x.dtype === 'float32' && filter.dtype === 'float32' && isPointwise(info); // (a 1x1 filter's dilation changes nothing)
   const simd = plain && fits ? simdKernels(backend) : null;
-  if (!simd) {
-    return runBuiltIn('Conv2D', args);
-  }
+  if (!simd) return runBuiltIn('Conv2D', args);
   const out = backend.makeOutput(info.outShape, 'float32');
   simd.fns.gemmAB(simd.ptr(x), simd.ptr(filter), simd.ptr(out), P, CI, CO);
   return out;
 }
-
 
 /** wasm's own kernels that WASM_KERNEL_OVERRIDES replace, by name: what an override delegates to for the cases it does not handle. */
 const builtIns = new Map<string, tf.KernelFunc>();
